@@ -1,0 +1,44 @@
+"""Fixtures that build real things: a data home, a qasync loop for GUI tests, servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+pytest_plugins = ["tests.fixtures.smtp_servers"]
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """GUI tests run their coroutines on the qasync loop, like the app; the rest on plain asyncio."""
+    if item.get_closest_marker("gui"):
+        return {"qasync": _qasync_loop}
+    return {"asyncio": asyncio.new_event_loop}
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own MAILWRIGHT_HOME: config.toml, outbox and logs never leak between tests."""
+    home = tmp_path / "mailwright-home"
+    home.mkdir()
+    monkeypatch.setenv("MAILWRIGHT_HOME", str(home))
+    yield home
+
+
+@pytest.fixture
+def profile_name(request: pytest.FixtureRequest) -> str:
+    """A keyring-safe profile name unique to the test, so parallel or repeated runs never collide."""
+    return "t-" + str(abs(hash(request.node.nodeid)) % 10**10)

@@ -1,0 +1,37 @@
+"""How commands print: JSON for --json (always with "ok"), plain text otherwise, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from wizard.services.diagnostics import Diagnosis
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    assert "ok" in payload, "every JSON answer carries ok"
+    json.dump(payload, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def usage_error(message: str, *, as_json: bool = False, code: str = "invalid_input") -> int:
+    """Bad usage or input: exit 2, with the reason on stderr (and as a diagnosis for --json)."""
+    if as_json:
+        emit_json({"ok": False, "diagnosis": {"code": code, "title": "Invalid input", "explanation": message,
+                                              "fix": "Correct the value and try again."}})
+    else:
+        print(f"mailwright: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def print_diagnosis(diagnosis: Diagnosis) -> None:
+    print(f"\n{diagnosis.title}", file=sys.stderr)
+    print(f"  What happened: {diagnosis.explanation}", file=sys.stderr)
+    print(f"  How to fix it: {diagnosis.fix}", file=sys.stderr)
+    if diagnosis.detail and diagnosis.detail not in diagnosis.explanation:
+        print(f"  Server said:   {diagnosis.detail}", file=sys.stderr)

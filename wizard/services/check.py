@@ -1,0 +1,218 @@
+"""The step-by-step connection check: stops at the first failing step and says why.
+
+resolve -> connect -> TLS -> EHLO -> AUTH -> sender accepted (MAIL FROM, then RSET/QUIT:
+nothing is sent). Each step is reported as it starts and ends through `on_step`, so the
+wizard can show progress and the CLI can print a line per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from wizard.services import diagnostics
+from wizard.services.config import Profile, Security
+from wizard.services.diagnostics import Diagnosis
+from wizard.services.transports.base import Credential, FailureKind, TransportError
+from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+STEP_TITLES = {
+    "resolve": "Find the server (DNS)",
+    "connect": "Connect",
+    "tls": "Encrypt the connection (TLS)",
+    "ehlo": "Greet the server (EHLO)",
+    "auth": "Sign in (AUTH)",
+    "sender": "Sender address accepted",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    status: StepStatus
+    detail: str = ""
+    elapsed_ms: int = 0
+
+    @property
+    def title(self) -> str:
+        return STEP_TITLES.get(self.name, self.name)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is StepStatus.PASSED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "status": self.status.value, "detail": self.detail,
+                "elapsed_ms": self.elapsed_ms}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    steps: list[Step] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+    capabilities: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.diagnosis is None and all(s.ok or s.status is StepStatus.SKIPPED for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"ok": self.ok, "steps": [s.to_json() for s in self.steps],
+                                   "capabilities": self.capabilities}
+        if self.diagnosis is not None:
+            payload["diagnosis"] = self.diagnosis.to_json()
+        return payload
+
+
+StepCallback = Callable[[Step], None]
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def _port_answers(host: str, port: int, timeout_s: float) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return True
+
+
+async def suggest_port(host: str, failed_port: int, timeout_s: float = 3.0) -> str:
+    """When a port refuses, look whether the usual submission ports answer and say which."""
+    candidates = [p for p in (587, 465) if p != failed_port]
+    answers = await asyncio.gather(*(_port_answers(host, p, timeout_s) for p in candidates))
+    working = [p for p, ok in zip(candidates, answers, strict=True) if ok]
+    if not working:
+        return ""
+    port = working[0]
+    mode = "STARTTLS" if port == 587 else "implicit TLS"
+    return f" Port {port} answers on {host}: try {mode} on port {port}."
+
+
+class _Runner:
+    def __init__(self, on_step: StepCallback | None) -> None:
+        self.on_step = on_step
+        self.steps: list[Step] = []
+
+    async def run(self, name: str, action: Callable[[], Awaitable[str]]) -> str:
+        started = time.monotonic()
+        self._emit(Step(name, StepStatus.RUNNING))
+        try:
+            detail = await action()
+        except TransportError as exc:
+            failed = Step(name, StepStatus.FAILED, exc.diagnosis.title, int((time.monotonic() - started) * 1000))
+            self._record(failed)
+            raise
+        done = Step(name, StepStatus.PASSED, detail, int((time.monotonic() - started) * 1000))
+        self._record(done)
+        return detail
+
+    def _emit(self, step: Step) -> None:
+        if self.on_step is not None:
+            self.on_step(step)
+
+    def _record(self, step: Step) -> None:
+        self.steps.append(step)
+        self._emit(step)
+
+
+async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepCallback | None = None,
+                     resolver: Resolver = resolve_host) -> CheckReport:
+    """Run the SMTP steps against the profile's server; never raises for a server-side failure."""
+    settings = SmtpSettings.from_profile(profile)
+    runner = _Runner(on_step)
+    transport = SmtpTransport(settings, credential)
+    capabilities: list[str] = []
+
+    async def resolve() -> str:
+        try:
+            addresses = await asyncio.wait_for(resolver(settings.host, settings.port), settings.timeout_s)
+        except socket.gaierror as exc:
+            reason = exc.strerror or str(exc)
+            raise TransportError(diagnostics.make("dns_failed", host=settings.host, reason=reason, detail=reason),
+                                 FailureKind.CONFIG) from None
+        except TimeoutError:
+            reason = f"Resolving {settings.host} took longer than {settings.timeout_s:g} seconds."
+            raise TransportError(diagnostics.make("timeout", reason=reason), FailureKind.CONFIG) from None
+        return ", ".join(addresses)
+
+    async def with_port_suggestion(action: Callable[[], Awaitable[str]]) -> str:
+        try:
+            return await action()
+        except TransportError as exc:
+            if exc.diagnosis.code != "connect_failed":
+                raise
+            suggestion = await suggest_port(settings.host, settings.port, min(3.0, settings.timeout_s))
+            reason = exc.diagnosis.explanation.split(": ", 1)[-1]
+            raise TransportError(diagnostics.make("connect_failed", host=settings.host, port=settings.port,
+                                                  reason=reason, suggestion=suggestion, detail=exc.diagnosis.detail),
+                                 exc.kind) from None
+
+    async def tcp_probe() -> str:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(settings.host, settings.port),
+                                               settings.timeout_s)
+        except (OSError, TimeoutError) as exc:
+            raise translate(exc, settings) from None
+        peer = writer.get_extra_info("peername")
+        writer.close()
+        return f"TCP connection to {peer[0]} port {peer[1]}" if peer else "connected"
+
+    async def connect() -> str:
+        if settings.security is Security.TLS:
+            # Implicit TLS: prove TCP first, so a certificate problem is reported as the TLS step.
+            return await with_port_suggestion(tcp_probe)
+        return await with_port_suggestion(transport.connect)
+
+    async def tls() -> str:
+        if settings.security is Security.TLS:
+            await transport.connect()
+        return await transport.start_tls()
+
+    async def ehlo() -> str:
+        capabilities.extend(transport.capabilities())
+        return ", ".join(capabilities) or "no extensions"
+
+    async def auth() -> str:
+        return await transport.authenticate()
+
+    async def sender() -> str:
+        return await transport.check_sender(profile.from_address)
+
+    steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+        ("resolve", resolve), ("connect", connect), ("tls", tls), ("ehlo", ehlo), ("auth", auth),
+        ("sender", sender)]
+    diagnosis: Diagnosis | None = None
+    try:
+        for name, action in steps:
+            await runner.run(name, action)
+    except TransportError as exc:
+        diagnosis = exc.diagnosis
+        done = {s.name for s in runner.steps}
+        runner.steps.extend(Step(name, StepStatus.SKIPPED) for name, _ in steps if name not in done)
+    finally:
+        await transport.close()
+    return CheckReport(runner.steps, diagnosis, capabilities)

@@ -1,0 +1,304 @@
+"""Profiles and settings (never secrets) as TOML in the data home.
+
+`config.toml` is edited with tomlkit so that comments and keys a human added survive every
+write. Secrets live in the keyring (see secrets.py); nothing in this module ever holds one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomlkit
+from tomlkit.items import Table
+
+from wizard.services.validation import InvalidInputError, validate_address, validate_host, validate_port
+
+CONFIG_FILE = "config.toml"
+
+
+class Security(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+class AuthMode(StrEnum):
+    PASSWORD = "password"
+    OAUTH_INTERACTIVE = "oauth-interactive"
+    OAUTH_DEVICE = "oauth-device"
+    CLIENT_SECRET = "client-secret"
+    CLIENT_CERTIFICATE = "client-certificate"
+
+
+class ProviderKind(StrEnum):
+    SMTP = "smtp"
+    GMAIL = "gmail"
+    M365_SMTP = "m365-smtp"
+    GRAPH = "graph"
+
+
+DEFAULT_PORTS = {Security.STARTTLS: 587, Security.TLS: 465, Security.NONE: 25}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One sending account: how to reach the provider and what the application may send as."""
+
+    name: str
+    provider: ProviderKind = ProviderKind.SMTP
+    from_address: str = ""
+    display_name: str = ""
+    host: str = ""
+    port: int = 587
+    security: Security = Security.STARTTLS
+    username: str = ""
+    auth: AuthMode = AuthMode.PASSWORD
+    ca_file: str = ""
+    # security = none sends credentials in clear: only to loopback, and only when the admin said so.
+    allow_plaintext_loopback: bool = False
+    preset: str = ""
+    timeout_s: float = 30.0
+    # OAuth / Microsoft / Google
+    tenant: str = ""
+    client_id: str = ""
+    authority: str = ""
+    graph_endpoint: str = ""
+    certificate_path: str = ""
+    certificate_thumbprint: str = ""
+    client_secret_expires: str = ""
+    save_to_sent_items: bool = True
+    # Sender settings and policy
+    priority: int = 3
+    authorized_domains: tuple[str, ...] = ()
+    authorized_senders: tuple[str, ...] = ()
+    unauthorized_action: str = "block"
+    postmaster: str = ""
+    force_postmaster_sender: bool = False
+    sending_ips: tuple[str, ...] = ()
+
+    @property
+    def login_name(self) -> str:
+        return self.username or self.from_address
+
+    def validated(self) -> Profile:
+        """The same profile with normalised values, or `InvalidInputError` naming the bad field."""
+        if not self.name.strip() or any(c in self.name for c in "\r\n\"'[]."):
+            raise InvalidInputError("name", "A profile name is a single word (letters, digits, - and _).")
+        from_address = validate_address(self.from_address, "from address")
+        host = self.host
+        if self.provider is not ProviderKind.GRAPH:
+            host = validate_host(self.host)
+        port = validate_port(self.port)
+        if not 1 <= self.priority <= 5:
+            raise InvalidInputError("priority", "Priority is 1 (very high) to 5 (very low).")
+        if self.unauthorized_action not in {"block", "alert"}:
+            raise InvalidInputError("unauthorized_action", "unauthorized_action is 'block' or 'alert'.")
+        if self.ca_file and not Path(self.ca_file).is_file():
+            raise InvalidInputError("ca file", f"The CA file {self.ca_file} does not exist.")
+        postmaster = validate_address(self.postmaster, "postmaster") if self.postmaster else ""
+        return replace(self, from_address=from_address, host=host, port=port, postmaster=postmaster)
+
+    def to_toml(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["name"]
+        return {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, StrEnum) else v)
+                for k, v in data.items() if v != _DEFAULTS[k]}
+
+    @classmethod
+    def from_toml(cls, name: str, data: dict[str, Any]) -> Profile:
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        for key, enum in (("provider", ProviderKind), ("security", Security), ("auth", AuthMode)):
+            if key in values:
+                try:
+                    values[key] = enum(values[key])
+                except ValueError:
+                    choices = ", ".join(e.value for e in enum)
+                    raise InvalidInputError(key, f"profile {name}: {key} must be one of {choices}.") from None
+        for key in ("authorized_domains", "authorized_senders", "sending_ips"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(name=name, **values)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Profile)}
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The `[delivery]` table; keys and defaults are a contract (see README)."""
+
+    enabled: bool = True
+    send_pending_at_startup: bool = True
+    send_interval_ms: int = 0
+    retry_backoff_initial_s: int = 60
+    retry_backoff_max_s: int = 3600
+    max_retry_time_s: int = 172800
+    retention_days: int = 30
+    max_concurrent_connections: int = 3
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any]) -> DeliverySettings:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in data:
+                values[f.name] = parse_delivery_value(f.name, data[f.name])
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InvalidInputError(f"delivery.{sorted(unknown)[0]}", f"Unknown setting delivery.{sorted(unknown)[0]}.")
+        settings = cls(**values)
+        if settings.retry_backoff_max_s < settings.retry_backoff_initial_s:
+            raise InvalidInputError("delivery.retry_backoff_max_s",
+                               "delivery.retry_backoff_max_s must be at least delivery.retry_backoff_initial_s.")
+        return settings
+
+
+_DELIVERY_MINIMUM = {"send_interval_ms": 0, "retry_backoff_initial_s": 0, "retry_backoff_max_s": 0,
+                     "max_retry_time_s": 0, "retention_days": 1, "max_concurrent_connections": 1}
+
+
+def parse_delivery_value(key: str, value: Any) -> bool | int:
+    """Validate one `[delivery]` value (from TOML or from the command line), naming the key on error."""
+    default = getattr(DeliverySettings, key, None)
+    if default is None:
+        raise InvalidInputError(f"delivery.{key}", f"Unknown setting delivery.{key}.")
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "yes", "on", "1"}:
+            return True
+        if text in {"false", "no", "off", "0"}:
+            return False
+        raise InvalidInputError(f"delivery.{key}", f"delivery.{key} must be true or false, not {value!r}.")
+    try:
+        number = int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < _DELIVERY_MINIMUM[key]:
+        raise InvalidInputError(f"delivery.{key}",
+                           f"delivery.{key} must be a whole number >= {_DELIVERY_MINIMUM[key]}, not {value!r}.")
+    return number
+
+
+@dataclass(frozen=True)
+class Config:
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default_profile: str = ""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
+    def profile(self, name: str | None = None) -> Profile:
+        """The named profile, or the default one; `KeyError` with a readable message otherwise."""
+        wanted = name or self.default_profile
+        if not wanted:
+            raise KeyError("No profile is configured yet: run the wizard or `mailwright profile add`.")
+        try:
+            return self.profiles[wanted]
+        except KeyError:
+            raise KeyError(f"There is no profile named '{wanted}'.") from None
+
+
+def data_home() -> Path:
+    override = os.environ.get("MAILWRIGHT_HOME")
+    path = Path(override) if override else Path(platformdirs.user_data_dir("mailwright", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class ConfigStore:
+    """Reads and writes `config.toml`, keeping comments and unknown keys."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home or data_home()
+        self.path = self.home / CONFIG_FILE
+
+    def _document(self) -> tomlkit.TOMLDocument:
+        if not self.path.exists():
+            return tomlkit.document()
+        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+
+    def _write(self, document: tomlkit.TOMLDocument) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def load(self) -> Config:
+        document = self._document().unwrap()
+        profiles = {name: Profile.from_toml(name, data) for name, data in document.get("profiles", {}).items()}
+        default = str(document.get("default_profile", ""))
+        if default not in profiles:
+            default = next(iter(profiles), "")
+        return Config(profiles=profiles, default_profile=default,
+                      delivery=DeliverySettings.from_toml(document.get("delivery", {})))
+
+    def save_profile(self, profile: Profile) -> None:
+        with self._lock:
+            document = self._document()
+            profiles = document.get("profiles")
+            if not isinstance(profiles, Table):
+                profiles = tomlkit.table(is_super_table=True)
+                document["profiles"] = profiles
+            table = tomlkit.table()
+            for key, value in profile.to_toml().items():
+                table[key] = value
+            profiles[profile.name] = table
+            if not document.get("default_profile") or document["default_profile"] not in profiles:
+                document["default_profile"] = profile.name
+            self._write(document)
+
+    def remove_profile(self, name: str) -> None:
+        with self._lock:
+            document = self._document()
+            profiles = document.get("profiles")
+            if not isinstance(profiles, Table) or name not in profiles:
+                raise KeyError(f"There is no profile named '{name}'.")
+            del profiles[name]
+            if document.get("default_profile") == name:
+                remaining = list(profiles.keys())
+                if remaining:
+                    document["default_profile"] = remaining[0]
+                else:
+                    del document["default_profile"]
+            self._write(document)
+
+    def set_default(self, name: str) -> None:
+        with self._lock:
+            document = self._document()
+            if name not in document.get("profiles", {}):
+                raise KeyError(f"There is no profile named '{name}'.")
+            document["default_profile"] = name
+            self._write(document)
+
+    def get(self, key: str) -> Any:
+        section, _, name = key.partition(".")
+        config = self.load()
+        if section == "delivery" and hasattr(config.delivery, name):
+            return getattr(config.delivery, name)
+        if key == "default_profile":
+            return config.default_profile
+        raise InvalidInputError(key, f"Unknown setting {key}.")
+
+    def set(self, key: str, value: str) -> bool | int:
+        section, _, name = key.partition(".")
+        if section != "delivery" or not name:
+            raise InvalidInputError(key, f"Unknown setting {key} (settings are delivery.<key>).")
+        parsed = parse_delivery_value(name, value)
+        with self._lock:
+            document = self._document()
+            delivery = document.get("delivery")
+            if not isinstance(delivery, Table):
+                delivery = tomlkit.table()
+                document["delivery"] = delivery
+            delivery[name] = parsed
+            DeliverySettings.from_toml(document["delivery"].unwrap())
+            self._write(document)
+        return parsed

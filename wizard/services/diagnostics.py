@@ -1,0 +1,305 @@
+"""Server and token errors -> a `Diagnosis` an administrator can act on.
+
+The knowledge base is data: `ENTRIES` holds the words for each stable code, `SMTP_RULES`
+and `TOKEN_RULES` map what a server or identity provider said to a code. Transports and the
+OAuth service raise typed errors; only this module turns them into words, so every page,
+the CLI and the outbox explain a failure the same way. Sources: ../shared/REFERENCE.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    code: str
+    title: str
+    explanation: str
+    fix: str
+    detail: str = ""  # the server's exact reply or the underlying error, for the unknown case and support
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    explanation: str
+    fix: str
+
+
+# Texts may use {host}, {port}, {username}, {from_address}, {reply}, {suggestion}, {reason}.
+ENTRIES: dict[str, Entry] = {
+    "auth_failed": Entry(
+        "The server rejected the user name or password",
+        "The server answered: {reply}. The user name or password is wrong, or this account may not "
+        "sign in with a password from applications.",
+        "Check the user name (often the full e-mail address) and type the password again. If the account "
+        "uses two-step verification, create an app password and use it instead.",
+    ),
+    "basic_auth_disabled": Entry(
+        "SMTP AUTH is disabled for the tenant or this mailbox",
+        "Microsoft 365 answered {reply}: authenticated SMTP (SMTP AUTH) is turned off, either for the "
+        "whole tenant (Security Defaults or Set-TransportConfig) or for this mailbox. "
+        "This also blocks OAuth (XOAUTH2).",
+        "In Exchange Online PowerShell run:  Set-CASMailbox -Identity {from_address} "
+        "-SmtpClientAuthenticationDisabled $false  (or enable SMTP AUTH for the mailbox in the Microsoft 365 admin "
+        "center > Users > Mail > Manage email apps). Or send through Microsoft Graph instead, "
+        "which does not need SMTP AUTH.",
+    ),
+    "app_password_required": Entry(
+        "This account needs an app password",
+        "The server answered {reply}: the account has two-step verification, so your normal password "
+        "cannot be used by applications.",
+        "Create an app password in the account's security settings (Google: myaccount.google.com/apppasswords) "
+        "and enter it here instead of your normal password.",
+    ),
+    "browser_login_required": Entry(
+        "Sign in through a web browser first",
+        "The server answered {reply}: the provider blocked this sign-in as suspicious until you confirm it.",
+        "Sign in to the account in a web browser, confirm the security alert, then run the check again. "
+        "An app password or OAuth avoids this.",
+    ),
+    "tls_required": Entry(
+        "The server requires an encrypted connection",
+        "{reason} Mailwright did not send your password over the unencrypted connection.",
+        "Choose STARTTLS (usually port 587) or implicit TLS (usually port 465) as the security setting.",
+    ),
+    "tls_certificate": Entry(
+        "The server's certificate could not be verified",
+        "{reason}",
+        "If the server uses a certificate from your organisation's own certificate authority, select that "
+        "CA file in the connection settings. Otherwise check that the host name is exactly the one on the "
+        "certificate (e.g. smtp.example.com, not an IP address or an alias).",
+    ),
+    "tls_failed": Entry(
+        "The encrypted connection could not be set up",
+        "TLS negotiation with {host}:{port} failed: {reason}",
+        "Check the security mode: port 465 expects implicit TLS, port 587 expects STARTTLS. The server may "
+        "also only offer an old TLS version that is no longer considered safe.",
+    ),
+    "connect_failed": Entry(
+        "Could not connect to the server",
+        "Connecting to {host} on port {port} failed: {reason}",
+        "Check the host name and port, and that a firewall allows outgoing connections to this port.{suggestion}",
+    ),
+    "dns_failed": Entry(
+        "The server's name could not be found",
+        "The host name {host} does not resolve: {reason}",
+        "Check the spelling of the host name (e.g. smtp.example.com) and that this computer can resolve "
+        "Internet names.",
+    ),
+    "timeout": Entry(
+        "The server did not answer in time",
+        "{reason}",
+        "The server may be overloaded, or a firewall may silently drop the connection. Check the host and "
+        "port, try again later, or increase the timeout.",
+    ),
+    "send_as_denied": Entry(
+        "This account may not send as {from_address}",
+        "The server answered {reply}: the sender address is not the signed-in mailbox and the account has no "
+        "'Send As' permission for it.",
+        "Use the signed-in mailbox as the sender address, or grant Send As: in Exchange Online PowerShell "
+        "run  Add-RecipientPermission -Identity {from_address} -Trustee {username} -AccessRights SendAs.",
+    ),
+    "relay_denied": Entry(
+        "The server refuses to relay this mail",
+        "The server answered {reply}: it does not accept mail for delivery from this connection.",
+        "Sign in (enter a user name and password) so the server knows the sender, or ask the mail "
+        "administrator to allow relaying from this computer (Microsoft 365: check the connector's certificate "
+        "or IP address for TenantAttribution errors).",
+    ),
+    "sender_rejected": Entry(
+        "The server refused the sender address",
+        "The server answered {reply} to MAIL FROM:<{from_address}>.",
+        "Use an address that belongs to the signed-in account or to a domain the provider has verified.",
+    ),
+    "recipient_rejected": Entry(
+        "The server refused a recipient",
+        "The server answered {reply}.",
+        "Check the recipient address for typos. If it is correct, the receiving side rejects it.",
+    ),
+    "auth_not_supported": Entry(
+        "The server does not offer sign-in",
+        "The server does not advertise AUTH{reason}.",
+        "Check the port (submission is 587 or 465, not 25), or leave the user name empty if the server "
+        "accepts mail from this computer without signing in.",
+    ),
+    "throttled": Entry(
+        "The provider is limiting how fast you send",
+        "The server answered {reply}: too many messages or connections in a short time.",
+        "Wait a little; queued mail is retried automatically. Lower the sending rate if it keeps happening.",
+    ),
+    "quota_exceeded": Entry(
+        "The daily sending limit is reached",
+        "The server answered {reply}.",
+        "Wait until the quota resets (usually 24 hours) or move high-volume mail to a dedicated sending service.",
+    ),
+    "dmarc_rejected": Entry(
+        "The receiver rejected the mail because of SPF/DKIM/DMARC",
+        "The server answered {reply}: your domain's DNS does not authorise this sender.",
+        "Open the DNS health page and publish the records it recommends.",
+    ),
+    "tls_version": Entry(
+        "The server needs a newer TLS version",
+        "The server answered {reply}.",
+        "Update this computer's TLS libraries; Microsoft 365 requires TLS 1.2 or newer.",
+    ),
+    "message_rejected": Entry(
+        "The server rejected the message",
+        "The server answered {reply}.",
+        "Read the server's reply above; it names the reason. Fix the message or account accordingly.",
+    ),
+    "server_error": Entry(
+        "The server reported an error",
+        "The server answered {reply}.",
+        "Read the server's reply above. If it starts with 4, the problem is temporary: try again later.",
+    ),
+    "disconnected": Entry(
+        "The server closed the connection",
+        "{reason}",
+        "Check the security mode and port; servers often hang up when they expect TLS and receive plain text. "
+        "Try again later if it happens intermittently.",
+    ),
+    "keyring_unavailable": Entry(
+        "No secure keyring is available",
+        "{reason}",
+        "Install or unlock the system keyring (GNOME Keyring, KWallet, Windows Credential Manager, macOS Keychain).",
+    ),
+    "secret_missing": Entry(
+        "The password for this profile is not in the keyring",
+        "The profile needs a secret, but the keyring has none stored for it.",
+        "Enter the password again in the wizard, or run  mailwright profile add ... --password-stdin.",
+    ),
+    "invalid_input": Entry(
+        "A setting is not valid",
+        "{reason}",
+        "Correct the value and try again.",
+    ),
+    "unknown": Entry(
+        "The server reported an unexpected problem",
+        "{reason}",
+        "Read the server's exact reply above; it usually names the cause. Search the provider's "
+        "documentation for the code it gives.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SmtpRule:
+    """Match an SMTP reply: `reply_code` (exact, or None for any), `pattern` (regex on the text)."""
+
+    code: str
+    pattern: str
+    reply_code: int | None = None
+
+
+# Order matters: the first rule that matches wins, so the specific ones come first.
+SMTP_RULES: list[SmtpRule] = [
+    SmtpRule("basic_auth_disabled", r"5\.7\.139|SmtpClientAuthentication is disabled"),
+    SmtpRule("basic_auth_disabled", r"5\.7\.30\b"),
+    SmtpRule("app_password_required", r"5\.7\.9\b|Application-specific password required"),
+    SmtpRule("browser_login_required", r"5\.7\.14\b"),
+    SmtpRule("tls_required", r"STARTTLS|5\.7\.0 Must issue|Encryption required|TLS required", 530),
+    SmtpRule("tls_required", r"5\.7\.57\b"),
+    SmtpRule("relay_denied", r"5\.7\.64\b|TenantAttribution"),
+    SmtpRule("send_as_denied", r"5\.7\.60\b|5\.2\.252\b|SendAsDenied|SendAsDeniedException"),
+    SmtpRule("throttled", r"5\.2\.25[1-5]\b"),
+    SmtpRule("throttled", r"4\.3\.2\b|4\.7\.0\b|4\.7\.28\b|rate limit|too many", None),
+    SmtpRule("quota_exceeded", r"5\.4\.5\b|quota", None),
+    SmtpRule("tls_version", r"4\.7\.66\b"),
+    SmtpRule("dmarc_rejected", r"5\.7\.26\b|5\.7\.515\b"),
+    SmtpRule("relay_denied", r"relay|5\.7\.1\b.*(?:not permitted|denied)|5\.7\.1\b", 550),
+    SmtpRule("relay_denied", r"relay", 554),
+    SmtpRule("auth_failed", r"5\.7\.8\b|5\.7\.3\b|authentication|credentials|invalid", 535),
+    SmtpRule("auth_failed", r"", 535),
+    SmtpRule("auth_failed", r"", 534),
+]
+
+# AADSTS codes -> diagnosis code (OAuth issue extends ENTRIES with the texts).
+TOKEN_RULES: dict[str, str] = {
+    "50076": "mfa_required",
+    "65001": "consent_required",
+    "700016": "app_not_found",
+    "7000215": "invalid_client_secret",
+    "7000222": "client_secret_expired",
+    "50020": "personal_account",
+    "500208": "personal_account",
+    "90002": "tenant_not_found",
+    "530035": "security_defaults",
+    "7000218": "public_client_disabled",
+    "700082": "token_expired",
+    "70043": "token_expired",
+    "50173": "token_expired",
+}
+
+_ENHANCED = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+
+
+def format_reply(reply_code: int, message: str) -> str:
+    text = " ".join(message.split())
+    return f"{reply_code} {text}" if reply_code else text
+
+
+def make(code: str, *, detail: object = "", **context: object) -> Diagnosis:
+    """The diagnosis for `code`, with the texts filled from `context` (missing keys stay readable)."""
+    detail = str(detail)
+    entry = ENTRIES.get(code) or ENTRIES["unknown"]
+    values = _Context({k: str(v) for k, v in context.items()})
+    if "reply" not in values and detail:
+        values["reply"] = detail
+    if "reason" not in values:
+        values["reason"] = detail or "No further details were given."
+    return Diagnosis(
+        code=code if code in ENTRIES else "unknown",
+        title=entry.title.format_map(values),
+        explanation=entry.explanation.format_map(values),
+        fix=entry.fix.format_map(values),
+        detail=detail,
+    )
+
+
+class _Context(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return {"suggestion": "", "from_address": "the sender address", "username": "the signed-in user"}.get(
+            key, f"<{key}>")
+
+
+def code_for_smtp_reply(reply_code: int, message: str) -> str:
+    for rule in SMTP_RULES:
+        if rule.reply_code is not None and rule.reply_code != reply_code:
+            continue
+        if re.search(rule.pattern, message, re.IGNORECASE):
+            return rule.code
+    if 400 <= reply_code < 500:
+        return "server_error"
+    return "message_rejected" if reply_code >= 500 else "unknown"
+
+
+def diagnose_smtp_reply(reply_code: int, message: str, **context: object) -> Diagnosis:
+    """A server reply -> Diagnosis; the reply itself is always kept in `detail`."""
+    reply = format_reply(reply_code, message)
+    code = code_for_smtp_reply(reply_code, message)
+    return make(code, detail=reply, reply=reply, **context)
+
+
+def enhanced_status(message: str) -> str:
+    """The RFC 3463 enhanced status code in a reply ('5.7.139'), or ''."""
+    match = _ENHANCED.search(message)
+    return match.group(0) if match else ""
+
+
+def is_transient(reply_code: int) -> bool:
+    """RFC 5321: 4yz is a transient failure (retry), 5yz permanent."""
+    return 400 <= reply_code < 500
+
+
+def token_error_code(error_text: str) -> str:
+    """Map an AADSTS message ('AADSTS7000215: Invalid client secret...') to a diagnosis code."""
+    match = re.search(r"AADSTS(\d+)", error_text)
+    if match and match.group(1) in TOKEN_RULES:
+        return TOKEN_RULES[match.group(1)]
+    return "unknown"

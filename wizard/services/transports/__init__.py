@@ -1,0 +1,1 @@
+"""Ways to hand a message to the mail provider: one `Transport` protocol, typed errors."""

@@ -1,0 +1,93 @@
+"""The `Transport` protocol every way of sending implements, and its typed errors.
+
+The outbox and sender only know this module: a transport opens once, sends many messages over
+the same authenticated session, and raises `TransportError` whose `kind` says what to do next
+(retry later, give up on this message, or hold the profile until the admin fixes the account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self
+
+from wizard.services.diagnostics import Diagnosis
+
+
+class FailureKind(StrEnum):
+    TRANSIENT = "transient"  # 4xx, timeout, dropped connection: retry with backoff
+    PERMANENT = "permanent"  # 5xx for this message: fail it, keep going with the others
+    AUTH = "auth"  # the account itself is broken: hold the profile's mail, tell the admin
+    CONFIG = "config"  # settings are wrong (bad host, TLS): hold, like AUTH
+
+
+class TransportError(Exception):
+    """A send or connection failure with its diagnosis; the message never contains a secret."""
+
+    def __init__(self, diagnosis: Diagnosis, kind: FailureKind, reply_code: int = 0,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
+        self.diagnosis = diagnosis
+        self.kind = kind
+        self.reply_code = reply_code
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    address: str
+    accepted: bool
+    reply: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said: accepted recipients, refused ones with their replies, and the final reply."""
+
+    reply: str
+    recipients: tuple[RecipientResult, ...] = field(default_factory=tuple)
+
+    @property
+    def accepted(self) -> list[str]:
+        return [r.address for r in self.recipients if r.accepted]
+
+    @property
+    def refused(self) -> dict[str, str]:
+        return {r.address: r.reply for r in self.recipients if not r.accepted}
+
+
+# An OAuth access token source: `force_refresh=True` after the server rejected the current token.
+TokenSource = Callable[[bool], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class PasswordCredential:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"PasswordCredential(username={self.username!r}, password=<hidden>)"
+
+
+@dataclass(frozen=True)
+class TokenCredential:
+    username: str
+    token_source: TokenSource
+
+
+Credential = PasswordCredential | TokenCredential | None
+
+
+class Transport(Protocol):
+    async def open(self) -> None: ...
+
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
