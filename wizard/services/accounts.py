@@ -68,7 +68,7 @@ async def transport_for(profile: Profile) -> Transport:
     except secrets.KeyringUnavailableError as exc:
         raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), FailureKind.AUTH) from None
     if profile.provider is ProviderKind.GRAPH:
-        from wizard.services.transports import graph  # type: ignore[attr-defined]  # lands with the Graph issue
+        from wizard.services.transports import graph
 
         transport: Transport = graph.GraphTransport.for_profile(profile, credential)
         return transport

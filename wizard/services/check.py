@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from wizard.services import diagnostics
-from wizard.services.config import Profile, Security
+from wizard.services.config import Profile, ProviderKind, Security
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.transports.base import Credential, FailureKind, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
@@ -37,6 +37,12 @@ STEP_TITLES = {
     "auth": "Sign in (AUTH)",
     "sender": "Sender address accepted",
 }
+# Microsoft Graph's steps (graph_check.py), kept apart so SMTP step lists stay SMTP's.
+GRAPH_STEP_TITLES = {
+    "token": "Get an access token",
+    "mailbox": "Reach the mailbox through Microsoft Graph",
+    "permissions": "Permissions granted",
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class Step:
 
     @property
     def title(self) -> str:
-        return STEP_TITLES.get(self.name, self.name)
+        return STEP_TITLES.get(self.name) or GRAPH_STEP_TITLES.get(self.name, self.name)
 
     @property
     def ok(self) -> bool:
@@ -179,6 +185,7 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
             raise translate(exc, settings) from None
         peer = writer.get_extra_info("peername")
         writer.close()
+        await writer.wait_closed()
         return f"TCP connection to {peer[0]} port {peer[1]}" if peer else "connected"
 
     async def connect() -> str:
@@ -216,3 +223,26 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
     finally:
         await transport.close()
     return CheckReport(runner.steps, diagnosis, capabilities)
+
+
+def _failed_before_connecting(name: str, diagnosis: Diagnosis) -> CheckReport:
+    return CheckReport([Step(name, StepStatus.FAILED, diagnosis.title)], diagnosis)
+
+
+async def check_profile(profile: Profile, *, on_step: StepCallback | None = None) -> CheckReport:
+    """The check for a saved profile: fetch its credential (keyring / token), then run the provider's steps."""
+    from wizard.services import accounts, secrets
+
+    try:
+        credential = await accounts.credential_for(profile)
+    except accounts.MissingSecretError as exc:
+        return _failed_before_connecting("auth", exc.diagnosis)
+    except secrets.KeyringUnavailableError as exc:
+        return _failed_before_connecting("auth", diagnostics.make("keyring_unavailable", reason=str(exc)))
+    except TransportError as exc:
+        return _failed_before_connecting("token", exc.diagnosis)
+    if profile.provider is ProviderKind.GRAPH:
+        from wizard.services.graph_check import check_graph
+
+        return await check_graph(profile, credential, on_step=on_step)
+    return await check_smtp(profile, credential, on_step=on_step)

@@ -17,7 +17,13 @@ import platformdirs
 import tomlkit
 from tomlkit.items import Table
 
-from wizard.services.validation import InvalidInputError, validate_address, validate_host, validate_port
+from wizard.services.validation import (
+    InvalidInputError,
+    validate_address,
+    validate_display_name,
+    validate_host,
+    validate_port,
+)
 
 CONFIG_FILE = "config.toml"
 
@@ -91,6 +97,7 @@ class Profile:
         if not self.name.strip() or any(c in self.name for c in "\r\n\"'[]."):
             raise InvalidInputError("name", "A profile name is a single word (letters, digits, - and _).")
         from_address = validate_address(self.from_address, "from address")
+        display_name = validate_display_name(self.display_name)
         host = self.host
         if self.provider is not ProviderKind.GRAPH:
             host = validate_host(self.host)
@@ -102,7 +109,8 @@ class Profile:
         if self.ca_file and not Path(self.ca_file).is_file():
             raise InvalidInputError("ca file", f"The CA file {self.ca_file} does not exist.")
         postmaster = validate_address(self.postmaster, "postmaster") if self.postmaster else ""
-        return replace(self, from_address=from_address, host=host, port=port, postmaster=postmaster)
+        return replace(self, from_address=from_address, display_name=display_name, host=host, port=port,
+                       postmaster=postmaster)
 
     def to_toml(self) -> dict[str, Any]:
         data = asdict(self)

@@ -164,6 +164,32 @@ ENTRIES: dict[str, Entry] = {
         "Check the security mode and port; servers often hang up when they expect TLS and receive plain text. "
         "Try again later if it happens intermittently.",
     ),
+    # Microsoft Graph (transports/graph.py); the PowerShell is explained in graph_guide.py.
+    "access_denied": Entry(
+        "Microsoft Graph refused access to the mailbox {from_address}",
+        "Graph answered {reply}: the app has no Mail.Send permission for this mailbox, admin consent is "
+        "missing, or an RBAC for Applications scope / application access policy excludes {from_address}.",
+        "Grant Mail.Send for this mailbox only, in Exchange Online PowerShell:  New-ManagementScope -Name "
+        "'Mailwright sender {from_address}' -RecipientRestrictionFilter 'PrimarySmtpAddress -eq \"{from_address}\"'  "
+        "then  New-ManagementRoleAssignment -App '{app_id}' -Role 'Application Mail.Send' -CustomResourceScope "
+        "'Mailwright sender {from_address}'  (or add the mailbox to the group of your New-ApplicationAccessPolicy). "
+        "Verify with  Test-ServicePrincipalAuthorization -Identity '{app_id}' -Resource '{from_address}'. "
+        "Delegated sign-in: consent to Mail.Send (Mail.Send.Shared for a shared mailbox).",
+    ),
+    "mailbox_not_enabled": Entry(
+        "{from_address} has no Exchange Online mailbox Graph can use",
+        "Graph answered {reply}: the user has no Exchange Online licence, no mailbox yet, the mailbox is "
+        "on-premises, or the address is not the mailbox's primary address.",
+        "Assign an Exchange Online licence (Microsoft 365 admin center > Users > Licenses), wait for the mailbox "
+        "to be created, and use its primary SMTP address as the sender. On-premises mailboxes need SMTP instead.",
+    ),
+    "invalid_token": Entry(
+        "Microsoft Graph rejected the access token",
+        "Graph answered {reply} even after a fresh token was fetched: the token is for another resource or "
+        "cloud (audience), the app was removed, or its consent was revoked.",
+        "Check that the profile's cloud matches the tenant (worldwide, US Government, China), then sign in again "
+        "or re-grant admin consent for the app.",
+    ),
     "keyring_unavailable": Entry(
         "No secure keyring is available",
         "{reason}",

@@ -33,10 +33,10 @@ def reject_header_injection(field: str, value: str) -> str:
 
 
 def validate_host(value: str, field: str = "host") -> str:
+    reject_header_injection(field, value)
     host = value.strip().rstrip(".").lower()
     if not host:
         raise InvalidInputError(field, "Enter the server's host name, e.g. smtp.example.com.")
-    reject_header_injection(field, host)
     try:
         return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:

@@ -186,7 +186,7 @@ class SmtpTransport:
         try:
             response = await self._smtp.connect()
         except Exception as exc:
-            self._smtp = None
+            self._drop()
             raise translate(exc, s) from None
         return diagnostics.format_reply(response.code, response.message)
 
@@ -356,11 +356,19 @@ class SmtpTransport:
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
+        gone = _when_connection_lost(smtp)
         try:
             if smtp.is_connected:
                 await smtp.quit()
         except Exception:
             smtp.close()
+        if gone is not None:
+            # TLS releases the socket only after the close_notify round trip; wait for it briefly, or a loop
+            # that ends right after (CLI, tests, app exit) leaks the socket ("unclosed transport").
+            try:
+                await asyncio.wait_for(gone, _CLOSE_WAIT_S)
+            except TimeoutError:
+                pass
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -369,3 +377,23 @@ class SmtpTransport:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
+
+
+_CLOSE_WAIT_S = 2.0
+
+
+def _when_connection_lost(smtp: aiosmtplib.SMTP) -> asyncio.Future[None] | None:
+    """Resolved once the connection is really closed (aiosmtplib has no public hook for that)."""
+    protocol = smtp.protocol
+    if protocol is None or protocol.transport is None:
+        return None
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    notify = protocol.connection_lost
+
+    def connection_lost(exc: Exception | None) -> None:
+        notify(exc)
+        if not gone.done():
+            gone.set_result(None)
+
+    protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+    return gone

@@ -1,0 +1,76 @@
+"""GUI fixtures: a wizard on the qasync loop, and awaiting Qt signals without sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+import pytest_asyncio
+from keyring.backends import fail
+from pytestqt.qtbot import QtBot
+
+from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+
+SIGNAL_TIMEOUT_S = 20.0
+# The offscreen platform plugin says this for every shown top-level window; it is not about our code.
+OFFSCREEN_NOISE = "does not support propagateSizeHints"
+
+
+def files_containing(home: Path, text: str) -> list[Path]:
+    """Every file under the data home that contains `text` (a password must be in none of them)."""
+    return [p for p in home.rglob("*") if p.is_file() and text in p.read_text(errors="ignore")]
+
+
+class SignalWaiter:
+    """Connect first, act, then await: the signal's arguments, or TimeoutError (never a sleep)."""
+
+    def __init__(self, signal: Any) -> None:
+        self.future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+        self.signal = signal
+        signal.connect(self._fired)
+
+    def _fired(self, *args: Any) -> None:
+        if not self.future.done():
+            self.future.set_result(args)
+
+    async def wait(self, timeout_s: float = SIGNAL_TIMEOUT_S) -> tuple[Any, ...]:
+        try:
+            return await asyncio.wait_for(self.future, timeout_s)
+        finally:
+            self.signal.disconnect(self._fired)
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    """Collect the previous test's Qt objects (its closed qasync loop and timers) here, in the main thread.
+
+    Otherwise Python's cyclic GC may run inside a worker thread (asyncio.to_thread for the keyring) and
+    destroy them there: "QObject::~QObject: Timers cannot be stopped from another thread".
+    """
+    gc.collect()
+    yield
+    gc.collect()
+
+
+@pytest_asyncio.fixture
+async def wizard_window(qtbot: QtBot) -> AsyncIterator[MailwrightWizard]:
+    """The wizard as the app opens it (saved accounts from this test's data home); every task awaited after."""
+    window = MailwrightWizard(load_saved_accounts())
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.cancel_tasks()
+    await window.wait_idle()
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)

@@ -1,0 +1,125 @@
+"""The check page: a failing check explains itself, Cancel really stops a check, Next only after a pass."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.fixtures.smtp_servers import GOOD_USER, SmtpServerFactory
+from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from wizard.pages.ids import PageId
+from wizard.pages.state import WizardState
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.config import Security
+
+pytestmark = [pytest.mark.gui, pytest.mark.asyncio, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+
+
+def account(host: str, port: int, password: str, ca_file: str = "") -> WizardState:
+    return WizardState(from_address=GOOD_USER, host=host, port=port, security=Security.STARTTLS,
+                       username=GOOD_USER, password=password, ca_file=ca_file)
+
+
+async def open_at_check(qtbot: QtBot, state: WizardState) -> MailwrightWizard:
+    """The wizard on the SMTP page with these settings; Next starts the check."""
+    window = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def next_enabled(window: MailwrightWizard) -> bool:
+    return window.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+class SilentServer:
+    """Accepts TCP connections and never says a word: the check hangs at the greeting until cancelled."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+        self.release = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connected.set()
+        await self.release.wait()
+        writer.close()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def silent_server() -> AsyncIterator[SilentServer]:
+    silent = SilentServer()
+    silent.server = await asyncio.start_server(silent.handle, "127.0.0.1", 0)
+    yield silent
+    silent.release.set()
+    silent.server.close()
+    await silent.server.wait_closed()
+
+
+async def test_wrong_password_stops_at_sign_in_with_a_diagnosis(qtbot: QtBot,
+                                                                smtp_server: SmtpServerFactory) -> None:
+    server = smtp_server("starttls")
+    window = await open_at_check(qtbot, account(server.host, server.port, "Wr0ng-pa55", server.ca_file))
+    page = window.check_page
+    finished = SignalWaiter(page.check_finished)
+    window.next()
+    assert await finished.wait() == (False,)
+    await window.wait_idle()
+    assert page.findChild(QLabel, "step-auth").text().startswith("failed: The server rejected")
+    assert page.findChild(QLabel, "step-sender").text() == "skipped"
+    box = page.findChild(QLabel, "diagnosisTitle")
+    assert box.isVisible() and box.text() == "The server rejected the user name or password"
+    assert "535" in page.findChild(QLabel, "diagnosisExplanation").text()
+    assert all("Wr0ng-pa55" not in label.text() for label in page.findChildren(QLabel))
+    assert not next_enabled(window)
+    assert not page.findChild(QPushButton, "sendTestMail").isEnabled()
+
+
+async def test_cancel_stops_a_check_against_a_silent_server(qtbot: QtBot, silent_server: SilentServer) -> None:
+    window = await open_at_check(qtbot, account("127.0.0.1", silent_server.port, "pw"))
+    page = window.check_page
+    finished = SignalWaiter(page.check_finished)
+    window.next()
+    await asyncio.wait_for(silent_server.connected.wait(), 10)
+    cancel = page.findChild(QPushButton, "cancelCheck")
+    assert cancel.isEnabled() and page.tasks.busy
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert await finished.wait(10) == (False,)
+    await asyncio.wait_for(window.wait_idle(), 10)
+    assert not page.tasks.busy
+    assert "cancelled" in page.status.text()
+    assert page.findChild(QPushButton, "runCheck").isEnabled()
+    assert not cancel.isEnabled()
+    assert not next_enabled(window)
+
+
+async def test_rerun_after_fixing_the_server_passes_and_enables_next(qtbot: QtBot,
+                                                                     smtp_server: SmtpServerFactory) -> None:
+    server = smtp_server("starttls")
+    state = account(server.host, server.port, "correct horse battery staple")  # no CA file: untrusted
+    window = await open_at_check(qtbot, state)
+    page = window.check_page
+    first = SignalWaiter(page.check_finished)
+    window.next()
+    assert await first.wait() == (False,)
+    await window.wait_idle()
+    assert "certificate" in page.findChild(QLabel, "diagnosisTitle").text()
+    window.back()
+    window.smtp_page.ca_file.setText(server.ca_file)
+    second = SignalWaiter(page.check_finished)
+    window.next()
+    assert await second.wait() == (True,)
+    await window.wait_idle()
+    assert not page.findChild(QLabel, "diagnosisTitle").isVisible()
+    assert next_enabled(window)

@@ -1,0 +1,126 @@
+"""The SMTP page: Next only for valid settings, port defaults, header injection, plaintext rules."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import OFFSCREEN_NOISE
+from wizard.pages.ids import PageId
+from wizard.pages.state import WizardState
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.config import Security
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MailwrightWizard:
+    wizard = MailwrightWizard(SavedAccounts(WizardState()), start=PageId.SMTP, autostart_check=False)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def edit(window: MailwrightWizard, name: str) -> QLineEdit:
+    widget = window.smtp_page.findChild(QLineEdit, name)
+    assert widget is not None, name
+    return widget
+
+
+def messages(window: MailwrightWizard) -> str:
+    label = window.smtp_page.findChild(QLabel, "validationMessages")
+    return label.text() if label.isVisible() else ""
+
+
+def can_go_next(window: MailwrightWizard) -> bool:
+    button = window.button(QWizard.WizardButton.NextButton)
+    assert isinstance(button, QPushButton)
+    return button.isEnabled()
+
+
+def fill_valid(window: MailwrightWizard) -> None:
+    edit(window, "fromAddress").setText("app@example.com")
+    edit(window, "host").setText("smtp.example.com")
+    edit(window, "password").setText("secret")
+
+
+def choose_security(window: MailwrightWizard, security: Security) -> None:
+    combo = window.smtp_page.findChild(QComboBox, "security")
+    combo.setCurrentIndex(combo.findData(security.value))
+
+
+def test_next_is_disabled_until_every_setting_is_valid(window: MailwrightWizard) -> None:
+    assert not can_go_next(window)
+    assert messages(window) == ""  # empty fields block Next without nagging
+    edit(window, "fromAddress").setText("app@example")
+    edit(window, "host").setText("smtp example.com")
+    edit(window, "port").setText("70000")
+    assert not can_go_next(window)
+    shown = messages(window)
+    assert "not a valid e-mail address" in shown
+    assert "not a valid host name" in shown
+    assert "Port must be a whole number from 1 to 65535" in shown
+    fill_valid(window)
+    edit(window, "port").setText("587")
+    assert messages(window) == ""
+    assert can_go_next(window)
+    edit(window, "password").clear()
+    assert not can_go_next(window)  # a user name without a password cannot sign in
+
+
+def test_port_follows_security_until_the_user_types_one(qtbot: QtBot, window: MailwrightWizard) -> None:
+    port = edit(window, "port")
+    assert port.text() == "587"
+    choose_security(window, Security.TLS)
+    assert port.text() == "465"
+    choose_security(window, Security.NONE)
+    assert port.text() == "25"
+    choose_security(window, Security.STARTTLS)
+    assert port.text() == "587"
+    port.clear()
+    qtbot.keyClicks(port, "2525")
+    choose_security(window, Security.TLS)
+    assert port.text() == "2525"
+
+
+@pytest.mark.parametrize("name", ["Example\r\nBcc: victim@example.net", "Example\nSupport"])
+def test_line_breaks_in_display_name_are_rejected(window: MailwrightWizard, name: str) -> None:
+    fill_valid(window)
+    assert can_go_next(window)
+    edit(window, "displayName").setText(name)
+    assert "line breaks are not allowed" in messages(window)
+    assert not can_go_next(window)
+
+
+def test_no_encryption_to_another_computer_refuses_to_send_the_password(window: MailwrightWizard) -> None:
+    fill_valid(window)
+    choose_security(window, Security.NONE)
+    assert "will not send your password to smtp.example.com without encryption" in messages(window)
+    assert not can_go_next(window)
+    edit(window, "username").clear()  # an open relay needs no password: allowed
+    assert can_go_next(window)
+
+
+def test_no_encryption_to_this_computer_needs_explicit_confirmation(window: MailwrightWizard) -> None:
+    fill_valid(window)
+    edit(window, "host").setText("127.0.0.1")
+    choose_security(window, Security.NONE)
+    confirm = window.smtp_page.findChild(QCheckBox, "confirmPlaintext")
+    assert confirm.isVisible() and not confirm.isChecked()
+    assert "only allowed to a server on this computer" in messages(window)
+    assert not can_go_next(window)
+    confirm.setChecked(True)
+    assert can_go_next(window)
+    assert messages(window) == ""
+    assert window.state.allow_plaintext_loopback
+    choose_security(window, Security.STARTTLS)
+    assert not confirm.isVisible() and not window.state.allow_plaintext_loopback
+
+
+def test_missing_ca_file_is_named(window: MailwrightWizard) -> None:
+    fill_valid(window)
+    edit(window, "caFile").setText("/nonexistent/ca.pem")
+    assert "The CA file /nonexistent/ca.pem does not exist." in messages(window)
+    assert not can_go_next(window)

@@ -1,0 +1,52 @@
+"""`mailwright check [--profile NAME] [--json]`: the step-by-step connection check; exit 0 only if all passed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+
+SYMBOLS = {"passed": "ok  ", "failed": "FAIL", "skipped": " -- ", "running": " .. "}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("check", help="check the connection and sign-in, without sending anything")
+    parser.add_argument("--profile", metavar="NAME", help="profile to check (default: the default profile)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wizard.services.check import Step, StepStatus, check_profile
+    from wizard.services.config import ConfigStore
+    from wizard.services.validation import InvalidInputError
+
+    try:
+        profile = ConfigStore().load().profile(args.profile)
+    except KeyError as exc:
+        return usage_error(exc.args[0], as_json=args.json)
+    except InvalidInputError as exc:
+        return usage_error(f"config.toml: {exc}", as_json=args.json)
+
+    def show(step: Step) -> None:
+        if not args.json and step.status is not StepStatus.RUNNING:
+            detail = f"  {step.detail}" if step.detail else ""
+            print(f"[{SYMBOLS[step.status.value]}] {step.title}{detail}", flush=True)
+
+    if not args.json:
+        print(f"Checking profile '{profile.name}' ({profile.from_address} via {profile.host}:{profile.port})")
+    report = asyncio.run(check_profile(profile, on_step=show))
+    if args.json:
+        payload = report.to_json()
+        payload["profile"] = profile.name
+        emit_json(payload)
+    elif report.diagnosis is not None:
+        for step in report.steps:
+            if step.status is StepStatus.SKIPPED:
+                print(f"[{SYMBOLS['skipped']}] {step.title}")
+        print_diagnosis(report.diagnosis)
+    else:
+        print("All steps passed: this profile can send mail.", file=sys.stdout)
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,47 @@
+"""`mailwright gui [--page ID] [--screenshot PNG] [--list-pages]`: open the wizard, or render a page to a PNG."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from wizard.commands.output import EXIT_OK, usage_error
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("gui", help="open the wizard (optionally at a page), or render a page to a PNG")
+    parser.add_argument("--page", metavar="ID", help="page to open: welcome, provider, smtp, check, summary")
+    parser.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="render the page (800x600) to this PNG file and exit, without opening a window")
+    parser.add_argument("--list-pages", action="store_true", help="print the page ids and exit")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wizard.pages.ids import PageId
+
+    if args.list_pages:
+        from wizard.pages.wizard import PAGE_TITLES
+
+        for page in PageId:
+            print(f"{page.cli_name:<10} {PAGE_TITLES[page]}")
+        return EXIT_OK
+    try:
+        start = PageId.from_cli(args.page) if args.page else PageId.WELCOME
+    except ValueError as exc:
+        return usage_error(str(exc))
+    from wizard import app
+
+    if args.screenshot is not None:
+        if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen (CI, ssh)
+        if args.screenshot.suffix.lower() != ".png":
+            return usage_error(f"--screenshot writes a PNG file: {args.screenshot} does not end in .png")
+        try:
+            app.screenshot(start, args.screenshot)
+        except OSError as exc:
+            return usage_error(str(exc))
+        print(f"Wrote {args.screenshot} ({start.cli_name} page).")
+        return EXIT_OK
+    return app.run([], start=start)

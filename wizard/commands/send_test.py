@@ -1,0 +1,67 @@
+"""`mailwright send-test --to ADDR [--profile NAME] [--json]`: send a test mail now and show the server's reply."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("send-test", help="send a test message through a profile right now")
+    parser.add_argument("--to", required=True, action="append", metavar="ADDR", help="recipient (repeatable)")
+    parser.add_argument("--cc", action="append", default=[], metavar="ADDR")
+    parser.add_argument("--subject", default="Mailwright test message")
+    parser.add_argument("--body", help="text of the message (default: a short explanation)")
+    parser.add_argument("--attach", action="append", default=[], type=Path, metavar="FILE")
+    parser.add_argument("--profile", metavar="NAME")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wizard.services import accounts
+    from wizard.services.config import ConfigStore
+    from wizard.services.message import TestMail, build_test_message, default_test_body, queue_id
+    from wizard.services.transports.base import TransportError
+    from wizard.services.validation import InvalidInputError
+
+    try:
+        profile = ConfigStore().load().profile(args.profile)
+        mail = TestMail(from_address=profile.from_address, display_name=profile.display_name, to=args.to,
+                        cc=args.cc, subject=args.subject,
+                        body=args.body or default_test_body(profile.name, profile.from_address),
+                        attachments=tuple(args.attach))
+        message = build_test_message(mail)
+    except KeyError as exc:
+        return usage_error(exc.args[0], as_json=args.json)
+    except InvalidInputError as exc:
+        return usage_error(str(exc), as_json=args.json)
+
+    recipients = [*mail.to, *mail.cc]
+
+    async def send() -> tuple[str, dict[str, str]]:
+        transport = await accounts.transport_for(profile)
+        async with transport:
+            result = await transport.send(profile.from_address, recipients, message.as_bytes())
+        return result.reply, result.refused
+
+    try:
+        reply, refused = asyncio.run(send())
+    except TransportError as exc:
+        if args.json:
+            emit_json({"ok": False, "profile": profile.name, "diagnosis": exc.diagnosis.to_json()})
+        else:
+            print_diagnosis(exc.diagnosis)
+        return EXIT_FAILED
+    payload = {"ok": not refused, "profile": profile.name, "message_id": message["Message-ID"], "reply": reply,
+               "queue_id": queue_id(reply), "refused": refused}
+    if args.json:
+        emit_json(payload)
+    else:
+        print(f"Accepted by the server: {reply}")
+        for address, why in refused.items():
+            print(f"Refused recipient {address}: {why}")
+    return EXIT_OK if not refused else EXIT_FAILED

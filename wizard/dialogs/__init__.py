@@ -1,0 +1,1 @@
+"""Dialogs opened from the wizard (send a test mail, error report)."""

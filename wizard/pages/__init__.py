@@ -1,0 +1,1 @@
+"""The wizard's pages: one QWizardPage per file, widgets only, no protocol code."""

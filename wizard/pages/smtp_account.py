@@ -1,0 +1,193 @@
+"""The SMTP account: sender, server, security, sign-in, and an optional CA file; validated as you type."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+from typing_extensions import override
+
+from wizard.pages.ids import PageId
+from wizard.pages.smtp_rules import needs_plaintext_confirmation, smtp_problems
+from wizard.pages.state import WizardState
+from wizard.services.config import DEFAULT_PORTS, Security
+
+SECURITY_CHOICES = (
+    (Security.STARTTLS, "STARTTLS (usually port 587)"),
+    (Security.TLS, "Implicit TLS / SSL (usually port 465)"),
+    (Security.NONE, "None: no encryption (port 25)"),
+)
+
+
+def _line_edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+class SmtpAccountPage(QWizardPage):
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setTitle("Your SMTP account")
+        self.setSubTitle("Enter the settings from your provider's documentation. Fields marked * are required.")
+
+        self.from_address = _line_edit("fromAddress", "Sender address", "support@example.com")
+        self.display_name = _line_edit("displayName", "Display name", "Example Support (optional)")
+        self.host = _line_edit("host", "Server", "smtp.example.com")
+        self.security = QComboBox()
+        self.security.setObjectName("security")
+        self.security.setAccessibleName("Security")
+        for value, label in SECURITY_CHOICES:
+            self.security.addItem(label, value.value)
+        self.port = _line_edit("port", "Port")
+        self.port.setClearButtonEnabled(False)
+        self.port.setMaxLength(5)
+        self.port.setMaximumWidth(70)
+        self.username = _line_edit("username", "User name", "usually the full e-mail address")
+        self.password = _line_edit("password", "Password", "password or app password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ca_file = _line_edit("caFile", "Custom CA file", "only for a server with a private certificate")
+        self.browse_ca = QPushButton("Browse…")
+        self.browse_ca.setObjectName("browseCaFile")
+        self.browse_ca.setAccessibleName("Choose a CA file")
+        self.confirm_plaintext = QCheckBox("Send the password unencrypted to this server on my own computer")
+        self.confirm_plaintext.setObjectName("confirmPlaintext")
+        self.confirm_plaintext.setAccessibleName("Confirm sending the password unencrypted to this computer")
+        self.messages = QLabel()
+        self.messages.setObjectName("validationMessages")
+        self.messages.setAccessibleName("Problems with the settings")
+        self.messages.setWordWrap(True)
+        self.messages.setStyleSheet("color: #b00020")
+
+        server_row = QHBoxLayout()
+        server_row.addWidget(self.host, 1)
+        server_row.addWidget(QLabel("Port*:"))
+        server_row.addWidget(self.port)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(self.browse_ca)
+        form = QFormLayout()
+        form.addRow("Sender address*:", self.from_address)
+        form.addRow("Display name:", self.display_name)
+        form.addRow("Server*:", server_row)
+        form.addRow("Security:", self.security)
+        form.addRow("User name:", self.username)
+        form.addRow("Password:", self.password)
+        form.addRow("Custom CA file:", ca_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.confirm_plaintext)
+        layout.addStretch(1)
+
+        self.registerField("fromAddress*", self.from_address)
+        self.registerField("host*", self.host)
+        self.registerField("port*", self.port)
+        self.registerField("username", self.username)
+
+        self._loading = False
+        self._port_typed = False
+        self._username_typed = False
+        self._ca_dialog: QFileDialog | None = None
+        self.port.textEdited.connect(self._on_port_edited)
+        self.username.textEdited.connect(self._on_username_edited)
+        self.from_address.textChanged.connect(self._mirror_username)
+        self.security.currentIndexChanged.connect(self._on_security_changed)
+        self.browse_ca.clicked.connect(self._choose_ca_file)
+        for edit in (self.from_address, self.display_name, self.host, self.port, self.username, self.password,
+                     self.ca_file):
+            edit.textChanged.connect(self._on_changed)
+        self.confirm_plaintext.toggled.connect(self._on_changed)
+
+    @override
+    def initializePage(self) -> None:
+        s = self.state
+        self._loading = True
+        self.from_address.setText(s.from_address)
+        self.display_name.setText(s.display_name)
+        self.host.setText(s.host)
+        self.security.setCurrentIndex(self.security.findData(s.security.value))
+        self.port.setText(str(s.port))
+        self.username.setText(s.username)
+        self.password.setText(s.password)
+        keeps_saved = bool(s.editing and s.username.strip())
+        self.password.setPlaceholderText("saved in the keyring; type to replace it" if keeps_saved
+                                         else "password or app password")
+        self.ca_file.setText(s.ca_file)
+        self.confirm_plaintext.setChecked(s.allow_plaintext_loopback)
+        self._port_typed = s.port != DEFAULT_PORTS[s.security]
+        self._username_typed = s.username != s.from_address
+        self._loading = False
+        self._on_changed()
+
+    def _on_port_edited(self, text: str) -> None:
+        self._port_typed = bool(text.strip())
+
+    def _on_username_edited(self, text: str) -> None:
+        self._username_typed = bool(text.strip())
+
+    def _mirror_username(self, text: str) -> None:
+        if not self._username_typed and not self._loading:
+            self.username.setText(text.strip())
+
+    def _on_security_changed(self) -> None:
+        if not self._port_typed:
+            self.port.setText(str(DEFAULT_PORTS[self.selected_security()]))
+        self._on_changed()
+
+    def selected_security(self) -> Security:
+        return Security(self.security.currentData())
+
+    def _choose_ca_file(self) -> None:
+        # open(), not exec(): a nested event loop would run the asyncio loop re-entrantly.
+        dialog = QFileDialog(self, "Choose the CA certificate", "", "Certificates (*.pem *.crt *.cer);;All files (*)")
+        dialog.setObjectName("caFileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.ca_file.setText)
+        self._ca_dialog = dialog
+        dialog.open()
+
+    def _store(self) -> None:
+        s = self.state
+        s.from_address = self.from_address.text()
+        s.display_name = self.display_name.text()
+        s.host = self.host.text()
+        s.security = self.selected_security()
+        port_text = self.port.text().strip()
+        s.port = int(port_text) if port_text.isdigit() else 0
+        s.username = self.username.text()
+        s.password = self.password.text()
+        s.ca_file = self.ca_file.text()
+        s.allow_plaintext_loopback = self.confirm_plaintext.isChecked() and needs_plaintext_confirmation(s)
+
+    def _on_changed(self) -> None:
+        if self._loading:
+            return
+        self._store()
+        self.confirm_plaintext.setVisible(needs_plaintext_confirmation(self.state))
+        shown = [p.message for p in smtp_problems(self.state, self.port.text()) if p.shown]
+        self.messages.setText("\n".join(shown))
+        self.messages.setVisible(bool(shown))
+        self.completeChanged.emit()
+
+    @override
+    def isComplete(self) -> bool:
+        return super().isComplete() and not smtp_problems(self.state, self.port.text())
+
+    @override
+    def nextId(self) -> int:
+        return int(PageId.CHECK)

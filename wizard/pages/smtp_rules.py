@@ -1,0 +1,78 @@
+"""What the SMTP page accepts: a pure function from the typed state to the problems to show.
+
+Kept apart from the widgets so the rules (including the security ones) are read and tested
+without a window. A problem with `shown=False` blocks Next without nagging (an empty field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.pages.state import WizardState
+from wizard.services.config import Security
+from wizard.services.validation import (
+    InvalidInputError,
+    is_loopback,
+    validate_address,
+    validate_display_name,
+    validate_host,
+    validate_port,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+    shown: bool = True
+
+
+def smtp_problems(state: WizardState, port_text: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def check(field: str, text: str, validate: Callable[[str], object]) -> None:
+        if not text.strip():
+            problems.append(Problem(field, f"{field} is required.", shown=False))
+            return
+        try:
+            validate(text)
+        except InvalidInputError as exc:
+            problems.append(Problem(field, str(exc)))
+
+    check("Sender address", state.from_address, lambda v: validate_address(v, "sender address"))
+    try:
+        validate_display_name(state.display_name, "Display name")
+    except InvalidInputError as exc:
+        problems.append(Problem("Display name", str(exc)))
+    check("Server", state.host, validate_host)
+    check("Port", port_text, validate_port)
+    username = state.username.strip()
+    if username and any(c in username for c in "\r\n\x00"):
+        problems.append(Problem("User name", "User name must be a single line: line breaks are not allowed."))
+    if username and not state.password and not state.editing:
+        problems.append(Problem("Password", "Enter the password (or app password) for this user.", shown=False))
+    if state.ca_file.strip() and not Path(state.ca_file.strip()).is_file():
+        problems.append(Problem("CA file", f"The CA file {state.ca_file.strip()} does not exist."))
+    problems.extend(plaintext_problems(state))
+    return problems
+
+
+def plaintext_problems(state: WizardState) -> list[Problem]:
+    """Security `none`: a password may only travel unencrypted to this computer, and only when confirmed."""
+    if state.security is not Security.NONE or not state.username.strip() or not state.host.strip():
+        return []
+    if not is_loopback(state.host.strip()):
+        return [Problem("Security", f"Mailwright will not send your password to {state.host.strip()} without "
+                        "encryption: anyone on the network could read it. Choose STARTTLS or implicit TLS, or "
+                        "leave the user name empty if this server accepts mail without signing in.")]
+    if not state.allow_plaintext_loopback:
+        return [Problem("Security", "With security 'None' the password travels unencrypted. That is only "
+                        "allowed to a server on this computer (such as a local relay), and only if you confirm it.")]
+    return []
+
+
+def needs_plaintext_confirmation(state: WizardState) -> bool:
+    return (state.security is Security.NONE and bool(state.username.strip())
+            and is_loopback(state.host.strip()))

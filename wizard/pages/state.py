@@ -1,0 +1,101 @@
+"""What the wizard's pages share: one typed, mutable state object, never each other's widgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from wizard.services.check import CheckReport
+from wizard.services.config import DEFAULT_PORTS, Profile, ProviderKind, Security
+from wizard.services.transports.base import Credential, PasswordCredential
+
+DEFAULT_PROFILE_NAME = "default"
+
+
+@dataclass
+class WizardState:
+    """The account being set up. Pages write what the user entered; the check and save pages read it."""
+
+    profile_name: str = DEFAULT_PROFILE_NAME
+    # The saved profile being edited ("" for a new account); its password may stay in the keyring.
+    editing: str = ""
+    preset: str = ""
+    from_address: str = ""
+    display_name: str = ""
+    host: str = ""
+    port: int = DEFAULT_PORTS[Security.STARTTLS]
+    security: Security = Security.STARTTLS
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""
+    allow_plaintext_loopback: bool = False
+    saved_profiles: dict[str, Profile] = field(default_factory=dict)
+    report: CheckReport | None = None
+    # What the report was produced for: a changed setting or password means the check is stale.
+    _checked: tuple[Profile, str] | None = field(default=None, repr=False)
+    saved: Profile | None = None
+
+    def __repr__(self) -> str:  # never show the password in a traceback or log
+        return f"WizardState(profile_name={self.profile_name!r}, host={self.host!r}, port={self.port})"
+
+    def profile(self) -> Profile:
+        return Profile(name=self.profile_name.strip() or DEFAULT_PROFILE_NAME, provider=ProviderKind.SMTP,
+                       from_address=self.from_address.strip(), display_name=self.display_name.strip(),
+                       host=self.host.strip(), port=self.port, security=self.security,
+                       username=self.username.strip(), ca_file=self.ca_file.strip(),
+                       allow_plaintext_loopback=self.allow_plaintext_loopback, preset=self.preset)
+
+    def credential(self) -> Credential:
+        if not self.username.strip():
+            return None
+        return PasswordCredential(self.username.strip(), self.password)
+
+    def needs_saved_password(self) -> bool:
+        """Editing a saved profile with the password field left empty: use the one in the keyring."""
+        return bool(self.editing and self.username.strip() and not self.password)
+
+    def record_check(self, report: CheckReport) -> None:
+        self.report = report
+        self._checked = (replace(self.profile(), name=""), self.password)
+        self.saved = None  # what is saved must be what was last checked
+
+    def check_passed(self) -> bool:
+        """A passed check for exactly the current settings."""
+        current = (replace(self.profile(), name=""), self.password)
+        return self.report is not None and self.report.ok and self._checked == current
+
+    def load_profile(self, profile: Profile) -> None:
+        """Prefill from a saved profile; its password stays in the keyring until the check needs it."""
+        self.profile_name = profile.name
+        self.editing = profile.name
+        self.preset = profile.preset
+        self.from_address = profile.from_address
+        self.display_name = profile.display_name
+        self.host = profile.host
+        self.port = profile.port
+        self.security = profile.security
+        self.username = profile.username
+        self.password = ""
+        self.ca_file = profile.ca_file
+        self.allow_plaintext_loopback = profile.allow_plaintext_loopback
+        self.report = None
+        self._checked = None
+        self.saved = None
+
+    def start_new(self) -> None:
+        saved = self.saved_profiles
+        fresh = WizardState(saved_profiles=saved, profile_name=unused_profile_name(saved))
+        for item in fields(self):
+            setattr(self, item.name, getattr(fresh, item.name))
+
+    def secrets(self) -> list[str]:
+        """Strings an error report must never show."""
+        return [self.password] if self.password else []
+
+
+def unused_profile_name(saved: dict[str, Profile]) -> str:
+    if DEFAULT_PROFILE_NAME not in saved:
+        return DEFAULT_PROFILE_NAME
+    number = 2
+    while f"account-{number}" in saved:
+        number += 1
+    return f"account-{number}"

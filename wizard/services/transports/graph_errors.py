@@ -1,0 +1,158 @@
+"""Graph HTTP replies and httpx failures -> `TransportError` (pure functions).
+
+Graph answers errors as JSON `{"error": {"code": "ErrorAccessDenied", "message": "..."}}`; the
+`code` string says more than the status, so the mapping looks at the code first.
+Sources: REFERENCE.md (Microsoft Graph) and Graph's throttling and error documentation.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from wizard.services import diagnostics
+from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.transports.smtp import describe_certificate_error
+
+# Graph uses 503 for throttling as well as for outages, and 504 when a backend timed out: all retryable.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+_DIAGNOSIS_BY_ERROR_CODE = {
+    "ErrorAccessDenied": "access_denied",
+    "AccessDenied": "access_denied",
+    "Authorization_RequestDenied": "access_denied",
+    "ErrorSendAsDenied": "send_as_denied",
+    "MailboxNotEnabledForRESTAPI": "mailbox_not_enabled",
+    "MailboxNotHostedInExchangeOnline": "mailbox_not_enabled",
+    "ErrorInvalidUser": "mailbox_not_enabled",
+    "ResourceNotFound": "mailbox_not_enabled",
+    "InvalidAuthenticationToken": "invalid_token",
+    "ErrorQuotaExceeded": "quota_exceeded",
+}
+
+# access_denied / invalid_token hold the whole profile (every message would fail the same way);
+# send_as_denied is per message here: the URL always names the profile's mailbox, so only a message
+# whose From differs is refused, and the others keep flowing.
+_KIND_BY_DIAGNOSIS = {
+    "access_denied": FailureKind.AUTH,
+    "invalid_token": FailureKind.AUTH,
+    "mailbox_not_enabled": FailureKind.CONFIG,
+    "send_as_denied": FailureKind.PERMANENT,
+    "quota_exceeded": FailureKind.TRANSIENT,
+}
+
+
+@dataclass(frozen=True)
+class GraphErrorReply:
+    status: int
+    code: str
+    message: str
+    retry_after_s: float | None = None
+
+    @property
+    def text(self) -> str:
+        """What the server said, for the diagnosis detail: '403 ErrorAccessDenied: Access is denied.'"""
+        label = f"{self.status} {self.code}".strip() if self.code else str(self.status)
+        return f"{label}: {self.message}" if self.message else label
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP-date (RFC 9110 10.2.3); None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> GraphErrorReply:
+    code, message = "", ""
+    try:
+        error = json.loads(body or b"{}").get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+        message = body[:300].decode("utf-8", "replace").strip()
+    if isinstance(error, dict):
+        code = str(error.get("code", ""))
+        message = str(error.get("message", message))
+    return GraphErrorReply(status, code, " ".join(message.split()), parse_retry_after(headers.get("retry-after")))
+
+
+def diagnosis_code(reply: GraphErrorReply) -> str:
+    if reply.code in _DIAGNOSIS_BY_ERROR_CODE:
+        return _DIAGNOSIS_BY_ERROR_CODE[reply.code]
+    if reply.status == 401:
+        return "invalid_token"
+    if reply.status == 403:
+        return "access_denied"
+    if reply.status in {429, 503}:
+        return "throttled"
+    if reply.status == 504:
+        return "timeout"
+    if reply.status >= 500:
+        return "server_error"
+    return "message_rejected"
+
+
+def error_for_reply(reply: GraphErrorReply, **context: object) -> TransportError:
+    """A Graph error reply -> TransportError whose kind tells the outbox what to do next."""
+    code = diagnosis_code(reply)
+    diagnosis = diagnostics.make(code, detail=reply.text, reply=reply.text, reason=reply.text, **context)
+    if reply.status in RETRYABLE_STATUSES:
+        return TransportError(diagnosis, FailureKind.TRANSIENT, reply.status, reply.retry_after_s)
+    return TransportError(diagnosis, _KIND_BY_DIAGNOSIS.get(code, FailureKind.PERMANENT), reply.status,
+                          reply.retry_after_s)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    current: BaseException = exc
+    seen: set[int] = set()
+    while id(current) not in seen:
+        seen.add(id(current))
+        nxt = current.__cause__ or current.__context__
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def error_for_exception(exc: BaseException, host: str, **context: object) -> TransportError:
+    """An httpx failure (connect, TLS, timeout, dropped connection) -> TransportError."""
+    where = {"host": host, "port": 443, **context}
+    cause = _root_cause(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        reason = f"{host} did not answer in time ({type(exc).__name__})."
+        return TransportError(diagnostics.make("timeout", reason=reason, detail=reason, **where),
+                              FailureKind.TRANSIENT)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = describe_certificate_error(cause, host)
+        return TransportError(diagnostics.make("tls_certificate", reason=reason, detail=reason, **where),
+                              FailureKind.CONFIG)
+    if isinstance(cause, ssl.SSLError):
+        reason = str(cause.reason or cause)
+        return TransportError(diagnostics.make("tls_failed", reason=reason, detail=str(cause), **where),
+                              FailureKind.CONFIG)
+    if isinstance(cause, socket.gaierror):
+        reason = cause.strerror or str(cause)
+        return TransportError(diagnostics.make("dns_failed", reason=reason, detail=reason, **where),
+                              FailureKind.TRANSIENT)
+    if isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        reason = str(getattr(cause, "strerror", None) or cause or exc)
+        return TransportError(diagnostics.make("connect_failed", reason=reason, detail=str(exc), **where),
+                              FailureKind.TRANSIENT)
+    detail = f"{type(exc).__name__}: {exc}"
+    return TransportError(diagnostics.make("unknown", reason=detail, detail=detail, **where), FailureKind.PERMANENT)
