@@ -14,6 +14,8 @@ import keyring
 import keyring.backend
 import keyring.errors
 
+from wizard.services.logs import SecretRedactor
+
 SERVICE = "mailwright"
 
 _INSECURE_BACKENDS = {"fail", "null", "plaintext", "plaintextkeyring", "unencryptedkeyring", "chainer"}
@@ -66,6 +68,7 @@ def keyring_available() -> bool:
 
 def store_secret(profile: str, kind: SecretKind, value: str) -> None:
     backend = _secure_backend()
+    SecretRedactor.register(value)
     try:
         backend.set_password(SERVICE, _entry(profile, kind), value)
     except keyring.errors.KeyringError as exc:
@@ -76,10 +79,12 @@ def store_secret(profile: str, kind: SecretKind, value: str) -> None:
 def load_secret(profile: str, kind: SecretKind) -> str | None:
     backend = _secure_backend()
     try:
-        return backend.get_password(SERVICE, _entry(profile, kind))
+        value = backend.get_password(SERVICE, _entry(profile, kind))
     except keyring.errors.KeyringError as exc:
         raise KeyringUnavailableError(f"The keyring could not be read ({type(exc).__name__}). "
                                  "Unlock the keyring and try again.") from None
+    SecretRedactor.register(value)
+    return value
 
 
 def delete_secret(profile: str, kind: SecretKind) -> bool:
