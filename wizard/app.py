@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from wizard.dialogs.error_report import ErrorReportDialog, format_report
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def run(argv: Sequence[str] | None = None, start: PageId = PageId.WELCOME) -> in
     # The wizard's `finished` ends the loop; Qt quitting on its own when the last window closes would stop
     # the loop under the coroutine that is still cleaning up (cancelling checks, closing connections).
     application(argv or ()).setQuitOnLastWindowClosed(False)
+    configure_logging()
     return int(qasync.run(_open_wizard(start)))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from wizard import __version__
 
-COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns")
+COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect")
 
 
 def build_parser() -> argparse.ArgumentParser:

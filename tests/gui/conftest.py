@@ -74,3 +74,32 @@ def no_keyring() -> Iterator[None]:
     keyring.set_keyring(fail.Keyring())
     yield
     keyring.set_keyring(previous)
+
+
+class SilentServer:
+    """Accepts TCP connections and never says a word: the check hangs at the greeting until cancelled."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+        self.release = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connected.set()
+        await self.release.wait()
+        writer.close()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def silent_server() -> AsyncIterator[SilentServer]:
+    silent = SilentServer()
+    silent.server = await asyncio.start_server(silent.handle, "127.0.0.1", 0)
+    yield silent
+    silent.release.set()
+    silent.server.close()
+    await silent.server.wait_closed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from wizard import app
 from wizard.dialogs.error_report import redact
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
+from wizard.services.logs import REDACTED
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -32,11 +34,12 @@ def restore_excepthook() -> Iterator[None]:
 
 
 def test_redact_removes_known_secrets_and_secret_looking_values() -> None:
-    text = "login failed for bob with 'hunter2'; password=abc123 token: eyJhbGciOi AUTH PLAIN AGJvYgBodW50ZXIy"
+    text = ("login failed for bob with 'hunter2'; password=abc123 Authorization: Bearer eyJhbGciOiJIUzI1 "
+            "AUTH PLAIN AGJvYgBo")
     redacted = redact(text, ["hunter2"])
-    for secret in ("hunter2", "abc123", "eyJhbGciOi", "AGJvYgBodW50ZXIy"):
+    for secret in ("hunter2", "abc123", "eyJhbGciOiJIUzI1", "AGJvYgBo"):
         assert secret not in redacted
-    assert "login failed for bob" in redacted
+    assert redacted.startswith(f"login failed for bob with '{REDACTED}'; password={REDACTED}")
 
 
 @pytest.mark.asyncio
@@ -55,7 +58,7 @@ async def test_unexpected_error_in_the_event_loop_shows_a_copyable_report_withou
         (report,) = await reported.wait()
     finally:
         loop.set_exception_handler(None)
-    assert "RuntimeError: could not sign in with <redacted>" in report
+    assert f"RuntimeError: could not sign in with {REDACTED}" in report
     assert "s3cr3t-pw" not in report
     [dialog] = reporter.dialogs
     qtbot.addWidget(dialog)
@@ -92,6 +95,18 @@ class _CloseWhenShown(QObject):
         return False
 
 
+@pytest.fixture
+def restore_log_handlers() -> Iterator[None]:
+    """app.run configures file logging in this test's data home; later tests configure their own."""
+    logger = logging.getLogger("wizard")
+    before = list(logger.handlers)
+    yield
+    for handler in [h for h in logger.handlers if h not in before]:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+@pytest.mark.usefixtures("restore_log_handlers")
 def test_run_opens_the_wizard_without_configuration_and_returns_when_closed(data_home: Path) -> None:
     watcher = _CloseWhenShown()
     application = QApplication.instance()
@@ -101,6 +116,7 @@ def test_run_opens_the_wizard_without_configuration_and_returns_when_closed(data
         assert app.run([]) == 0
     finally:
         application.removeEventFilter(watcher)
+    assert (data_home / "logs" / "mailwright.log").exists()
     assert watcher.titles == ["Mailwright"]
     assert gc.isenabled()  # collection moved to the GUI thread while the app ran, and back afterwards
     assert not (data_home / "config.toml").exists()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.smtp_servers import GOOD_USER, SmtpServerFactory
-from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
@@ -36,35 +34,6 @@ async def open_at_check(qtbot: QtBot, state: WizardState) -> MailwrightWizard:
 
 def next_enabled(window: MailwrightWizard) -> bool:
     return window.button(QWizard.WizardButton.NextButton).isEnabled()
-
-
-class SilentServer:
-    """Accepts TCP connections and never says a word: the check hangs at the greeting until cancelled."""
-
-    def __init__(self) -> None:
-        self.connected = asyncio.Event()
-        self.release = asyncio.Event()
-        self.server: asyncio.Server | None = None
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connected.set()
-        await self.release.wait()
-        writer.close()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
-
-
-@pytest_asyncio.fixture
-async def silent_server() -> AsyncIterator[SilentServer]:
-    silent = SilentServer()
-    silent.server = await asyncio.start_server(silent.handle, "127.0.0.1", 0)
-    yield silent
-    silent.release.set()
-    silent.server.close()
-    await silent.server.wait_closed()
 
 
 async def test_wrong_password_stops_at_sign_in_with_a_diagnosis(qtbot: QtBot,
@@ -123,3 +92,36 @@ async def test_rerun_after_fixing_the_server_passes_and_enables_next(qtbot: QtBo
     await window.wait_idle()
     assert not page.findChild(QLabel, "diagnosisTitle").isVisible()
     assert next_enabled(window)
+
+
+async def saved_account_check(qtbot: QtBot, port: int) -> MailwrightWizard:
+    """Editing a saved account with the password field left empty: the check asks the keyring."""
+    state = account("127.0.0.1", port, "")
+    state.editing = state.profile_name = "t-saved-without-secret"
+    window = await open_at_check(qtbot, state)
+    assert next_enabled(window)
+    finished = SignalWaiter(window.check_page.check_finished)
+    window.next()
+    assert await finished.wait() == (False,)
+    await window.wait_idle()
+    return window
+
+
+@pytest.mark.keyring
+async def test_saved_account_without_its_password_in_the_keyring_says_so(qtbot: QtBot,
+                                                                          smtp_server: SmtpServerFactory) -> None:
+    server = smtp_server("starttls")
+    window = await saved_account_check(qtbot, server.port)
+    assert window.check_page.findChild(QLabel, "step-auth").text().startswith("failed")
+    title = window.check_page.findChild(QLabel, "diagnosisTitle").text()
+    assert title == "The password for this profile is not in the keyring"
+    assert server.handler.mail_from_seen == []  # nothing was attempted without a password
+
+
+@pytest.mark.usefixtures("no_keyring")
+async def test_saved_account_without_a_keyring_explains_the_keyring(qtbot: QtBot,
+                                                                    smtp_server: SmtpServerFactory) -> None:
+    server = smtp_server("starttls")
+    window = await saved_account_check(qtbot, server.port)
+    title = window.check_page.findChild(QLabel, "diagnosisTitle").text()
+    assert title == "No secure keyring is available"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QLineEdit, QProgressBar, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SinkHandler, SmtpServerFactory
-from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.dialogs.send_test import SendTestDialog
 from wizard.services.config import Profile, Security
 from wizard.services.transports.base import PasswordCredential
@@ -72,3 +73,19 @@ async def test_attachment_arrives(qtbot: QtBot, smtp_server: SmtpServerFactory, 
     [message] = server.messages
     assert b'filename="report.csv"' in message.data
     assert "Queue id: Q00001" in dialog.status.text()
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_sending_to_a_server_that_never_answers(qtbot: QtBot, silent_server: SilentServer) -> None:
+    dialog = dialog_for(qtbot, "127.0.0.1", silent_server.port)
+    sent = SignalWaiter(dialog.send_finished)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    await asyncio.wait_for(silent_server.connected.wait(), 10)
+    cancel = dialog.findChild(QPushButton, "cancelSend")
+    assert cancel.isEnabled() and dialog.findChild(QProgressBar, "sendProgress").isVisible()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert await sent.wait(10) == (False,)
+    await asyncio.wait_for(dialog.tasks.wait(), 10)
+    assert dialog.status.text().startswith("Sending cancelled.")
+    assert not cancel.isEnabled() and dialog.findChild(QPushButton, "sendButton").isEnabled()
+    assert not dialog.findChild(QProgressBar, "sendProgress").isVisible()

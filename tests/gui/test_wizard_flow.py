@@ -77,6 +77,11 @@ async def test_wizard_checks_sends_a_test_mail_and_saves_password_only_in_keyrin
     qtbot.mouseClick(next_button(window), Qt.MouseButton.LeftButton)
     assert window.currentId() == PageId.SUMMARY
     window.summary_page.findChild(QLineEdit, "profileName").setText(profile_name)
+    qtbot.mouseClick(window.summary_page.findChild(QPushButton, "summarySendTestMail"), Qt.MouseButton.LeftButton)
+    summary_dialog = window.summary_page.send_test_dialog
+    assert summary_dialog is not None and summary_dialog.isVisible()
+    assert summary_dialog.findChild(QLineEdit, "testTo").text() == GOOD_USER
+    summary_dialog.close()
     finish = window.button(QWizard.WizardButton.FinishButton)
     assert not finish.isEnabled()
     saved = SignalWaiter(window.summary_page.save_finished)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import re
 import sys
 import traceback
 from collections.abc import Iterable
@@ -14,20 +13,14 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from wizard import __version__
-
-REDACTED = "<redacted>"
-# key=value / key: value pairs and AUTH exchanges that may carry a secret even when we did not know it.
-_SECRET_PAIRS = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)"
-                           r"(['\"]?\s*[=:]\s*['\"]?)([^\s'\",)]+)")
-_AUTH_LINE = re.compile(r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2)\s+)\S+")
+from wizard.services.logs import REDACTED, SecretRedactor
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every known secret and every secret-looking key=value replaced by <redacted>."""
+    """The text with the given secrets, every secret the keyring handed out, and secret-looking pairs masked."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    text = _SECRET_PAIRS.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _AUTH_LINE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return SecretRedactor.redact(text)
 
 
 def format_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None,

@@ -29,9 +29,10 @@ _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "implicit TLS", Security.NONE: "none (unencrypted)"}
 
 
-def _value(name: str) -> QLabel:
+def _value(name: str, accessible: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
+    label.setAccessibleName(accessible)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
@@ -47,10 +48,10 @@ class SummaryPage(QWizardPage):
         self.tasks = TaskTracker(self)
         self.setTitle("Save the account")
         self.setSubTitle("Check the summary, save the account, then click Finish.")
-        self.from_line = _value("summarySender")
-        self.server = _value("summaryServer")
-        self.sign_in = _value("summarySignIn")
-        self.ca = _value("summaryCaFile")
+        self.from_line = _value("summarySender", "Sender")
+        self.server = _value("summaryServer", "Server")
+        self.sign_in = _value("summarySignIn", "Sign-in")
+        self.ca = _value("summaryCaFile", "CA file")
         self.profile_name = QLineEdit()
         self.profile_name.setObjectName("profileName")
         self.profile_name.setAccessibleName("Profile name")

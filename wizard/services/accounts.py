@@ -53,7 +53,7 @@ async def credential_for(profile: Profile) -> Credential:
         if password is None:
             raise MissingSecretError(profile.name, SecretKind.PASSWORD)
         return PasswordCredential(profile.username, password)
-    from wizard.services import oauth  # type: ignore[attr-defined]  # lands with the OAuth issue
+    from wizard.services import oauth
 
     result: Credential = await oauth.credential_for(profile)
     return result

@@ -18,7 +18,7 @@ from typing import Any
 from wizard.services import diagnostics
 from wizard.services.config import Profile, ProviderKind, Security
 from wizard.services.diagnostics import Diagnosis
-from wizard.services.transports.base import Credential, FailureKind, TransportError
+from wizard.services.transports.base import Credential, FailureKind, TokenCredential, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
 
 
@@ -209,9 +209,16 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
     async def sender() -> str:
         return await transport.check_sender(profile.from_address)
 
+    async def token() -> str:
+        assert isinstance(credential, TokenCredential)
+        await credential.token_source(False)
+        return f"access token for {credential.username}"
+
     steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
         ("resolve", resolve), ("connect", connect), ("tls", tls), ("ehlo", ehlo), ("auth", auth),
         ("sender", sender)]
+    if isinstance(credential, TokenCredential):
+        steps.insert(0, ("token", token))  # OAuth: a token problem is reported before any connection is made
     diagnosis: Diagnosis | None = None
     try:
         for name, action in steps:

@@ -190,6 +190,83 @@ ENTRIES: dict[str, Entry] = {
         "Check that the profile's cloud matches the tenant (worldwide, US Government, China), then sign in again "
         "or re-grant admin consent for the app.",
     ),
+    # OAuth token errors (services/oauth/errors.py maps AADSTS codes and OAuth error names to these).
+    "invalid_client_secret": Entry(
+        "The client secret is wrong",
+        "The identity provider answered {reply}. A common cause: the secret's ID was pasted instead of its Value.",
+        "In Entra admin center > App registrations > your app > Certificates & secrets, create a new client "
+        "secret and copy its Value column (shown only once), not the Secret ID.",
+    ),
+    "client_secret_expired": Entry(
+        "The client secret has expired",
+        "The identity provider answered {reply}.",
+        "Create a new client secret for the app (Certificates & secrets > New client secret), enter its Value "
+        "in Mailwright, and note the new expiry date.",
+    ),
+    "app_not_found": Entry(
+        "The app is not registered in this tenant",
+        "The identity provider answered {reply}: the Application (client) ID is wrong or belongs to another tenant.",
+        "Copy the Application (client) ID and the Directory (tenant) ID again from the app's Overview page.",
+    ),
+    "tenant_not_found": Entry(
+        "The tenant was not found",
+        "The identity provider answered {reply}: the tenant ID or domain is wrong, or it belongs to another "
+        "cloud (worldwide, US Government, China).",
+        "Copy the Directory (tenant) ID from the app's Overview page and choose the matching cloud.",
+    ),
+    "consent_required": Entry(
+        "Consent for the app is missing",
+        "The identity provider answered {reply}: the permission was never granted to this app.",
+        "Open the admin consent link shown in the wizard as a Global or Privileged Role Administrator, or "
+        "grant consent in Entra admin center > App registrations > API permissions.",
+    ),
+    "mfa_required": Entry(
+        "Multi-factor sign-in is required",
+        "The identity provider answered {reply}.",
+        "Sign in interactively (mailwright oauth login) so you can complete the second factor.",
+    ),
+    "personal_account": Entry(
+        "A personal or guest account was used",
+        "The identity provider answered {reply}: this app accepts work accounts of its own tenant only.",
+        "Sign in with the organisation's work account (the mailbox itself), or use the authority 'common' if "
+        "personal Microsoft accounts are meant.",
+    ),
+    "public_client_disabled": Entry(
+        "Device code sign-in is not allowed for this app",
+        "The identity provider answered {reply}.",
+        "In Entra admin center > App registrations > your app > Authentication, set 'Allow public client "
+        "flows' to Yes and save.",
+    ),
+    "token_expired": Entry(
+        "The sign-in has expired",
+        "The identity provider answered {reply}: the stored sign-in is no longer valid (unused for 90 days, "
+        "password changed, revoked, or a sign-in frequency policy).",
+        "Sign in again: mailwright oauth login (or 'Sign in' in the wizard). Held mail is sent afterwards.",
+    ),
+    "not_signed_in": Entry(
+        "Nobody has signed in for this profile yet",
+        "{reason}",
+        "Sign in: mailwright oauth login (or 'Sign in' in the wizard).",
+    ),
+    "security_defaults": Entry(
+        "Blocked by Security Defaults",
+        "The identity provider answered {reply}: the tenant's Security Defaults block this sign-in.",
+        "Use Microsoft Graph or app-only credentials, or replace Security Defaults with Conditional Access "
+        "policies that allow this app.",
+    ),
+    "oauth_not_authorized": Entry(
+        "The mailbox did not accept the OAuth token",
+        "{host} answered {reply}: the token is valid but not authorised for this mailbox (missing service "
+        "principal or mailbox permission, wrong scope, or the user name is not the mailbox).",
+        "App-only: in Exchange Online PowerShell run  New-ServicePrincipal -AppId <Application (client) ID> "
+        "-ObjectId <Enterprise application object ID>  then  Add-MailboxPermission -Identity {username} -User "
+        "<service principal ID> -AccessRights FullAccess. Delegated: sign in as {username} itself.",
+    ),
+    "oauth_failed": Entry(
+        "The identity provider refused the sign-in",
+        "The identity provider answered {reply}.",
+        "Read the error above; check the tenant, client ID and credentials in the profile.",
+    ),
     "keyring_unavailable": Entry(
         "No secure keyring is available",
         "{reason}",

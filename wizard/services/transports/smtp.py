@@ -356,12 +356,13 @@ class SmtpTransport:
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
-        gone = _when_connection_lost(smtp)
+        gone = _when_connection_lost(smtp) if smtp.is_connected else None
         try:
             if smtp.is_connected:
                 await smtp.quit()
         except Exception:
             smtp.close()
+            gone = None  # a broken connection (failed handshake) may never report its end
         if gone is not None:
             # TLS releases the socket only after the close_notify round trip; wait for it briefly, or a loop
             # that ends right after (CLI, tests, app exit) leaks the socket ("unclosed transport").

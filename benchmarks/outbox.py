@@ -1,0 +1,145 @@
+"""Outbox benchmarks (figures, not tests): `.venv/bin/python benchmarks/outbox.py [N]`.
+
+1. Direct submission of N messages over one SMTP connection to an aiosmtpd sink in another process.
+2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1).
+3. Durable enqueue rate (Outbox.enqueue, WAL + synchronous=FULL, one commit per message) vs raw
+   SQLite inserts in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import smtplib
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+class _CountingSink:
+    def __init__(self, counter: object) -> None:
+        self.counter = counter
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        with self.counter.get_lock():  # type: ignore[attr-defined]
+            self.counter.value += 1  # type: ignore[attr-defined]
+        return "250 2.0.0 Ok"
+
+
+def _sink_process(port: int, counter: object, ready: object) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_CountingSink(counter), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()  # type: ignore[attr-defined]
+    threading_event = multiprocessing.Event()
+    threading_event.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _raw(number: int) -> bytes:
+    return (f"From: app@example.com\r\nTo: bob@example.net\r\nSubject: bench {number}\r\n"
+            f"Message-ID: <bench-{number}@example.com>\r\n\r\nhello {number}\r\n").encode()
+
+
+async def _direct(port: int, n: int) -> float:
+    from wizard.services.config import Security
+    from wizard.services.transports.smtp import SmtpSettings, SmtpTransport
+
+    transport = SmtpTransport(SmtpSettings("127.0.0.1", port, Security.NONE, allow_plaintext_loopback=True))
+    start = time.perf_counter()
+    async with transport:
+        for number in range(n):
+            await transport.send("app@example.com", ["bob@example.net"], _raw(number))
+    return time.perf_counter() - start
+
+
+async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
+    from wizard.services.config import Config, Profile, Security
+    from wizard.services.outbox import Outbox
+    from wizard.services.relay import start_relay
+    from wizard.services.sender import Sender
+
+    profile = Profile(name="bench", from_address="app@example.com", host="127.0.0.1", port=port,
+                      security=Security.NONE, allow_plaintext_loopback=True)
+    config = Config(profiles={"bench": profile}, default_profile="bench")
+    outbox = Outbox(home / "e2e.sqlite3")
+    relay_port = _free_port()
+    relay = await start_relay(outbox, lambda: config, "127.0.0.1", relay_port)
+    stop = asyncio.Event()
+    before = counter.value  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    sender = asyncio.create_task(Sender(outbox, lambda: config).run(stop, poll_s=0.01))
+
+    def submit() -> None:
+        with smtplib.SMTP("127.0.0.1", relay_port) as client:
+            for number in range(n):
+                client.sendmail("app@example.com", ["bob@example.net"], _raw(number))
+
+    await asyncio.to_thread(submit)
+    # The counter lives in another process: nothing to await on, so poll it.
+    while counter.value - before < n:  # type: ignore[attr-defined]  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    await sender
+    relay.close()
+    await relay.wait_closed()
+    return elapsed
+
+
+def _enqueue_rates(home: Path, n: int) -> tuple[float, float]:
+    from wizard.services.outbox import Outbox
+
+    outbox = Outbox(home / "enqueue.sqlite3")
+    start = time.perf_counter()
+    for number in range(n):
+        outbox.enqueue(_raw(number), profile="bench", envelope_from="app@example.com", recipients=["b@example.net"])
+    durable = n / (time.perf_counter() - start)
+    connection = sqlite3.connect(home / "raw.sqlite3")
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, raw BLOB)")
+    start = time.perf_counter()
+    with connection:
+        connection.executemany("INSERT INTO t (raw) VALUES (?)", ((_raw(i),) for i in range(n)))
+    raw = n / (time.perf_counter() - start)
+    connection.close()
+    return durable, raw
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    port = _free_port()
+    counter = multiprocessing.Value("i", 0)
+    ready = multiprocessing.Event()
+    sink = multiprocessing.Process(target=_sink_process, args=(port, counter, ready), daemon=True)
+    sink.start()
+    ready.wait(10)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["MAILWRIGHT_HOME"] = tmp
+            direct = asyncio.run(_direct(port, n))
+            e2e = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
+            durable, raw = _enqueue_rates(Path(tmp), n)
+    finally:
+        sink.kill()
+    print(f"N = {n}")
+    print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s")
+    print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s")
+    print(f"end-to-end / direct ratio:        {e2e / direct:7.2f}x  (target <= 1.2x)")
+    print(f"durable enqueue (commit each):    {durable:8.0f} msg/s")
+    print(f"raw SQLite inserts (one txn):     {raw:8.0f} rows/s  ratio {raw / durable:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The headless twins: config get/set, send into the outbox, queue list/retry/delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wizard.cli import main
+from wizard.services.config import ConfigStore, Profile
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip().startswith("{") else {}
+
+
+def test_config_set_is_validated_and_keeps_comments(capsys: pytest.CaptureFixture[str]) -> None:
+    store = ConfigStore()
+    store.path.write_text("# my notes\n[delivery]\nenabled = true\n")
+    assert _run(capsys, "config", "set", "delivery.retry_backoff_initial_s", "1", "--json")[0] == 0
+    assert _run(capsys, "config", "get", "delivery.retry_backoff_initial_s", "--json")[1]["value"] == 1
+    assert "# my notes" in store.path.read_text()
+    code, payload = _run(capsys, "config", "set", "delivery.send_interval_ms", "-5", "--json")
+    assert code == 2 and "delivery.send_interval_ms" in json.dumps(payload)
+
+
+def test_send_queues_and_queue_commands_steer_it(capsys: pytest.CaptureFixture[str]) -> None:
+    ConfigStore().save_profile(Profile(name="main", from_address="app@example.com", host="127.0.0.1", priority=2))
+    code, sent = _run(capsys, "send", "--to", "bob@example.net", "--subject", "Hi", "--body", "x",
+                      "--priority", "4", "--json")
+    assert code == 0 and sent["priority"] == 2 and sent["state"] == "queued"
+    listed = _run(capsys, "queue", "list", "--json")[1]["messages"]
+    assert isinstance(listed, list) and listed[0]["message_id"] == sent["message_id"]
+    assert _run(capsys, "queue", "delete", str(sent["id"]), "--json")[0] == 0
+    assert _run(capsys, "queue", "show", str(sent["id"]), "--json")[0] == 1

@@ -1,0 +1,153 @@
+"""The durable outbox: what is accepted is kept, claimed under a lease, and never loses its Message-ID."""
+
+from __future__ import annotations
+
+import sqlite3
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from wizard.services.outbox import MessageState, Outbox, OutboxError
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _message(to: str = "bob@example.net", *, message_id: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "app@example.com"
+    message["To"] = to
+    message["Subject"] = "Invoice"
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content("Hello")
+    return message
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def outbox(data_home: Path, clock: FakeClock) -> Outbox:
+    return Outbox(clock=clock)
+
+
+def test_enqueue_commits_a_row_in_wal_mode_with_a_message_id(outbox: Outbox, data_home: Path) -> None:
+    stored = outbox.enqueue(_message(), profile="main")
+    assert stored.message_id.startswith("<") and stored.message_id.endswith("@example.com>")
+    assert f"Message-ID: {stored.message_id}".encode() in stored.raw
+    assert stored.recipients == ("bob@example.net",)
+    with sqlite3.connect(data_home / "outbox.sqlite3") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("SELECT message_id FROM messages").fetchone()[0] == stored.message_id
+
+
+def test_existing_message_id_is_kept_across_retries(outbox: Outbox, clock: FakeClock) -> None:
+    stored = outbox.enqueue(_message(message_id="<fixed@example.com>"), profile="main")
+    claimed = outbox.claim()
+    assert claimed is not None
+    outbox.mark_retry(claimed.id, 10, "451 try later", "throttled")
+    clock.now += 11
+    again = outbox.claim()
+    assert again is not None and again.message_id == stored.message_id == "<fixed@example.com>"
+    assert again.attempts == 2 and again.first_attempt_at == claimed.first_attempt_at
+
+
+def test_higher_priority_is_claimed_first(outbox: Outbox) -> None:
+    outbox.enqueue(_message("normal@example.net"), profile="main")
+    urgent = outbox.enqueue(_message("urgent@example.net"), profile="main", priority=1)
+    claimed = outbox.claim()
+    assert claimed is not None and claimed.id == urgent.id
+
+
+def test_invalid_priority_and_missing_recipients_are_refused(outbox: Outbox) -> None:
+    with pytest.raises(OutboxError, match="Priority"):
+        outbox.enqueue(_message(), profile="main", priority=6)
+    with pytest.raises(OutboxError, match="no recipients"):
+        outbox.enqueue(b"Subject: x\r\n\r\nbody", profile="main", envelope_from="a@b.c", recipients=[])
+
+
+def test_expired_lease_makes_a_crashed_send_due_again(outbox: Outbox, clock: FakeClock) -> None:
+    outbox.enqueue(_message(), profile="main")
+    assert outbox.claim(lease_s=60) is not None
+    assert outbox.claim(lease_s=60) is None  # leased by the (now dead) sender
+    clock.now += 61
+    reclaimed = outbox.claim()
+    assert reclaimed is not None and reclaimed.state is MessageState.SENDING
+
+
+def test_retry_is_not_due_before_its_time(outbox: Outbox, clock: FakeClock) -> None:
+    outbox.enqueue(_message(), profile="main")
+    claimed = outbox.claim()
+    assert claimed is not None
+    outbox.mark_retry(claimed.id, 60, "451 busy", "throttled")
+    clock.now += 59
+    assert outbox.claim() is None
+    clock.now += 2
+    assert outbox.claim() is not None
+
+
+def test_partial_failure_keeps_per_recipient_results(outbox: Outbox) -> None:
+    stored = outbox.enqueue(_message("a@example.net, b@example.net"), profile="main")
+    outbox.claim()
+    outbox.mark_retry(stored.id, 5, "451", "throttled", pending_recipients=["b@example.net"],
+                      recipient_results={"a@example.net": "250 ok", "b@example.net": "451 later"})
+    after = outbox.get(stored.id)
+    assert after.pending_recipients == ("b@example.net",)
+    assert after.recipient_results == {"a@example.net": "250 ok", "b@example.net": "451 later"}
+
+
+def test_auth_failure_holds_the_profile_until_released(outbox: Outbox) -> None:
+    first = outbox.enqueue(_message(), profile="main")
+    other = outbox.enqueue(_message(), profile="other")
+    assert outbox.hold_profile("main", "535 bad credentials", "auth_failed") == 1
+    assert outbox.get(first.id).state is MessageState.HELD
+    assert outbox.get(other.id).state is MessageState.QUEUED
+    claimed = outbox.claim()
+    assert claimed is not None and claimed.id == other.id
+    assert outbox.release(profile="main") == 1
+    assert outbox.get(first.id).state is MessageState.QUEUED
+
+
+def test_failed_message_can_be_retried_and_deleted(outbox: Outbox) -> None:
+    stored = outbox.enqueue(_message(), profile="main")
+    outbox.claim()
+    outbox.mark_failed(stored.id, "550 no such user", "recipient_rejected")
+    assert outbox.get(stored.id).state is MessageState.FAILED
+    outbox.retry(stored.id)
+    assert outbox.get(stored.id).state is MessageState.QUEUED
+    outbox.delete(stored.id)
+    with pytest.raises(OutboxError):
+        outbox.get(stored.id)
+
+
+def test_purge_removes_only_old_finished_rows(outbox: Outbox, clock: FakeClock) -> None:
+    old = outbox.enqueue(_message(), profile="main")
+    outbox.claim()
+    outbox.mark_sent(old.id, "250 ok", {"bob@example.net": "250 ok"})
+    waiting = outbox.enqueue(_message(), profile="main")
+    clock.now += 31 * 86400
+    assert outbox.purge(retention_days=30) == 1
+    assert [m.id for m in outbox.messages()] == [waiting.id]
+
+
+@pytest.mark.asyncio
+async def test_async_enqueue_is_durable(outbox: Outbox) -> None:
+    stored = await outbox.aenqueue(_message(), profile="main", priority=2)
+    assert Outbox().get(stored.id).priority == 2
+
+
+def test_a_new_sender_recovers_what_a_killed_one_was_sending(outbox: Outbox) -> None:
+    stored = outbox.enqueue(_message(), profile="main")
+    assert outbox.claim(lease_s=300) is not None
+    assert outbox.recover_abandoned() == 1
+    reclaimed = outbox.claim()
+    assert reclaimed is not None and reclaimed.id == stored.id

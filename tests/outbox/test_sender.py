@@ -1,0 +1,176 @@
+"""The sender against real aiosmtpd sinks with injected faults: retried, failed, or held, never lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SinkHandler
+from wizard.services.config import Config, DeliverySettings, Profile, Security
+from wizard.services.outbox import MessageState, Outbox
+from wizard.services.sender import Sender, backoff_delay
+from wizard.services.transports.base import PasswordCredential, Transport
+from wizard.services.transports.smtp import SmtpSettings, SmtpTransport
+
+PROFILE = Profile(name="main", from_address="app@example.com", host="127.0.0.1", security=Security.NONE,
+                  allow_plaintext_loopback=True)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 2_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Harness:
+    def __init__(self, server: RunningSmtpServer, settings: DeliverySettings, timeout_s: float = 10.0) -> None:
+        self.clock = FakeClock()
+        self.outbox = Outbox(clock=self.clock)
+        self.password = GOOD_PASSWORD
+        self.opened = 0
+        self.slept: list[float] = []
+
+        async def factory(profile: Profile) -> Transport:
+            self.opened += 1
+            settings_ = SmtpSettings(server.host, server.port, Security.NONE, allow_plaintext_loopback=True,
+                                     timeout_s=timeout_s)
+            return SmtpTransport(settings_, PasswordCredential(GOOD_USER, self.password))
+
+        async def sleep(seconds: float) -> None:
+            self.slept.append(seconds)
+
+        config = Config(profiles={"main": PROFILE}, default_profile="main", delivery=settings)
+        self.sender = Sender(self.outbox, lambda: config, factory, clock=self.clock, sleep=sleep, jitter=lambda: 1.0)
+
+    def enqueue(self, to: str = "bob@example.net") -> int:
+        message = EmailMessage()
+        message["From"] = "app@example.com"
+        message["To"] = to
+        message["Subject"] = "Report"
+        message.set_content("numbers")
+        return self.outbox.enqueue(message, profile="main").id
+
+
+@pytest.fixture
+def harness(smtp_server: Callable[..., RunningSmtpServer], data_home: Path) -> Callable[..., Harness]:
+    def make(handler: SinkHandler | None = None, timeout_s: float = 10.0, **settings: int) -> Harness:
+        server = smtp_server("plain", handler=handler or SinkHandler())
+        return Harness(server, DeliverySettings(**settings), timeout_s)  # type: ignore[arg-type]
+    return make
+
+
+@pytest.mark.asyncio
+async def test_many_messages_share_one_session_and_keep_their_message_id(harness: Callable[..., Harness],
+                                                                         smtp_server: object) -> None:
+    h = harness(send_interval_ms=250)
+    ids = [h.enqueue() for _ in range(3)]
+    assert await h.sender.drain() == 3
+    assert h.opened == 1
+    assert h.slept == [0.25, 0.25]
+    assert {h.outbox.get(i).state for i in ids} == {MessageState.SENT}
+    received = h.sender.outbox.messages()
+    assert all(m.message_id.encode() in m.raw for m in received)
+
+
+@pytest.mark.asyncio
+async def test_451_on_first_attempt_is_retried_after_backoff(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler(data_replies=["451 4.3.0 try again later"])
+    h = harness(handler, retry_backoff_initial_s=60)
+    message_id = h.enqueue()
+    await h.sender.drain()
+    queued = h.outbox.get(message_id)
+    assert queued.state is MessageState.QUEUED and queued.last_reply.startswith("451")
+    assert queued.next_attempt_at == h.clock.now + 60
+    assert await h.sender.drain() == 0  # not due yet
+    h.clock.now += 60
+    await h.sender.drain()
+    assert h.outbox.get(message_id).state is MessageState.SENT
+    assert len(handler.messages) == 1
+
+
+@pytest.mark.asyncio
+async def test_550_on_one_recipient_is_not_resent_to_the_others(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler(rcpt_replies={"gone@example.net": "550 5.1.1 no such user"})
+    h = harness(handler)
+    message_id = h.enqueue("a@example.net, gone@example.net, c@example.net")
+    await h.sender.drain()
+    sent = h.outbox.get(message_id)
+    assert sent.state is MessageState.SENT
+    assert sent.recipient_results["gone@example.net"].startswith("550")
+    assert handler.messages[0].rcpt_tos == ["a@example.net", "c@example.net"]
+
+
+class DropOnceHandler(SinkHandler):
+    """Closes the connection at DATA once. (SinkHandler.drop_during_data reads a Session.transport
+    attribute that aiosmtpd 1.4 does not have; the server's own transport is the one to close.)"""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop_during_data > 0:
+            self.drop_during_data -= 1
+            server.transport.close()
+            return "421 dropped"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.asyncio
+async def test_connection_dropped_mid_data_is_retried_on_a_new_connection(harness: Callable[..., Harness]) -> None:
+    handler = DropOnceHandler(drop_during_data=1)
+    h = harness(handler)
+    message_id = h.enqueue()
+    await h.sender.drain()
+    assert h.outbox.get(message_id).state is MessageState.QUEUED
+    h.clock.now += 3600
+    await h.sender.drain()
+    assert h.outbox.get(message_id).state is MessageState.SENT
+    assert len(handler.messages) == 1
+
+
+@pytest.mark.asyncio
+async def test_slow_server_timeout_is_transient(harness: Callable[..., Harness]) -> None:
+    h = harness(SinkHandler(data_delay_s=2.0), timeout_s=0.3)
+    message_id = h.enqueue()
+    await h.sender.drain()
+    stored = h.outbox.get(message_id)
+    assert stored.state is MessageState.QUEUED and stored.diagnosis_code == "timeout"
+
+
+@pytest.mark.asyncio
+async def test_retries_stop_after_max_retry_time(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler(data_replies=["451 busy"] * 5)
+    h = harness(handler, retry_backoff_initial_s=60, max_retry_time_s=100)
+    message_id = h.enqueue()
+    await h.sender.drain()
+    h.clock.now += 60
+    await h.sender.drain()
+    assert h.outbox.get(message_id).state is MessageState.FAILED
+
+
+@pytest.mark.asyncio
+async def test_535_after_password_change_holds_mail_until_resumed(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler()
+    h = harness(handler)
+    h.password = "the old password"
+    first, second = h.enqueue(), h.enqueue()
+    await h.sender.drain()
+    assert "main" in h.sender.paused and h.sender.paused["main"].code
+    assert {h.outbox.get(i).state for i in (first, second)} == {MessageState.HELD}
+    assert await h.sender.drain() == 0
+    h.password = GOOD_PASSWORD
+    assert h.sender.resume("main") == 2
+    await h.sender.drain()
+    assert {h.outbox.get(i).state for i in (first, second)} == {MessageState.SENT}
+    assert len(handler.messages) == 2
+
+
+def test_backoff_doubles_up_to_the_maximum_with_jitter() -> None:
+    settings = DeliverySettings(retry_backoff_initial_s=60, retry_backoff_max_s=200)
+    assert backoff_delay(1, settings, 1.0) == 60
+    assert backoff_delay(2, settings, 1.0) == 120
+    assert backoff_delay(3, settings, 1.0) == 200
+    assert backoff_delay(3, settings, 0.0) == 100

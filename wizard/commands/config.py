@@ -1,0 +1,37 @@
+"""`mailwright config get|set KEY [VALUE] [--json]`: read or change a setting such as delivery.send_interval_ms."""
+
+from __future__ import annotations
+
+import argparse
+
+from wizard.commands.output import EXIT_OK, emit_json, usage_error
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("config", help="get or set a setting, e.g. delivery.retry_backoff_initial_s")
+    parser.add_argument("action", choices=["get", "set"])
+    parser.add_argument("key", help="e.g. delivery.max_retry_time_s")
+    parser.add_argument("value", nargs="?")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wizard.services.config import ConfigStore
+    from wizard.services.validation import InvalidInputError
+
+    store = ConfigStore()
+    try:
+        if args.action == "get":
+            value = store.get(args.key)
+        else:
+            if args.value is None:
+                return usage_error(f"config set {args.key} needs a value.", as_json=args.json)
+            value = store.set(args.key, args.value)
+    except InvalidInputError as exc:
+        return usage_error(str(exc), as_json=args.json)
+    if args.json:
+        emit_json({"ok": True, "key": args.key, "value": value})
+    else:
+        print(str(value).lower() if isinstance(value, bool) else value)
+    return EXIT_OK

@@ -1,0 +1,149 @@
+"""OAuth tokens for a profile: Microsoft (msal) and Google, one API for transports, the CLI and the GUI.
+
+Public API (stable; the Graph transport and accounts.py build on it):
+
+    from wizard.services import oauth
+
+    credential = await oauth.credential_for(profile)      # -> TokenCredential(username, token_source)
+    token = await credential.token_source(False)          # access token str; True = force a refresh
+    token = await oauth.get_token(profile, force_refresh=False)   # -> AccessToken(token, expires_at, account, scopes)
+    signed = await oauth.login(profile)                   # browser consent (oauth-interactive / gmail)
+    signed = await oauth.login(profile, device=True, on_device_code=show)   # device code; show(DeviceCode)
+    state = await oauth.status(profile)                   # -> TokenStatus (account, scopes, age, expiry)
+    result = await oauth.logout(profile)                  # -> LogoutResult(removed, revoke_instructions)
+    oauth.scopes_for(profile)                             # what is requested (pure)
+
+- `token_source` raises `TransportError(kind=FailureKind.AUTH)` with the diagnosis (token_expired,
+  invalid_client_secret, ...) on token errors, TRANSIENT when the identity provider is unreachable.
+  Every other function raises `OAuthError` (`.diagnosis`, `.kind`) or `SignInCancelledError`.
+- Scopes: M365 SMTP delegated `https://outlook.office.com/SMTP.Send`, app-only
+  `https://outlook.office365.com/.default`; Graph (`provider = graph`) delegated `<graph>/Mail.Send`,
+  app-only `<graph>/.default` for the profile's cloud; Gmail `https://mail.google.com/`.
+- Modes: profile.auth oauth-interactive / oauth-device (PublicClientApplication), client-secret
+  (keyring SecretKind.CLIENT_SECRET), client-certificate (profile.certificate_path PEM or PFX, passphrase
+  in SecretKind.CERTIFICATE_PASSPHRASE). Authority: profile.authority (https URL; non-Microsoft hosts skip
+  instance discovery) or login.microsoftonline.com/<tenant>. CA: profile.ca_file, REQUESTS_CA_BUNDLE
+  or SSL_CERT_FILE.
+- Silent refresh: a token expiring within 5 minutes is refreshed; every change to the cache (new refresh
+  token) is persisted encrypted (token_store.py). Blocking work runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from wizard.services.config import Profile, ProviderKind
+from wizard.services.oauth import token_store
+from wizard.services.oauth.errors import OAuthError, SignInCancelledError, as_transport_error
+from wizard.services.oauth.loopback import BrowserOpener, open_system_browser
+from wizard.services.oauth.microsoft import APP_ONLY, DeviceCodeCallback, MicrosoftTokens, scopes_for
+from wizard.services.oauth.model import AccessToken, DeviceCode, LogoutResult, SignIn, TokenStatus
+from wizard.services.transports.base import TokenCredential
+
+if TYPE_CHECKING:
+    from wizard.services.oauth.google import GoogleTokens
+
+__all__ = ["AccessToken", "DeviceCode", "LogoutResult", "OAuthError", "SignIn", "SignInCancelledError",
+           "TokenStatus", "credential_for", "get_token", "login", "logout", "scopes_for", "status"]
+
+_sessions: dict[str, tuple[Profile, object]] = {}
+
+
+def _microsoft(profile: Profile) -> MicrosoftTokens:
+    known = _sessions.get(profile.name)
+    if known and known[0] == profile and isinstance(known[1], MicrosoftTokens):
+        return known[1]
+    session = MicrosoftTokens(profile)
+    _sessions[profile.name] = (profile, session)
+    return session
+
+
+def _google(profile: Profile) -> GoogleTokens:
+    from wizard.services.oauth.google import GoogleTokens
+
+    known = _sessions.get(profile.name)
+    if known and known[0] == profile and isinstance(known[1], GoogleTokens):
+        return known[1]
+    session = GoogleTokens(profile)
+    _sessions[profile.name] = (profile, session)
+    return session
+
+
+def forget_sessions() -> None:
+    """Drop in-memory state (as a restart would); the encrypted caches on disk stay."""
+    _sessions.clear()
+
+
+async def get_token(profile: Profile, *, force_refresh: bool = False) -> AccessToken:
+    if profile.provider is ProviderKind.GMAIL:
+        return await _google(profile).token(force_refresh)
+    return await _microsoft(profile).token(force_refresh)
+
+
+async def credential_for(profile: Profile) -> TokenCredential:
+    """The XOAUTH2 / Graph credential: username = the mailbox, token_source(force_refresh) -> access token."""
+
+    async def token_source(force_refresh: bool) -> str:
+        try:
+            return (await get_token(profile, force_refresh=force_refresh)).token
+        except OAuthError as exc:
+            raise as_transport_error(exc) from None
+
+    return TokenCredential(profile.login_name, token_source)
+
+
+async def login(profile: Profile, *, device: bool = False, on_device_code: DeviceCodeCallback | None = None,
+                open_browser: BrowserOpener = open_system_browser) -> SignIn:
+    """Sign in (consent) and store the tokens. App-only modes just fetch a token to prove the credentials."""
+    if profile.provider is ProviderKind.GMAIL:
+        return await _google(profile).sign_in(open_browser)
+    session = _microsoft(profile)
+    if device and profile.auth not in APP_ONLY:
+        return await session.sign_in_device(on_device_code or _print_device_code)
+    return await session.sign_in_interactive(open_browser)
+
+
+def _print_device_code(code: DeviceCode) -> None:
+    print(code.message or f"Open {code.verification_uri} and enter the code {code.user_code}", flush=True)
+
+
+async def status(profile: Profile) -> TokenStatus:
+    import asyncio
+
+    if profile.provider is ProviderKind.GMAIL:
+        return await asyncio.to_thread(_google(profile).status)
+    session = _microsoft(profile)
+    account, entry, has_refresh = await asyncio.to_thread(session.cached_state)
+    if entry is None and account is None:
+        return TokenStatus(False)
+    warnings: list[str] = []
+    if profile.client_secret_expires:
+        from wizard.services.oauth.azure_guide import secret_expiry_warning
+
+        warning = secret_expiry_warning(profile.client_secret_expires, time.time())
+        if warning:
+            warnings.append(warning)
+    return TokenStatus(
+        True,
+        account=str(account.get("username", "")) if account else profile.login_name,
+        scopes=tuple(str(entry.get("target", "")).split()) if entry else (),
+        obtained_at=float(entry["cached_at"]) if entry else None,
+        expires_at=float(entry["expires_on"]) if entry else None,
+        has_refresh_token=has_refresh,
+        warnings=tuple(warnings),
+    )
+
+
+async def logout(profile: Profile) -> LogoutResult:
+    import asyncio
+
+    _sessions.pop(profile.name, None)
+    removed = await asyncio.to_thread(token_store.delete, profile.name)
+    if profile.provider is ProviderKind.GMAIL:
+        from wizard.services.oauth.google import REVOKE_INSTRUCTIONS
+
+        return LogoutResult(removed, REVOKE_INSTRUCTIONS)
+    from wizard.services.oauth.azure_guide import revoke_instructions
+
+    return LogoutResult(removed, revoke_instructions(profile))

@@ -1,0 +1,82 @@
+"""Identity-provider answers -> `Diagnosis`, and the typed error the OAuth service raises.
+
+msal returns error dicts (`error`, `error_description` with an AADSTS code, `error_codes`);
+Google returns OAuth 2.0 error JSON. Both become an `OAuthError` carrying a diagnosis, and
+`as_transport_error` turns that into what transports and the outbox understand
+(`FailureKind.AUTH`: hold the profile's mail until the admin signs in again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wizard.services import diagnostics
+from wizard.services.diagnostics import Diagnosis
+from wizard.services.transports.base import FailureKind, TransportError
+
+# OAuth 2.0 error names (RFC 6749 §5.2) when the provider gave no AADSTS code.
+_OAUTH_ERROR_CODES = {
+    "invalid_grant": "token_expired",
+    "interaction_required": "token_expired",
+    "consent_required": "consent_required",
+    "invalid_client": "invalid_client_secret",
+    "unauthorized_client": "app_not_found",
+    "access_denied": "consent_required",
+    "expired_token": "token_expired",
+}
+
+
+class OAuthError(Exception):
+    """A token could not be obtained; `diagnosis` says why and what to do. Never contains a token."""
+
+    def __init__(self, diagnosis: Diagnosis, kind: FailureKind = FailureKind.AUTH) -> None:
+        super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
+        self.diagnosis = diagnosis
+        self.kind = kind
+
+
+class SignInCancelledError(Exception):
+    """The admin pressed Cancel (or the device code expired) before signing in."""
+
+
+def diagnosis_code(error: str, description: str, error_codes: object = ()) -> str:
+    """Pure mapping: AADSTS code first (most specific), then the OAuth error name."""
+    code = diagnostics.token_error_code(description)
+    if code == "unknown" and isinstance(error_codes, list | tuple):
+        for number in error_codes:
+            mapped = diagnostics.TOKEN_RULES.get(str(number))
+            if mapped:
+                return mapped
+    if code == "unknown":
+        code = _OAUTH_ERROR_CODES.get(error, "oauth_failed")
+    return code
+
+
+def diagnose_token_response(response: Mapping[str, Any], **context: object) -> Diagnosis:
+    error = str(response.get("error", ""))
+    description = " ".join(str(response.get("error_description", "")).split())
+    # Entra descriptions end with "Trace ID: ... Correlation ID: ... Timestamp: ..."; keep only the message.
+    description = description.split(" Trace ID:")[0]
+    detail = f"{error}: {description}" if description else error
+    return diagnostics.make(diagnosis_code(error, description, response.get("error_codes", ())), detail=detail,
+                            **context)
+
+
+def error_from_response(response: Mapping[str, Any], **context: object) -> OAuthError:
+    return OAuthError(diagnose_token_response(response, **context))
+
+
+def network_error(exc: BaseException, endpoint: str) -> OAuthError:
+    """The identity provider could not be reached: transient unless the certificate is the problem."""
+    text = f"{type(exc).__name__}: {exc}"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return OAuthError(diagnostics.make("tls_certificate", detail=text, host=endpoint,
+                                           reason=f"The identity provider {endpoint} presented a certificate "
+                                                  "this computer does not trust."), FailureKind.CONFIG)
+    return OAuthError(diagnostics.make("connect_failed", detail=text, host=endpoint, port=443,
+                                       reason=text), FailureKind.TRANSIENT)
+
+
+def as_transport_error(error: OAuthError) -> TransportError:
+    return TransportError(error.diagnosis, error.kind)
