@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from wizard.services.check import CheckReport
-from wizard.services.config import DEFAULT_PORTS, Profile, ProviderKind, Security
+from wizard.services.config import DEFAULT_PORTS, AuthMode, DeliverySettings, Profile, ProviderKind, Security
 from wizard.services.transports.base import Credential, PasswordCredential
 
 DEFAULT_PROFILE_NAME = "default"
@@ -28,39 +28,73 @@ class WizardState:
     password: str = ""
     ca_file: str = ""
     allow_plaintext_loopback: bool = False
+    # Provider and sign-in (Microsoft 365, Gmail, Graph)
+    provider: ProviderKind = ProviderKind.SMTP
+    auth: AuthMode = AuthMode.PASSWORD
+    tenant: str = ""
+    client_id: str = ""
+    authority: str = ""
+    graph_endpoint: str = ""
+    certificate_path: str = ""
+    certificate_thumbprint: str = ""
+    client_secret_expires: str = ""
+    save_to_sent_items: bool = True
+    client_secret: str = ""
+    certificate_passphrase: str = ""
+    # Sender settings and policy
+    priority: int = 3
+    authorized_domains: tuple[str, ...] = ()
+    authorized_senders: tuple[str, ...] = ()
+    unauthorized_action: str = "block"
+    postmaster: str = ""
+    force_postmaster_sender: bool = False
+    # The [delivery] table: shared by every profile, saved with the profile.
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     saved_profiles: dict[str, Profile] = field(default_factory=dict)
     report: CheckReport | None = None
     # What the report was produced for: a changed setting or password means the check is stale.
-    _checked: tuple[Profile, str] | None = field(default=None, repr=False)
+    _checked: tuple[Profile, tuple[str, str, str]] | None = field(default=None, repr=False)
     saved: Profile | None = None
 
     def __repr__(self) -> str:  # never show the password in a traceback or log
         return f"WizardState(profile_name={self.profile_name!r}, host={self.host!r}, port={self.port})"
 
     def profile(self) -> Profile:
-        return Profile(name=self.profile_name.strip() or DEFAULT_PROFILE_NAME, provider=ProviderKind.SMTP,
+        return Profile(name=self.profile_name.strip() or DEFAULT_PROFILE_NAME, provider=self.provider,
                        from_address=self.from_address.strip(), display_name=self.display_name.strip(),
                        host=self.host.strip(), port=self.port, security=self.security,
-                       username=self.username.strip(), ca_file=self.ca_file.strip(),
-                       allow_plaintext_loopback=self.allow_plaintext_loopback, preset=self.preset)
+                       username=self.username.strip(), auth=self.auth, ca_file=self.ca_file.strip(),
+                       allow_plaintext_loopback=self.allow_plaintext_loopback, preset=self.preset,
+                       tenant=self.tenant.strip(), client_id=self.client_id.strip(), authority=self.authority.strip(),
+                       graph_endpoint=self.graph_endpoint.strip(), certificate_path=self.certificate_path.strip(),
+                       certificate_thumbprint=self.certificate_thumbprint.strip(),
+                       client_secret_expires=self.client_secret_expires.strip(),
+                       save_to_sent_items=self.save_to_sent_items, priority=self.priority,
+                       authorized_domains=self.authorized_domains, authorized_senders=self.authorized_senders,
+                       unauthorized_action=self.unauthorized_action, postmaster=self.postmaster.strip(),
+                       force_postmaster_sender=self.force_postmaster_sender)
 
     def credential(self) -> Credential:
-        if not self.username.strip():
+        """The password credential typed on the account page (OAuth credentials come from services.oauth)."""
+        if self.auth is not AuthMode.PASSWORD or not self.username.strip():
             return None
         return PasswordCredential(self.username.strip(), self.password)
 
+    def _secrets_key(self) -> tuple[str, str, str]:
+        return (self.password, self.client_secret, self.certificate_passphrase)
+
     def needs_saved_password(self) -> bool:
         """Editing a saved profile with the password field left empty: use the one in the keyring."""
-        return bool(self.editing and self.username.strip() and not self.password)
+        return bool(self.auth is AuthMode.PASSWORD and self.editing and self.username.strip() and not self.password)
 
     def record_check(self, report: CheckReport) -> None:
         self.report = report
-        self._checked = (replace(self.profile(), name=""), self.password)
+        self._checked = (replace(self.profile(), name=""), self._secrets_key())
         self.saved = None  # what is saved must be what was last checked
 
     def check_passed(self) -> bool:
         """A passed check for exactly the current settings."""
-        current = (replace(self.profile(), name=""), self.password)
+        current = (replace(self.profile(), name=""), self._secrets_key())
         return self.report is not None and self.report.ok and self._checked == current
 
     def load_profile(self, profile: Profile) -> None:
@@ -77,6 +111,10 @@ class WizardState:
         self.password = ""
         self.ca_file = profile.ca_file
         self.allow_plaintext_loopback = profile.allow_plaintext_loopback
+        for name in _PROFILE_FIELDS_COPIED:
+            setattr(self, name, getattr(profile, name))
+        self.client_secret = ""
+        self.certificate_passphrase = ""
         self.report = None
         self._checked = None
         self.saved = None
@@ -89,7 +127,14 @@ class WizardState:
 
     def secrets(self) -> list[str]:
         """Strings an error report must never show."""
-        return [self.password] if self.password else []
+        return [secret for secret in self._secrets_key() if secret]
+
+
+_PROFILE_FIELDS_COPIED = (
+    "provider", "auth", "tenant", "client_id", "authority", "graph_endpoint", "certificate_path",
+    "certificate_thumbprint", "client_secret_expires", "save_to_sent_items", "priority", "authorized_domains",
+    "authorized_senders", "unauthorized_action", "postmaster", "force_postmaster_sender",
+)
 
 
 def unused_profile_name(saved: dict[str, Profile]) -> str:
