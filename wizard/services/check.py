@@ -118,7 +118,9 @@ async def suggest_port(host: str, failed_port: int, timeout_s: float = 3.0) -> s
     return f" Port {port} answers on {host}: try {mode} on port {port}."
 
 
-class _Runner:
+class StepRunner:
+    """Runs named steps in order, reporting each as running, then passed or failed (with its duration)."""
+
     def __init__(self, on_step: StepCallback | None) -> None:
         self.on_step = on_step
         self.steps: list[Step] = []
@@ -149,7 +151,7 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
                      resolver: Resolver = resolve_host) -> CheckReport:
     """Run the SMTP steps against the profile's server; never raises for a server-side failure."""
     settings = SmtpSettings.from_profile(profile)
-    runner = _Runner(on_step)
+    runner = StepRunner(on_step)
     transport = SmtpTransport(settings, credential)
     capabilities: list[str] = []
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.services import diagnostics
-from wizard.services.check import CheckReport, Step, StepCallback, StepStatus
+from wizard.services.check import CheckReport, Step, StepCallback, StepRunner, StepStatus
 from wizard.services.config import Profile
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.graph_guide import needed_permissions
@@ -92,37 +92,10 @@ def permission_verdict(permissions: TokenPermissions, needed: tuple[str, ...], p
     return "; ".join(notes)
 
 
-class _Steps:
-    def __init__(self, on_step: StepCallback | None) -> None:
-        self.on_step = on_step
-        self.steps: list[Step] = []
-
-    async def run(self, name: str, action: Callable[[], Awaitable[str]]) -> str:
-        started = time.monotonic()
-        if self.on_step is not None:
-            self.on_step(Step(name, StepStatus.RUNNING))
-        try:
-            detail = await action()
-        except TransportError as exc:
-            self._record(Step(name, StepStatus.FAILED, exc.diagnosis.title, _ms(started)))
-            raise
-        self._record(Step(name, StepStatus.PASSED, detail, _ms(started)))
-        return detail
-
-    def _record(self, step: Step) -> None:
-        self.steps.append(step)
-        if self.on_step is not None:
-            self.on_step(step)
-
-
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
 async def check_graph(profile: Profile, credential: Credential, *, on_step: StepCallback | None = None,
                       large_messages: bool = True) -> CheckReport:
     """Run the Graph steps; never raises for a server-side failure. `large_messages`: Mail.ReadWrite is wanted."""
-    runner = _Steps(on_step)
+    runner = StepRunner(on_step)
     settings = GraphSettings.from_profile(profile)
     transport = GraphTransport(settings, credential)
     capabilities: list[str] = []

@@ -30,8 +30,7 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -42,6 +41,7 @@ from wizard.services.graph_guide import REQUEST_LIMIT_BYTES, graph_endpoint_for
 from wizard.services.transports.base import (
     Credential,
     FailureKind,
+    OpensAsContext,
     RecipientResult,
     SendResult,
     TokenCredential,
@@ -131,7 +131,7 @@ def mailbox_window(mailbox: str) -> MailboxRequestWindow:
     return _windows.setdefault(mailbox.lower(), MailboxRequestWindow())
 
 
-class GraphTransport:
+class GraphTransport(OpensAsContext):
     """One HTTP/1.1 connection pool to Graph, reused for every message until `close()`."""
 
     def __init__(self, settings: GraphSettings, credential: Credential) -> None:
@@ -299,14 +299,6 @@ class GraphTransport:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
 
 
 def _attachment_item(attachment: Attachment, size: bool = True) -> dict[str, Any]:

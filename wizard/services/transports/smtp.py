@@ -13,8 +13,6 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 import aiosmtplib
 
@@ -23,6 +21,7 @@ from wizard.services.config import Profile, Security
 from wizard.services.transports.base import (
     Credential,
     FailureKind,
+    OpensAsContext,
     PasswordCredential,
     RecipientResult,
     SendResult,
@@ -149,7 +148,7 @@ def translate(exc: BaseException, settings: SmtpSettings, **context: object) -> 
     return TransportError(diagnostics.make("unknown", reason=detail, detail=detail, **where), FailureKind.PERMANENT)
 
 
-class SmtpTransport:
+class SmtpTransport(OpensAsContext):
     """One SMTP session: connect, (START)TLS, EHLO, AUTH once, then any number of messages."""
 
     def __init__(self, settings: SmtpSettings, credential: Credential = None) -> None:
@@ -370,14 +369,6 @@ class SmtpTransport:
                 await asyncio.wait_for(gone, _CLOSE_WAIT_S)
             except TimeoutError:
                 pass
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
 
 
 _CLOSE_WAIT_S = 2.0
