@@ -4,6 +4,9 @@
 2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1).
 3. Durable enqueue rate (Outbox.enqueue, WAL + synchronous=FULL, one commit per message) vs raw
    SQLite inserts in one transaction.
+4. Relay ingest alone with 1 and 4 submitting connections: concurrent DATA commands share commits.
+
+The submitting application always runs in its own process, as in real use.
 """
 
 from __future__ import annotations
@@ -65,6 +68,12 @@ async def _direct(port: int, n: int) -> float:
     return time.perf_counter() - start
 
 
+def _submit_process(relay_port: int, n: int) -> None:
+    with smtplib.SMTP("127.0.0.1", relay_port) as client:
+        for number in range(n):
+            client.sendmail("app@example.com", ["bob@example.net"], _raw(number))
+
+
 async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
     from wizard.services.config import Config, Profile, Security
     from wizard.services.outbox import Outbox
@@ -76,18 +85,16 @@ async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
     config = Config(profiles={"bench": profile}, default_profile="bench")
     outbox = Outbox(home / "e2e.sqlite3")
     relay_port = _free_port()
-    relay = await start_relay(outbox, lambda: config, "127.0.0.1", relay_port)
     stop = asyncio.Event()
     before = counter.value  # type: ignore[attr-defined]
     start = time.perf_counter()
-    sender = asyncio.create_task(Sender(outbox, lambda: config).run(stop, poll_s=0.01))
-
-    def submit() -> None:
-        with smtplib.SMTP("127.0.0.1", relay_port) as client:
-            for number in range(n):
-                client.sendmail("app@example.com", ["bob@example.net"], _raw(number))
-
-    await asyncio.to_thread(submit)
+    sender_ = Sender(outbox, lambda: config)
+    relay = await start_relay(outbox, lambda: config, "127.0.0.1", relay_port, on_queued=sender_.wake)
+    sender = asyncio.create_task(sender_.run(stop))
+    # The application is its own process, as in real use (a thread here would compete for this GIL).
+    client = multiprocessing.Process(target=_submit_process, args=(relay_port, n))
+    client.start()
+    await asyncio.to_thread(client.join)
     # The counter lives in another process: nothing to await on, so poll it.
     while counter.value - before < n:  # type: ignore[attr-defined]  # noqa: ASYNC110
         await asyncio.sleep(0.01)
@@ -97,6 +104,38 @@ async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
     relay.close()
     await relay.wait_closed()
     return elapsed
+
+
+async def _relay_ingest(n: int, connections: int, home: Path) -> tuple[float, int]:
+    """Relay only (no sender): N messages over `connections` parallel client processes; returns (s, commits)."""
+    from wizard.services.config import Config, Profile
+    from wizard.services.outbox import Outbox
+    from wizard.services.relay import start_relay
+
+    config = Config(profiles={"bench": Profile(name="bench", from_address="app@example.com")}, default_profile="bench")
+    outbox = Outbox(home / f"ingest-{connections}.sqlite3")
+    commits = 0
+    insert_rows = outbox._insert_rows
+
+    def counted(rows: list[object]) -> object:
+        nonlocal commits
+        commits += 1
+        return insert_rows(rows)  # type: ignore[arg-type]
+
+    outbox._insert_rows = counted  # type: ignore[assignment,method-assign]
+    relay_port = _free_port()
+    relay = await start_relay(outbox, lambda: config, "127.0.0.1", relay_port)
+    clients = [multiprocessing.Process(target=_submit_process, args=(relay_port, n // connections))
+               for _ in range(connections)]
+    start = time.perf_counter()
+    for client in clients:
+        client.start()
+    for client in clients:
+        await asyncio.to_thread(client.join)
+    elapsed = time.perf_counter() - start
+    relay.close()
+    await relay.wait_closed()
+    return elapsed, commits
 
 
 def _enqueue_rates(home: Path, n: int) -> tuple[float, float]:
@@ -131,6 +170,8 @@ def main() -> None:
             direct = asyncio.run(_direct(port, n))
             e2e = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
+            ingest_1 = asyncio.run(_relay_ingest(n, 1, Path(tmp)))
+            ingest_4 = asyncio.run(_relay_ingest(n, 4, Path(tmp)))
     finally:
         sink.kill()
     print(f"N = {n}")
@@ -139,6 +180,9 @@ def main() -> None:
     print(f"end-to-end / direct ratio:        {e2e / direct:7.2f}x  (target <= 1.2x)")
     print(f"durable enqueue (commit each):    {durable:8.0f} msg/s")
     print(f"raw SQLite inserts (one txn):     {raw:8.0f} rows/s  ratio {raw / durable:.1f}x")
+    for clients, (seconds, commits) in ((1, ingest_1), (4, ingest_4)):
+        print(f"relay ingest only, {clients} client(s):      {seconds:7.2f} s  {n / seconds:8.0f} msg/s  "
+              f"{commits} commits (group commit)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Render every wizard page to docs/screenshots/*.png, driving the real flow against a local SMTP server.
+"""Render every wizard page to docs/screenshots/*.png, driving the real flow against local servers.
 
     xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py [OUTPUT_DIR]
 
-Starts an aiosmtpd STARTTLS server on 127.0.0.1 with a throwaway trustme CA (the test extras),
-fills the SMTP page, runs the real connection check (one failing, one passing), sends a test mail
-and shows the summary. Nothing is saved: the data home is a temporary directory and the keyring
-is never touched.
+Starts an aiosmtpd STARTTLS server on 127.0.0.1 with a throwaway trustme CA and a DNS server on
+loopback (the test extras), looks up the sender's provider, fills the SMTP page, runs the real
+connection check (one failing, one passing), sends test mails, checks DNS health and shows the
+summary. The Microsoft and Gmail sign-in pages are rendered with demo values. File names are the
+page ids (`mailwright gui --page ID`). Nothing is saved: the data home is a temporary directory
+and the keyring is never touched.
 """
 
 from __future__ import annotations
@@ -74,11 +76,25 @@ async def wait_signal(signal: Any, timeout_s: float = 30.0) -> tuple[Any, ...]:
         signal.disconnect(fired)
 
 
-async def render_all(out: Path, port: int, ca_file: str) -> list[Path]:
+DEMO_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEMO_CLIENT = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+DEMO_OBJECT = "99999999-8888-4777-8666-555555555555"
+# The demo domain's DNS, served on loopback: an MX that autodetection maps to Microsoft 365, SPF and DMARC.
+DEMO_ZONE = {
+    "example.com": [("MX", "0 example-com.mail.protection.outlook.com", 60),
+                    ("TXT", "v=spf1 include:spf.protection.outlook.com -all", 60)],
+    "_dmarc.example.com": [("TXT", "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com", 60)],
+}
+
+
+async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> list[Path]:
     from PySide6.QtWidgets import QLineEdit
 
     from wizard.app import SCREENSHOT_SIZE, grab
-    from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+    from wizard.pages.ids import PageId
+    from wizard.pages.state import WizardState
+    from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
+    from wizard.services.config import AuthMode, ProviderKind
 
     written: list[Path] = []
 
@@ -87,15 +103,44 @@ async def render_all(out: Path, port: int, ca_file: str) -> list[Path]:
         await grab(widget, path)
         written.append(path)
 
-    window = MailwrightWizard(load_saved_accounts())
+    async def branch_page(name: str, page: PageId, state: WizardState) -> None:
+        """A sign-in page the demo's SMTP flow does not pass through, opened with demo values."""
+        window = MailwrightWizard(SavedAccounts(state), start=page, autostart_check=False)
+        window.resize(*SCREENSHOT_SIZE)
+        await shot(window, name)
+        window.close()
+
+    microsoft = {"from_address": DEMO_USER, "tenant": DEMO_TENANT, "client_id": DEMO_CLIENT}
+    await branch_page("m365_auth", PageId.M365_AUTH, WizardState(provider=ProviderKind.M365_SMTP,
+                                                                 auth=AuthMode.OAUTH_INTERACTIVE, **microsoft))
+    await branch_page("azure_registration", PageId.AZURE_REGISTRATION, WizardState(
+        provider=ProviderKind.M365_SMTP, auth=AuthMode.CLIENT_SECRET, enterprise_object_id=DEMO_OBJECT,
+        client_secret="abC8Q~" + "x" * 34, **microsoft))
+    await branch_page("gmail_auth", PageId.GMAIL_AUTH, WizardState(provider=ProviderKind.GMAIL,
+                                                                   from_address="support@gmail.com"))
+    await branch_page("graph_permissions", PageId.GRAPH_PERMISSIONS, WizardState(
+        provider=ProviderKind.GRAPH, auth=AuthMode.CLIENT_SECRET, enterprise_object_id=DEMO_OBJECT, **microsoft))
+
+    window = MailwrightWizard(load_saved_accounts(), dns_nameserver=nameserver)
     window.resize(*SCREENSHOT_SIZE)
+    window.sender_page.detect_options = {"nameserver": nameserver, "timeout_s": 3.0, "probe_ports": (),
+                                         "connect_to": {(host, 443): ("127.0.0.1", 9) for host in (
+                                             "example.com", "autoconfig.example.com")}}
     await shot(window, "welcome")
     window.next()
+    for name, value in {"senderAddress": DEMO_USER, "senderDisplayName": "Example Support"}.items():
+        window.sender_page.findChild(QLineEdit, name).setText(value)
+    detected = wait_signal(window.sender_page.detection_finished)
+    window.sender_page.detect_button.click()
+    await detected
+    await window.wait_idle()
+    await shot(window, "sender")
+    window.next()
     await shot(window, "provider")
+    window.provider_page.buttons[ProviderKind.SMTP].setChecked(True)
     window.next()
     page = window.smtp_page
-    fields: dict[str, str] = {"fromAddress": DEMO_USER, "displayName": "Example Support", "host": "localhost",
-                              "password": "wrong password", "caFile": ca_file}
+    fields: dict[str, str] = {"host": "localhost", "password": "wrong password", "caFile": ca_file}
     for name, value in fields.items():
         edit = page.findChild(QLineEdit, name)
         assert edit is not None, name
@@ -132,6 +177,22 @@ async def render_all(out: Path, port: int, ca_file: str) -> list[Path]:
     dialog.close()
 
     window.next()
+    await shot(window, "sender_settings")
+    window.next()
+    await shot(window, "delivery")
+    dns_checked = wait_signal(window.dns_page.check_finished)
+    window.next()
+    await dns_checked
+    await window.wait_idle()
+    await shot(window, "dns")
+    window.next()
+    window.test_mail_page.findChild(QLineEdit, "testTo").setText("admin@example.net")
+    sent = wait_signal(window.test_mail_page.send_finished)
+    window.test_mail_page.send_button.click()
+    await sent
+    await window.wait_idle()
+    await shot(window, "test_mail")
+    window.next()
     await shot(window, "summary")
     window.close()
     return written
@@ -149,6 +210,8 @@ def main(argv: list[str]) -> int:
         ca_file = str(Path(home) / "example-ca.pem")
         ca.cert_pem.write_to_path(ca_file)
         controller = start_server(ca)
+        from tests.dns.server import dns_server
+
         try:
             import qasync
 
@@ -156,7 +219,8 @@ def main(argv: list[str]) -> int:
 
             application()
             run: Callable[..., list[Path]] = qasync.run
-            written = run(render_all(out, int(controller.port), ca_file))
+            with dns_server(DEMO_ZONE) as (nameserver, _resolver):
+                written = run(render_all(out, int(controller.port), ca_file, nameserver))
         finally:
             controller.stop()
     for path in written:

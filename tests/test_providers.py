@@ -73,6 +73,29 @@ def test_by_domain_and_by_mx() -> None:
     assert providers.by_mx(["mx.example.net"]) is None
 
 
+@pytest.mark.parametrize(("mx_host", "provider"), [
+    # the MX hosts the providers publish today (and their legacy forms), as dig shows them
+    ("gmail-smtp-in.l.google.com.", "google"), ("alt4.gmail-smtp-in.l.google.com", "google"),
+    ("aspmx.l.google.com", "google"), ("alt2.aspmx.l.google.com", "google"), ("aspmx3.googlemail.com", "google"),
+    ("smtp.google.com", "google"),
+    ("contoso-com.mail.protection.outlook.com", "m365"), ("contoso-com.o-v1.mx.microsoft", "m365"),
+    ("contoso-com.mail.protection.office365.us", "m365"), ("contoso-com.mail.protection.partner.outlook.cn", "m365"),
+    ("outlook-com.olc.protection.outlook.com", "outlook-com"),
+    ("hotmail-com.olc.protection.outlook.com", "outlook-com"),
+    ("mta5.am0.yahoodns.net", "yahoo"), ("mx01.mail.icloud.com", "icloud"), ("mx.zoho.eu", "zoho"),
+    ("mx2.zoho.com", "zoho"), ("in2-smtp.messagingengine.com", "fastmail"), ("mailsec.protonmail.ch", "proton-bridge"),
+    ("inbound-smtp.eu-west-1.amazonaws.com", "ses"), ("mxa.eu.mailgun.org", "mailgun"), ("mx.sendgrid.net", "sendgrid"),
+])
+def test_provider_mx_hosts_map_to_the_provider(mx_host: str, provider: str) -> None:
+    assert providers.by_mx([mx_host]) is providers.get(provider)
+
+
+@pytest.mark.parametrize("mx_host", ["google.com.evil.example", "mail.protection.outlook.com.example.net",
+                                     "gmail-smtp-in.l.google.com.example.org", "mx.example.net"])
+def test_look_alike_mx_hosts_map_to_nothing(mx_host: str) -> None:
+    assert providers.by_mx([mx_host]) is None
+
+
 def test_dkim_cname_patterns_fill_in_the_domain() -> None:
     m365 = providers.get("m365")
     assert m365.matches_dkim_target("contoso.com", "selector1-contoso-com._domainkey.contoso.onmicrosoft.com")

@@ -2,7 +2,9 @@
 
 Each subcommand lives in `wizard/commands/<name>.py` with `register(subparsers)`; a command
 module imports its heavy dependencies (Qt, msal, dnspython ...) inside its handler, so
-`mailwright dns` or `mailwright --version` never load Qt.
+`mailwright dns` or `mailwright --version` never load Qt. Only the command being run is
+registered (all of them for --help or a mistyped command), so the GUI starts without
+importing the other ten command modules.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from wizard import __version__
 COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_commands(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules `argv` needs: the one it starts with, none for a bare start, else all (--help, typos)."""
+    if not argv or list(argv) == ["--version"]:
+        return ()
+    module = argv[0].replace("-", "_")
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailwright",
         description="Connect an application's outbound e-mail to your own mail account. "
@@ -25,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailwright {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in commands:
         try:
             module = importlib.import_module(f"wizard.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -37,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(requested_commands(arguments))
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         from wizard.app import run

@@ -21,6 +21,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 import qasync
 from PySide6.QtCore import QObject, Signal
 
+import wizard.qt_compat  # noqa: F401  (before any emit: PySide6 6.12.0's emit() refcount bug, see there)
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -27,6 +27,7 @@ ZONE: Zone = {
     "gmail.com": [("MX", "5 gmail-smtp-in.l.google.com", 60), ("MX", "10 alt1.gmail-smtp-in.l.google.com", 60)],
     "contoso.example.test": [("MX", "0 contoso-example-test.mail.protection.outlook.com", 60)],
     "gsuite.example.test": [("MX", "10 alt1.aspmx.l.google.com", 60), ("MX", "1 aspmx.l.google.com", 60)],
+    "legacy-gsuite.example.test": [("MX", "20 aspmx4.googlemail.com", 60), ("MX", "30 mx.backup.example.net", 60)],
     # Domains that exist but publish no MX: only autoconfig or the probe can tell.
     **{domain: [("TXT", "v=spf1 -all", 60)]
        for domain in ("auto.example.test", "wellknown.example.test", "broken.example.test", "probe.example.test")},

@@ -80,6 +80,17 @@ async def test_custom_domain_with_google_mx_proposes_google_workspace(
 
 
 @pytest.mark.asyncio
+async def test_legacy_googlemail_mx_is_google_workspace(nameserver: str, autoconfig_server: AutoconfigServer,
+                                                       ca_file: str) -> None:
+    detection = await detect_locally("ann@legacy-gsuite.example.test", nameserver, autoconfig_server, ca_file)
+
+    best = detection.proposals[0]
+    assert (best.source, best.catalogue_id, best.provider_kind) == (Source.MX, "google", ProviderKind.GMAIL)
+    assert best.evidence == "MX record aspmx4.googlemail.com matches Google (Gmail / Google Workspace)"
+    assert status(detection, Source.PROBE) is SourceStatus.SKIPPED
+
+
+@pytest.mark.asyncio
 async def test_autoconfig_document_at_the_autoconfig_host_names_the_smtp_server(
         nameserver: str, autoconfig_server: AutoconfigServer, ca_file: str) -> None:
     autoconfig_server.documents[("autoconfig.auto.example.test", "/mail/config-v1.1.xml")] = \

@@ -24,6 +24,8 @@ TOOMANY_SPF = ("v=spf1 a mx include:_spf.google.com include:spf.protection.outlo
 BIG_SPF = "v=spf1 ptr " + " ".join(f"ip4:198.51.100.{i}" for i in range(1, 26)) + " ~all"
 
 H = 3600  # TTL of the records under test
+STS_DOMAINS = ("sts.test", "stsgap.test", "ststesting.test", "stsmissing.test", "stsbad.test", "stsredirect.test",
+               "stsuntrusted.test")
 PROVIDERS = {
     "spf.protection.outlook.com": [("TXT", "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/15 "
                                            "ip4:104.47.0.0/17 ip6:2a01:111:f400::/48 -all", 300)],
@@ -89,6 +91,13 @@ DOMAINS = {
     "x7._domainkey.hidden.test": [("TXT", DKIM_2048, H)],
     # ptr mechanism, big record
     "big.test": [("TXT", BIG_SPF, H)],
+    # MTA-STS: announced domains whose policies (tests/dns/conftest.py) cover, miss or break their MX
+    **{name: rrs for domain in STS_DOMAINS for name, rrs in {
+        domain: [("TXT", "v=spf1 -all", H), ("MX", f"10 mx1.{domain}", H), ("MX", f"20 mx2.backup.{domain}", H)],
+        f"mx1.{domain}": [("A", "192.0.2.41", H)],
+        f"mx2.backup.{domain}": [("A", "192.0.2.42", H)],
+        f"_mta-sts.{domain}": [("TXT", "v=STSv1; id=20261130T0000", H)],
+    }.items()},
 }
 
 ZONE = {**PROVIDERS, **DOMAINS}

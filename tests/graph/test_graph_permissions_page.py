@@ -8,6 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from wizard.pages.graph_permissions import GraphAccount, GraphPermissionsPage
+from wizard.pages.state import WizardState
 
 pytestmark = pytest.mark.gui
 
@@ -16,7 +17,9 @@ OBJECT = "99999999-8888-7777-6666-555555555555"
 
 
 def page_for(qtbot: QtBot, account: GraphAccount) -> GraphPermissionsPage:
-    page = GraphPermissionsPage(lambda: account)
+    state = WizardState(client_id=account.app_id, from_address=account.mailbox,
+                        enterprise_object_id=account.enterprise_object_id, large_messages=account.large_messages)
+    page = GraphPermissionsPage(state)
     qtbot.addWidget(page)
     page.initializePage()
     return page

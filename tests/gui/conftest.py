@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +103,58 @@ async def silent_server() -> AsyncIterator[SilentServer]:
     silent.release.set()
     silent.server.close()
     await silent.server.wait_closed()
+
+
+# --- Whole flows: a local DNS server for the sender's domain, and the wizard pointed at it ----------------
+
+SENDER_ZONE = {
+    "example.com": [("MX", "10 mx.example.com", 60), ("TXT", "v=spf1 ip4:127.0.0.1 -all", 60)],
+    "_dmarc.example.com": [("TXT", "v=DMARC1; p=none", 60)],
+    # A Microsoft 365 customer: only the MX record says so.
+    "contoso-mail.com": [("MX", "0 contoso-mail-com.mail.protection.outlook.com", 60)],
+}
+
+
+@pytest.fixture(scope="session")
+def sender_dns() -> Iterator[str]:
+    """"127.0.0.1:PORT" of a real UDP DNS server answering for the flows' sender domains."""
+    from tests.dns.server import dns_server
+
+    with dns_server(SENDER_ZONE) as (address, _resolver):
+        yield address
+
+
+def detect_options(nameserver: str, domain: str) -> dict[str, Any]:
+    """autodetect.detect() kept on this machine: DNS from `nameserver`, autoconfig and probe names go nowhere."""
+    from tests.autodetect.conftest import connect_to_for
+
+    return {"nameserver": nameserver, "timeout_s": 4.0, "connect_to": connect_to_for(domain, https_port=None)}
+
+
+WindowFactory = Callable[[], MailwrightWizard]
+
+
+@pytest_asyncio.fixture
+async def open_flow_window(qtbot: QtBot, sender_dns: str) -> AsyncIterator[WindowFactory]:
+    """Opens the wizard as the app does (saved accounts from this test's data home), with DNS health and
+    autodetection asking the local DNS server; every task is cancelled and awaited after the test (not in
+    it: Finish closes the last window, which stops the qasync loop until the next test phase)."""
+    windows: list[MailwrightWizard] = []
+
+    def open_window() -> MailwrightWizard:
+        window = MailwrightWizard(load_saved_accounts(), dns_nameserver=sender_dns)
+        window.sender_page.detect_options = detect_options(sender_dns, "example.com")
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield open_window
+    for window in windows:
+        window.cancel_tasks()
+        await window.wait_idle()
+
+
+@pytest.fixture
+def flow_window(open_flow_window: WindowFactory) -> MailwrightWizard:
+    return open_flow_window()

@@ -8,20 +8,27 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory, free_port
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard import app
 from wizard.dialogs.error_report import redact
+from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
+from wizard.services import accounts, secrets
+from wizard.services.config import ConfigStore, Profile, Security
 from wizard.services.logs import REDACTED
+from wizard.services.outbox import MessageState, Outbox
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -142,4 +149,123 @@ def test_gui_rejects_an_unknown_page() -> None:
     result = subprocess.run([sys.executable, "-m", "wizard", "gui", "--page", "nope", "--screenshot", "x.png"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "unknown page 'nope' (choose from welcome, provider, smtp, check, summary)" in result.stderr
+    choices = ", ".join(page.cli_name for page in PageId)
+    assert f"unknown page 'nope' (choose from {choices})" in result.stderr
+    assert "m365_auth" in choices and "graph_permissions" in choices and "test_mail" in choices
+
+
+class _QuitWhenSent(QObject):
+    """Once the main window shows, waits for the queued message to be sent by the app's sender, then quits."""
+
+    def __init__(self, outbox: Outbox, message_id: int) -> None:
+        super().__init__()
+        self.outbox = outbox
+        self.message_id = message_id
+        self.titles: list[str] = []
+        self.cards: list[str] = []
+        self.timer = QTimer(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(watched, MainWindow) and event.type() == QEvent.Type.Show and not self.titles:
+            self.titles.append(watched.windowTitle())
+            self.timer.timeout.connect(lambda: self._poll(watched))
+            self.timer.start(20)
+        return False
+
+    def _poll(self, window: MainWindow) -> None:
+        if self.outbox.get(self.message_id).state is MessageState.SENT and window.cards:
+            self.cards = list(window.cards)
+            self.timer.stop()
+            window.request_quit()
+
+
+@pytest.mark.keyring
+@pytest.mark.usefixtures("restore_log_handlers")
+def test_run_with_an_account_opens_the_main_window_and_its_background_sender_delivers(
+        smtp_server: SmtpServerFactory, data_home: Path, profile_name: str) -> None:
+    sink = smtp_server("starttls")
+    accounts.save_profile(Profile(name=profile_name, from_address=GOOD_USER, host=sink.host, port=sink.port,
+                                  security=Security.STARTTLS, username=GOOD_USER, ca_file=sink.ca_file), GOOD_PASSWORD)
+    try:
+        outbox = Outbox()
+        raw = f"From: {GOOD_USER}\r\nTo: x@example.net\r\nSubject: queued before start\r\n\r\nhi\r\n".encode()
+        queued = outbox.enqueue(raw, profile=profile_name, envelope_from=GOOD_USER, recipients=["x@example.net"])
+        watcher = _QuitWhenSent(outbox, queued.id)
+        application = QApplication.instance()
+        assert application is not None
+        application.installEventFilter(watcher)
+        try:
+            assert app.run([]) == 0
+        finally:
+            application.removeEventFilter(watcher)
+        assert watcher.titles == ["Mailwright"]
+        assert watcher.cards == [profile_name]
+        assert [m.rcpt_tos for m in sink.messages] == [["x@example.net"]]
+        assert gc.isenabled()
+    finally:
+        secrets.delete_profile_secrets(profile_name)
+
+
+@pytest.mark.usefixtures("restore_log_handlers")
+def test_run_at_a_page_opens_the_wizard_even_when_accounts_exist(data_home: Path) -> None:
+    ConfigStore().save_profile(Profile(name="main", from_address="a@example.com", host="smtp.example.com"))
+    watcher = _CloseWhenShown()
+    application = QApplication.instance()
+    assert application is not None
+    application.installEventFilter(watcher)
+    try:
+        assert app.run([], start=PageId.SMTP) == 0
+    finally:
+        application.removeEventFilter(watcher)
+    assert watcher.titles == ["Mailwright"]
+
+
+def test_the_relay_is_off_unless_the_relay_table_enables_it(data_home: Path) -> None:
+    config = data_home / "config.toml"
+    assert app.relay_address_from_config(config) is None
+    config.write_text('[relay]\nlisten = "127.0.0.1:2600"\n', encoding="utf-8")
+    assert app.relay_address_from_config(config) is None
+    config.write_text('[relay]\nenabled = true\n', encoding="utf-8")
+    assert app.relay_address_from_config(config) == ("127.0.0.1", 2525)
+    config.write_text('[relay]\nenabled = true\nlisten = "127.0.0.1:2600"\n', encoding="utf-8")
+    assert app.relay_address_from_config(config) == ("127.0.0.1", 2600)
+
+
+@pytest.mark.keyring
+@pytest.mark.asyncio
+async def test_the_apps_relay_feeds_the_outbox_and_the_sender_delivers(
+        smtp_server: SmtpServerFactory, data_home: Path, profile_name: str) -> None:
+    sink = smtp_server("starttls")
+    store = ConfigStore()
+    accounts.save_profile(Profile(name=profile_name, from_address=GOOD_USER, host=sink.host, port=sink.port,
+                                  security=Security.STARTTLS, username=GOOD_USER, ca_file=sink.ca_file),
+                          GOOD_PASSWORD, store)
+    relay_port = free_port()
+    delivery = app.BackgroundDelivery(Outbox(), store.load, relay_address=("127.0.0.1", relay_port), poll_s=5)
+    try:
+        await delivery.start()
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = GOOD_USER, "y@example.net", "via the relay"
+        message.set_content("hello")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=relay_port, start_tls=False, use_tls=False)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not sink.messages:
+            if loop.time() - started > 15:
+                raise AssertionError("the relayed message never arrived")
+            await asyncio.sleep(0.02)
+        assert [m.rcpt_tos for m in sink.messages] == [["y@example.net"]]
+        assert loop.time() - started < 5  # the relay woke the sender: no wait for its 5 s poll
+    finally:
+        await delivery.stop()
+        secrets.delete_profile_secrets(profile_name)
+
+
+@pytest.mark.usefixtures("restore_log_handlers")
+def test_the_main_window_screenshot_is_800_by_600(data_home: Path, tmp_path: Path) -> None:
+    ConfigStore().save_profile(Profile(name="main", from_address="a@example.com", host="smtp.example.com"))
+    target = tmp_path / "main.png"
+    app.screenshot_main(target)
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (800, 600)
+    assert not (data_home / "alerts-state.json").exists()  # a screenshot raises no alerts

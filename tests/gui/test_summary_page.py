@@ -68,14 +68,18 @@ def test_reopening_lists_saved_accounts_and_prefills_the_default(qtbot: QtBot) -
                      "shop: shop@example.com via smtp.shop.example:587 (STARTTLS)"]
     assert window.welcome_page.findChild(QRadioButton, "editAccount").isChecked()
     window.next()
+    assert window.sender_page.findChild(QLineEdit, "senderAddress").text() == "office@example.com"
+    window.next()
     window.next()
     assert window.currentId() == PageId.SMTP
     assert window.smtp_page.findChild(QLineEdit, "host").text() == "mail.example.com"
     assert window.smtp_page.findChild(QLineEdit, "port").text() == "465"
 
-    window.back()
-    window.back()
+    for _page in (PageId.PROVIDER, PageId.SENDER, PageId.WELCOME):
+        window.back()
     window.welcome_page.findChild(QRadioButton, "newAccount").setChecked(True)
+    window.next()
+    assert window.sender_page.findChild(QLineEdit, "senderAddress").text() == ""
     window.next()
     window.next()
     assert window.smtp_page.findChild(QLineEdit, "host").text() == ""

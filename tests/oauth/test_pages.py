@@ -14,20 +14,34 @@ from pytestqt.qtbot import QtBot
 from tests.fixtures.identity_provider import CONFIDENTIAL_CLIENT, USER, IdentityProvider
 from tests.gui.conftest import OFFSCREEN_NOISE
 from tests.oauth.conftest import m365_profile
+from wizard.pages import flow
 from wizard.pages.azure_registration import AzureRegistrationPage
 from wizard.pages.gmail_auth import GmailAuthPage
+from wizard.pages.ids import PageId
 from wizard.pages.m365_auth import M365AuthPage
-from wizard.services.config import AuthMode, Profile
+from wizard.pages.state import WizardState
+from wizard.services.config import AuthMode, ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+
+
+def m365_page(qtbot: QtBot, idp: IdentityProvider, name: str, auth: AuthMode = AuthMode.OAUTH_INTERACTIVE,
+              **values: object) -> M365AuthPage:
+    """The sign-in page over a wizard state for a new account pointing at the local identity provider."""
+    state = WizardState()
+    state.load_profile(m365_profile(idp, name, auth, **values))
+    state.editing = ""
+    page = M365AuthPage(state)
+    qtbot.addWidget(page)
+    page.initializePage()
+    return page
 
 
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("system_browser")
 async def test_browser_consent_then_remove_access(qtbot: QtBot, identity_provider: IdentityProvider,
                                                   profile_name: str) -> None:
-    page = M365AuthPage(lambda: m365_profile(identity_provider, profile_name))
-    qtbot.addWidget(page)
+    page = m365_page(qtbot, identity_provider, profile_name)
     assert not page.isComplete()
 
     await page.panel.tasks.run(page.panel.sign_in(device=False))
@@ -43,9 +57,8 @@ async def test_browser_consent_then_remove_access(qtbot: QtBot, identity_provide
 async def test_device_code_is_shown_large_with_copy(qtbot: QtBot, identity_provider: IdentityProvider,
                                                     profile_name: str) -> None:
     identity_provider.auto_approve_devices_as = USER
-    page = M365AuthPage(lambda: m365_profile(identity_provider, profile_name, AuthMode.OAUTH_DEVICE))
-    qtbot.addWidget(page)
-    page.set_auth_mode(AuthMode.OAUTH_DEVICE)
+    page = m365_page(qtbot, identity_provider, profile_name, AuthMode.OAUTH_DEVICE)
+    assert page.auth_mode() is AuthMode.OAUTH_DEVICE and page.panel.device_button.isVisibleTo(page)
 
     await page.panel.tasks.run(page.panel.sign_in(device=True))
 
@@ -75,8 +88,7 @@ async def test_cancel_stops_waiting_for_the_browser(qtbot: QtBot, identity_provi
     monkeypatch.setenv("BROWSER", str(script))
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     monkeypatch.setattr(webbrowser, "_browsers", {})
-    page = M365AuthPage(lambda: m365_profile(identity_provider, profile_name))
-    qtbot.addWidget(page)
+    page = m365_page(qtbot, identity_provider, profile_name)
 
     task = asyncio.ensure_future(page.panel.tasks.run(page.panel.sign_in(device=False)))
     await opened.wait()
@@ -92,7 +104,8 @@ async def test_cancel_stops_waiting_for_the_browser(qtbot: QtBot, identity_provi
 
 
 def test_registration_page_catches_a_pasted_secret_id(qtbot: QtBot) -> None:
-    page = AzureRegistrationPage(lambda: Profile(name="p", from_address="app@contoso.com"), app_only=lambda: True)
+    state = WizardState(from_address="app@contoso.com", provider=ProviderKind.M365_SMTP, auth=AuthMode.CLIENT_SECRET)
+    page = AzureRegistrationPage(state)
     qtbot.addWidget(page)
     page.initializePage()
     page.tenant.setText("contoso.com")
@@ -107,20 +120,37 @@ def test_registration_page_catches_a_pasted_secret_id(qtbot: QtBot) -> None:
         page.powershell.toPlainText()
     assert "Add-MailboxPermission -Identity 'app@contoso.com'" in page.powershell.toPlainText()
     assert page.consent_url.text().startswith("https://login.microsoftonline.com/contoso.com/v2.0/adminconsent")
+    assert state.client_secret == "abC8Q~" + "k" * 34 and state.tenant == "contoso.com"
+    assert state.enterprise_object_id == "99999999-8888-4777-8666-555555555555"
 
 
 def test_gmail_app_password_format(qtbot: QtBot) -> None:
-    page = GmailAuthPage(lambda: Profile(name="p", from_address="me@gmail.com"))
+    state = WizardState(from_address="me@gmail.com", provider=ProviderKind.GMAIL)
+    page = GmailAuthPage(state)
     qtbot.addWidget(page)
+    page.initializePage()
     page.app_password.setText("abcd efgh ijkl")
     assert not page.isComplete() and "16 letters" in page.app_password_hint.text()
     page.app_password.setText("abcd efgh ijkl mnop")
     assert page.isComplete() and page.password() == "abcdefghijklmnop"
+    assert (state.auth, state.username, state.password) == (AuthMode.PASSWORD, "me@gmail.com", "abcdefghijklmnop")
 
 
-def test_app_only_mode_relabels_the_button(qtbot: QtBot, identity_provider: IdentityProvider) -> None:
-    page = M365AuthPage(lambda: m365_profile(identity_provider, "p", client_id=CONFIDENTIAL_CLIENT))
-    qtbot.addWidget(page)
+def test_app_only_mode_continues_on_the_registration_page(qtbot: QtBot, identity_provider: IdentityProvider) -> None:
+    page = m365_page(qtbot, identity_provider, "p", client_id=CONFIDENTIAL_CLIENT)
+    assert not page.isComplete()  # delegated: sign in first
     page.set_auth_mode(AuthMode.CLIENT_SECRET)
-    assert page.panel.sign_in_button.text() == "Test the app credentials"
-    assert page.profile_for_sign_in().auth is AuthMode.CLIENT_SECRET
+    assert page.state.auth is AuthMode.CLIENT_SECRET and page.profile_for_sign_in().auth is AuthMode.CLIENT_SECRET
+    assert not page.panel.isVisibleTo(page) and "client secret" in page.next_note.text()
+    assert page.isComplete()  # the secret is entered, and proven by the check, on the next pages
+    assert flow.next_page(PageId.M365_AUTH, page.state) == PageId.AZURE_REGISTRATION
+
+
+def test_without_a_registration_the_guide_comes_next(qtbot: QtBot, identity_provider: IdentityProvider) -> None:
+    page = m365_page(qtbot, identity_provider, "p")
+    page.need_registration.setChecked(True)
+    assert page.isComplete() and not page.panel.isVisibleTo(page)
+    assert flow.next_page(PageId.M365_AUTH, page.state) == PageId.AZURE_REGISTRATION
+    page.have_registration.setChecked(True)
+    page.client_id.setText("not-a-guid")
+    assert "Application (client) ID is a GUID" in page.registration_problem.text() and not page.isComplete()

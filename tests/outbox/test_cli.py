@@ -35,3 +35,24 @@ def test_send_queues_and_queue_commands_steer_it(capsys: pytest.CaptureFixture[s
     assert isinstance(listed, list) and listed[0]["message_id"] == sent["message_id"]
     assert _run(capsys, "queue", "delete", str(sent["id"]), "--json")[0] == 0
     assert _run(capsys, "queue", "show", str(sent["id"]), "--json")[0] == 1
+
+
+def test_queue_list_and_status_show_a_paused_profile_until_released(capsys: pytest.CaptureFixture[str]) -> None:
+    from wizard.services.outbox import Outbox
+
+    outbox = Outbox()
+    stored = outbox.enqueue(b"Subject: x\r\n\r\nbody\r\n", profile="main", envelope_from="app@example.com",
+                            recipients=["bob@example.net"])
+    outbox.hold_profile("main", "535 5.7.8 Authentication credentials invalid", "auth_failed")
+    outbox.pause_profile("main", "535 5.7.8 Authentication credentials invalid", "auth_failed")
+    listed = _run(capsys, "queue", "list", "--json")[1]
+    assert listed["paused"] == [{"profile": "main", "diagnosis_code": "auth_failed",
+                                 "reply": "535 5.7.8 Authentication credentials invalid",
+                                 "since": listed["paused"][0]["since"]}]  # type: ignore[index]
+    status = _run(capsys, "queue", "status", "--json")[1]
+    assert status["counts"] == {"held": 1} and status["paused"][0]["profile"] == "main"  # type: ignore[index]
+    assert main(["queue", "status"]) == 0
+    assert "profile main is paused (auth_failed)" in capsys.readouterr().out
+    assert _run(capsys, "queue", "release", "main", "--json")[1]["released"] == 1
+    assert _run(capsys, "queue", "status", "--json")[1]["paused"] == []
+    assert outbox.get(stored.id).state.value == "queued"

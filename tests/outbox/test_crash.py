@@ -67,10 +67,12 @@ def test_every_accepted_message_arrives_despite_repeated_sigkill(
     relay_port = free_port()
     accepted: set[bytes] = set()
     number = 0
-    for _round in range(4):
+    # Killed right after a varying number of 250s: the sender is then anywhere in claiming, sending, recording.
+    per_round = (7, 40, 23, 50, 13)
+    for count in per_round:
         process = _start_serve(data_home, relay_port)
         try:
-            for _ in range(15):
+            for _ in range(count):
                 number += 1
                 accepted.add(_submit(relay_port, number))
         finally:
@@ -83,10 +85,10 @@ def test_every_accepted_message_arrives_despite_repeated_sigkill(
         sink.all_arrived.set()
     process = _start_serve(data_home, relay_port)
     try:
-        assert sink.all_arrived.wait(timeout=30), f"missing: {sorted(accepted - sink.arrived)[:5]}"
+        assert sink.all_arrived.wait(timeout=60), f"missing: {sorted(accepted - sink.arrived)[:5]}"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert process.stdout is not None
         process.stdout.close()
-    assert accepted <= sink.arrived and len(accepted) == 60
+    assert accepted <= sink.arrived and len(accepted) == sum(per_round)

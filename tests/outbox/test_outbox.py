@@ -151,3 +151,13 @@ def test_a_new_sender_recovers_what_a_killed_one_was_sending(outbox: Outbox) -> 
     assert outbox.recover_abandoned() == 1
     reclaimed = outbox.claim()
     assert reclaimed is not None and reclaimed.id == stored.id
+
+
+def test_message_id_is_read_from_the_header_block_only(outbox: Outbox) -> None:
+    folded = outbox.enqueue(b"From: a@example.com\r\nMessage-ID:\r\n <folded@example.com>\r\n\r\nbody\r\n",
+                            profile="main", envelope_from="a@example.com", recipients=["b@example.net"])
+    assert folded.message_id == "<folded@example.com>"
+    quoted = outbox.enqueue(b"From: a@example.com\r\n\r\nMessage-ID: <in-the-body@example.com>\r\n",
+                            profile="main", envelope_from="a@example.com", recipients=["b@example.net"])
+    assert quoted.message_id != "<in-the-body@example.com>" and quoted.message_id.endswith("@example.com>")
+    assert quoted.raw.startswith(f"Message-ID: {quoted.message_id}\r\n".encode())

@@ -73,3 +73,49 @@ async def test_remote_bind_needs_explicit_flag_and_tls_with_auth(data_home: Path
         await start_relay(Outbox(), lambda: CONFIG, "0.0.0.0", free_port())
     with pytest.raises(RelayConfigError, match="requires TLS and AUTH"):
         await start_relay(Outbox(), lambda: CONFIG, "0.0.0.0", free_port(), allow_remote=True)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_submissions_are_each_committed_before_their_250(data_home: Path) -> None:
+    import asyncio
+
+    outbox = Outbox()
+    port = free_port()
+    woken: list[int] = []
+    server = await start_relay(outbox, lambda: CONFIG, "127.0.0.1", port, on_queued=lambda: woken.append(1))
+    try:
+        def submit(number: int) -> bytes:
+            body = f"From: app@example.com\r\nMessage-ID: <c{number}@example.com>\r\n\r\nhi\r\n".encode()
+            code, reply = _submit(port, "app@example.com", body)
+            assert code == 250
+            # The 250 names the row: it must already be readable through a fresh connection.
+            row_id = int(reply.split()[4])
+            assert Outbox().get(row_id).message_id == f"<c{number}@example.com>"
+            return reply
+        replies = await asyncio.gather(*(asyncio.to_thread(submit, n) for n in range(8)))
+        assert len(set(replies)) == 8 and len(outbox.messages()) == 8 and len(woken) == 8
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_serve_refuses_a_network_address_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    from wizard.cli import main
+
+    assert main(["serve", "--relay", "0.0.0.0:2525"]) == 2
+    assert "loopback-only" in capsys.readouterr().err
+    assert main(["serve", "--relay", "0.0.0.0:2525", "--allow-remote"]) == 2
+    assert "requires TLS and AUTH" in capsys.readouterr().err
+
+
+def test_the_cached_config_is_reread_only_after_config_toml_changes(data_home: Path) -> None:
+    from wizard.services.config import ConfigStore
+    from wizard.services.config_cache import CachedConfigLoader
+
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", host="smtp.example.com"))
+    load = CachedConfigLoader(store)
+    first = load()
+    assert load() is first  # unchanged file: no second parse
+    store.save_profile(Profile(name="erp", host="smtp.example.com"))
+    assert set(load().profiles) == {"main", "erp"}

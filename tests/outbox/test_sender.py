@@ -106,21 +106,9 @@ async def test_550_on_one_recipient_is_not_resent_to_the_others(harness: Callabl
     assert handler.messages[0].rcpt_tos == ["a@example.net", "c@example.net"]
 
 
-class DropOnceHandler(SinkHandler):
-    """Closes the connection at DATA once. (SinkHandler.drop_during_data reads a Session.transport
-    attribute that aiosmtpd 1.4 does not have; the server's own transport is the one to close.)"""
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.drop_during_data > 0:
-            self.drop_during_data -= 1
-            server.transport.close()
-            return "421 dropped"
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.mark.asyncio
 async def test_connection_dropped_mid_data_is_retried_on_a_new_connection(harness: Callable[..., Harness]) -> None:
-    handler = DropOnceHandler(drop_during_data=1)
+    handler = SinkHandler(drop_during_data=1)
     h = harness(handler)
     message_id = h.enqueue()
     await h.sender.drain()
@@ -174,3 +162,108 @@ def test_backoff_doubles_up_to_the_maximum_with_jitter() -> None:
     assert backoff_delay(2, settings, 1.0) == 120
     assert backoff_delay(3, settings, 1.0) == 200
     assert backoff_delay(3, settings, 0.0) == 100
+
+
+@pytest.mark.asyncio
+async def test_pause_survives_a_restart_and_shows_in_the_status(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler()
+    h = harness(handler)
+    h.password = "the old password"
+    first = h.enqueue()
+    await h.sender.drain()
+    restarted = Sender(h.outbox, h.sender.load_config, h.sender.transport_factory, clock=h.clock,
+                       sleep=h.sender.sleep)
+    opened = h.opened
+    later = h.enqueue()
+    await restarted.drain()
+    assert h.opened == opened  # the paused profile is not tried again after the restart
+    assert restarted.paused["main"].code == "auth_failed"
+    status = h.outbox.status()
+    assert status.paused["main"].code == "auth_failed" and "535" in status.paused["main"].reply
+    assert status.counts == {MessageState.HELD: 2}
+    h.password = GOOD_PASSWORD
+    assert restarted.resume("main") == 2
+    await restarted.drain()
+    assert {h.outbox.get(i).state for i in (first, later)} == {MessageState.SENT}
+    assert h.outbox.paused_profiles() == {}
+
+
+class RetryOnceRecipientHandler(SinkHandler):
+    """Answers 451 to one recipient the first time only (a greylisting mailbox)."""
+
+    def __init__(self, greylisted: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.greylisted = greylisted
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address == self.greylisted and self.greylisted:
+            self.greylisted = ""
+            return "451 4.7.1 greylisted, try again"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+@pytest.mark.asyncio
+async def test_partial_failure_retries_only_the_deferred_recipient(harness: Callable[..., Harness]) -> None:
+    handler = RetryOnceRecipientHandler("later@example.net",
+                                        rcpt_replies={"gone@example.net": "550 5.1.1 no such user"})
+    h = harness(handler, retry_backoff_initial_s=60)
+    message_id = h.enqueue("a@example.net, gone@example.net, later@example.net")
+    await h.sender.drain()
+    waiting = h.outbox.get(message_id)
+    assert waiting.state is MessageState.QUEUED and waiting.pending_recipients == ("later@example.net",)
+    h.clock.now += 60
+    await h.sender.drain()
+    done = h.outbox.get(message_id)
+    assert done.state is MessageState.SENT
+    assert [m.rcpt_tos for m in handler.messages] == [["a@example.net"], ["later@example.net"]]
+    assert done.recipient_results["gone@example.net"].startswith("550")
+    assert done.recipient_results["later@example.net"].startswith("250")
+
+
+@pytest.mark.asyncio
+async def test_nothing_is_sent_while_delivery_is_disabled(harness: Callable[..., Harness]) -> None:
+    handler = SinkHandler()
+    h = harness(handler, enabled=False)
+    message_id = h.enqueue()
+    assert await h.sender.drain() == 0
+    assert h.outbox.get(message_id).state is MessageState.QUEUED and handler.messages == []
+
+
+@pytest.mark.asyncio
+async def test_mail_waiting_at_startup_is_held_when_send_pending_at_startup_is_false(
+        harness: Callable[..., Harness]) -> None:
+    import asyncio
+
+    handler = SinkHandler()
+    h = harness(handler, send_pending_at_startup=False)
+    old = h.enqueue("old@example.net")
+    stop = asyncio.Event()
+    first_round = h.sender.run_once
+    new: list[int] = []
+
+    async def one_round_then_stop() -> int:
+        assert h.outbox.get(old).state is MessageState.HELD  # held before the first round
+        new.append(h.enqueue("new@example.net"))  # queued after startup: sent as usual
+        handled = await first_round()
+        stop.set()
+        return handled
+
+    h.sender.run_once = one_round_then_stop  # type: ignore[method-assign]
+    await h.sender.run(stop, poll_s=0.01)
+    assert h.outbox.get(old).state is MessageState.HELD
+    assert h.outbox.get(new[0]).state is MessageState.SENT
+    assert [m.rcpt_tos for m in handler.messages] == [["new@example.net"]]
+
+
+@pytest.mark.asyncio
+async def test_a_round_purges_finished_mail_past_retention(harness: Callable[..., Harness]) -> None:
+    h = harness(retention_days=2)
+    sent = h.enqueue()
+    await h.sender.drain()
+    h.clock.now += 3 * 86400
+    fresh = h.enqueue()
+    h.outbox.hold_profile("main", "held for the test", "")
+    await h.sender.run_once()
+    assert [m.id for m in h.outbox.messages()] == [fresh]
+    assert sent != fresh

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="an extra IP or CIDR range that sends as this domain (repeatable)")
     parser.add_argument("--smtp-host", metavar="HOST", help="the SMTP server of a generic account: its IPs must be "
                         "in SPF and it must offer TLS")
+    parser.add_argument("--message", metavar="FILE", help="a mail your service sent (.eml with headers, e.g. the "
+                        "test mail as received): its DKIM-Signature names the selector to check")
     parser.add_argument("--volume", metavar="N", type=int, help="expected messages per day (bulk-sender rules)")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=5.0, help="per DNS answer (default 5)")
     parser.add_argument("--letter", action="store_true", help="print only the letter for the DNS administrator")
@@ -84,6 +86,7 @@ def _print_report(report: HealthReport, provider_name: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    from pathlib import Path
 
     from wizard.services.dns_health import check_domain, parse_nameserver
     from wizard.services.validation import InvalidInputError
@@ -100,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInputError("volume", "--volume is a number of messages per day (0 or more).")
         if args.timeout <= 0:
             raise InvalidInputError("timeout", "--timeout must be more than 0 seconds.")
+        if args.message:
+            try:
+                extra["message"] = Path(args.message).read_bytes()
+            except OSError as exc:
+                raise InvalidInputError("message", f"{args.message}: {exc.strerror or exc}") from None
         report = asyncio.run(check_domain(args.domain, provider=provider, selectors=args.selector,
                                           nameserver=args.nameserver, daily_volume=args.volume,
                                           timeout_s=args.timeout, **extra))

@@ -11,7 +11,10 @@ from wizard.commands.output import EXIT_OK, usage_error
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("gui", help="open the wizard (optionally at a page), or render a page to a PNG")
-    parser.add_argument("--page", metavar="ID", help="page to open: welcome, provider, smtp, check, summary")
+    from wizard.pages.ids import PageId  # a plain IntEnum: no Qt
+
+    parser.add_argument("--page", metavar="ID",
+                        help="page to open: " + ", ".join(page.cli_name for page in PageId))
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="render the page (800x600) to this PNG file and exit, without opening a window")
     parser.add_argument("--list-pages", action="store_true", help="print the page ids and exit")
@@ -25,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         from wizard.pages.wizard import PAGE_TITLES
 
         for page in PageId:
-            print(f"{page.cli_name:<10} {PAGE_TITLES[page]}")
+            print(f"{page.cli_name:<20} {PAGE_TITLES[page]}")
         return EXIT_OK
     try:
         start = PageId.from_cli(args.page) if args.page else PageId.WELCOME

@@ -42,11 +42,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--client-secret-expires", default="", metavar="YYYY-MM-DD")
     add.add_argument("--certificate", default="", metavar="PEM|PFX", help="client certificate for app-only auth")
     add.add_argument("--certificate-thumbprint", default="")
+    add.add_argument("--certificate-passphrase-stdin", action="store_true",
+                     help="read the passphrase of the PFX or encrypted PEM from standard input")
     add.add_argument("--authority", default="", metavar="URL")
     add.add_argument("--graph-endpoint", default="", metavar="URL")
     add.add_argument("--no-save-to-sent-items", action="store_true")
     add.add_argument("--preset", default="", help="provider catalogue id the settings came from")
     add.add_argument("--priority", type=int, default=3, help="1 (very high) to 5 (very low)")
+    add.add_argument("--fallback", default="", metavar="NAME,...",
+                     help="profiles to try, in order, when this one fails (not for permanent rejections)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=run_add)
 
@@ -90,6 +94,7 @@ def run_add(args: argparse.Namespace) -> int:
     try:
         password = _read_stdin_secret("password") if args.password_stdin else None
         client_secret = _read_stdin_secret("client-secret") if args.client_secret_stdin else None
+        passphrase = _read_stdin_secret("certificate-passphrase") if args.certificate_passphrase_stdin else None
         profile = Profile(
             name=args.name, provider=ProviderKind(args.provider), from_address=args.from_address,
             display_name=args.display_name, host=args.host or defaults.get("host", ""), port=port, security=security,
@@ -97,11 +102,15 @@ def run_add(args: argparse.Namespace) -> int:
             preset=args.preset, tenant=args.tenant, client_id=args.client_id, authority=args.authority,
             graph_endpoint=args.graph_endpoint, certificate_path=args.certificate,
             certificate_thumbprint=args.certificate_thumbprint, client_secret_expires=args.client_secret_expires,
-            save_to_sent_items=not args.no_save_to_sent_items, priority=args.priority)
+            save_to_sent_items=not args.no_save_to_sent_items, priority=args.priority,
+            fallback=tuple(n.strip() for n in args.fallback.split(",") if n.strip()))
         if auth is AuthMode.PASSWORD and username and password is None:
             raise InvalidInputError("password", "A user name was given: pass the password with --password-stdin.")
         if client_secret is not None:
             secrets.store_secret(args.name, secrets.SecretKind.CLIENT_SECRET, client_secret)
+        if passphrase is not None:
+            _check_certificate(profile, passphrase)
+            secrets.store_secret(args.name, secrets.SecretKind.CERTIFICATE_PASSPHRASE, passphrase)
         saved = accounts.save_profile(profile, password)
     except (InvalidInputError, ValueError) as exc:
         return usage_error(str(exc), as_json=args.json)
@@ -112,6 +121,18 @@ def run_add(args: argparse.Namespace) -> int:
     else:
         print(f"Saved profile '{saved.name}' ({saved.provider.value}, {saved.from_address}).")
     return EXIT_OK
+
+
+def _check_certificate(profile: Any, passphrase: str) -> None:
+    """Refuse a passphrase that does not open the certificate before anything is stored."""
+    from wizard.services.oauth.certificates import CertificateError, load_certificate
+
+    if not profile.certificate_path:
+        raise ValueError("--certificate-passphrase-stdin needs --certificate PEM|PFX.")
+    try:
+        load_certificate(profile.certificate_path, passphrase)
+    except CertificateError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _public(profile: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("serve", help="run the background sender (and optionally the loopback relay)")
     parser.add_argument("--relay", metavar="HOST:PORT", help="also accept mail over SMTP, e.g. 127.0.0.1:2525")
     parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback relay address (requires TLS and AUTH; not available yet)")
+                        help="allow a non-loopback relay address; refused until the relay has TLS and AUTH "
+                        "settings (an open relay is never started)")
     parser.add_argument("--poll-s", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
@@ -30,7 +31,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
+    from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.outbox import Outbox
     from wizard.services.relay import RelayConfigError, start_relay
     from wizard.services.sender import Sender
@@ -41,19 +42,21 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(str(exc))
 
     async def serve() -> None:
-        store = ConfigStore()
+        load_config = CachedConfigLoader()
         outbox = Outbox()
+        sender = Sender(outbox, load_config)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         server = None
         if relay_address:
-            server = await start_relay(outbox, store.load, *relay_address, allow_remote=args.allow_remote)
+            server = await start_relay(outbox, load_config, *relay_address, allow_remote=args.allow_remote,
+                                       on_queued=sender.wake)
             print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
         print("sender running", flush=True)
         try:
-            await Sender(outbox, store.load).run(stop, poll_s=args.poll_s)
+            await sender.run(stop, poll_s=args.poll_s)
         finally:
             if server is not None:
                 server.close()

@@ -1,11 +1,11 @@
 """The guided Entra app registration: numbered steps, values to copy, pasted IDs validated, the client
-secret checked (Value, not Secret ID) with its expiry, the admin-consent link, and for app-only SMTP the
-Exchange Online PowerShell filled in. All text comes from services/oauth/azure_guide.py.
+secret checked (Value, not Secret ID) with its expiry, or the certificate; the admin-consent link; for
+app-only SMTP the Exchange Online PowerShell filled in; for Graph its permission steps. Delegated modes
+sign in at the bottom once the IDs are in. All guide text comes from services/oauth/azure_guide.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QDate, QUrl
@@ -13,24 +13,35 @@ from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 from typing_extensions import override
 
-from wizard.pages.oauth_sign_in import copy_button
-from wizard.services.config import Profile
-from wizard.services.oauth import azure_guide
+from wizard.pages.credentials import stage_secrets
+from wizard.pages.flow import is_app_only
+from wizard.pages.oauth_sign_in import SignInPanel, copy_button
+from wizard.pages.state import WizardState
+from wizard.services.config import AuthMode, Profile, ProviderKind
 
 CLOUDS = (("Worldwide", ""), ("US Government", "https://login.microsoftonline.us"),
           ("China (21Vianet)", "https://login.chinacloudapi.cn"))
+GRAPH_PERMISSION_STEPS = (
+    "API permissions > Add a permission > Microsoft Graph.",
+    "App-only: Application permissions > Mail.Send (and Mail.ReadWrite if the profile may send mail over 4 MB). "
+    "Delegated sign-in: Delegated permissions > Mail.Send (Mail.Send.Shared for a shared mailbox).",
+    "Grant admin consent for your organisation (or open the admin consent link below).",
+)
 
 
 @dataclass(frozen=True)
@@ -46,30 +57,42 @@ class AppRegistration:
         return f"AppRegistration(tenant={self.tenant!r}, client_id={self.client_id!r}, client_secret=<hidden>)"
 
 
+def _edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
 class AzureRegistrationPage(QWizardPage):
-    def __init__(self, profile: Callable[[], Profile], app_only: Callable[[], bool] = lambda: False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.profile_source = profile
-        self.app_only = app_only
+        self.state = state
         self.setTitle("Register Mailwright in your Microsoft Entra tenant")
         self.setSubTitle("Once per tenant, about five minutes. Copy the values with the buttons.")
 
-        steps = QLabel("<ol>" + "".join(f"<li>{step}</li>" for step in azure_guide.REGISTRATION_STEPS) + "</ol>")
-        steps.setObjectName("registrationSteps")
-        steps.setWordWrap(True)
-        steps.setOpenExternalLinks(True)
+        self.steps = QLabel()
+        self.steps.setObjectName("registrationSteps")
+        self.steps.setWordWrap(True)
+        self.steps.setOpenExternalLinks(True)
 
-        self.tenant = self._edit("tenantId", "Directory (tenant) ID", "72f988bf-... or contoso.com")
-        self.client_id = self._edit("clientId", "Application (client) ID", "1b2c3d4e-...")
-        self.secret = self._edit("clientSecret", "Client secret value", "Value column, e.g. abC8Q~...")
+        self.tenant = _edit("tenantId", "Directory (tenant) ID", "72f988bf-... or contoso.com")
+        self.client_id = _edit("clientId", "Application (client) ID", "1b2c3d4e-...")
+        self.secret = _edit("clientSecret", "Client secret value", "Value column, e.g. abC8Q~...")
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.object_id = self._edit("enterpriseObjectId", "Enterprise application Object ID",
-                                    "Enterprise applications > Mailwright > Object ID")
+        self.object_id = _edit("enterpriseObjectId", "Enterprise application Object ID",
+                               "Enterprise applications > Mailwright > Object ID")
         self.expires = QDateEdit(QDate.currentDate().addMonths(6))
         self.expires.setObjectName("secretExpires")
         self.expires.setAccessibleName("Client secret expiry date")
         self.expires.setCalendarPopup(True)
+        self.certificate = _edit("certificatePath", "Certificate file", "PEM with the private key, or PFX")
+        self.browse_certificate = QPushButton("Browse…")
+        self.browse_certificate.setObjectName("browseCertificate")
+        self.browse_certificate.setAccessibleName("Choose the certificate file")
+        self.passphrase = _edit("certificatePassphrase", "Certificate passphrase", "only for a protected PFX/PEM")
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.cloud = QComboBox()
         self.cloud.setObjectName("cloud")
         self.cloud.setAccessibleName("Microsoft cloud")
@@ -80,16 +103,20 @@ class AzureRegistrationPage(QWizardPage):
         self.validation.setWordWrap(True)
         self.validation.setStyleSheet("QLabel { color: #a33; }")
 
-        form = QFormLayout()
-        form.addRow("App name:", self._with_copy("appName", QLabel(azure_guide.APP_NAME), azure_guide.APP_NAME))
-        form.addRow("Redirect URI:", self._with_copy("redirectUri", QLabel(azure_guide.REDIRECT_URI),
-                                                     azure_guide.REDIRECT_URI))
-        form.addRow("Cloud:", self.cloud)
-        form.addRow("Tenant ID:", self.tenant)
-        form.addRow("Client ID:", self.client_id)
-        form.addRow("Client secret:", self.secret)
-        form.addRow("Secret expires:", self.expires)
-        form.addRow("Enterprise app Object ID:", self.object_id)
+        self.certificate_row = QHBoxLayout()
+        self.certificate_row.addWidget(self.certificate, 1)
+        self.certificate_row.addWidget(self.browse_certificate)
+        self.form = QFormLayout()
+        self.form.addRow("App name:", self._with_copy("appName", "Mailwright"))
+        self.form.addRow("Redirect URI:", self._with_copy("redirectUri", "http://localhost"))
+        self.form.addRow("Cloud:", self.cloud)
+        self.form.addRow("Tenant ID*:", self.tenant)
+        self.form.addRow("Client ID*:", self.client_id)
+        self.form.addRow("Client secret*:", self.secret)
+        self.form.addRow("Secret expires:", self.expires)
+        self.form.addRow("Certificate*:", self.certificate_row)
+        self.form.addRow("Passphrase:", self.passphrase)
+        self.form.addRow("Enterprise app Object ID:", self.object_id)
 
         self.consent_url = QLineEdit()
         self.consent_url.setObjectName("adminConsentUrl")
@@ -104,89 +131,181 @@ class AzureRegistrationPage(QWizardPage):
         consent_row.addWidget(open_consent)
         consent_row.addWidget(copy_button("adminConsentUrl", self.consent_url.text, "Copy the admin consent link"))
 
+        self.powershell_label = QLabel("App-only: run in Exchange Online PowerShell (the RBAC for Applications "
+                                       "alternative follows the comment line):")
+        self.powershell_label.setWordWrap(True)
         self.powershell = QPlainTextEdit()
         self.powershell.setObjectName("powershell")
         self.powershell.setAccessibleName("Exchange Online PowerShell")
         self.powershell.setReadOnly(True)
+        self.powershell.setMinimumHeight(130)
         self.powershell.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.powershell_copy = copy_button("powershell", self.powershell.toPlainText, "Copy the PowerShell")
+        self.panel = SignInPanel(self.profile_for_sign_in, prepare=self._prepare)
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(steps)
-        layout.addLayout(form)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addWidget(self.steps)
+        layout.addLayout(self.form)
         layout.addWidget(self.validation)
         layout.addWidget(QLabel("Admin consent (a Global or Privileged Role Administrator opens it once):"))
         layout.addLayout(consent_row)
-        layout.addWidget(QLabel("App-only: run in Exchange Online PowerShell (RBAC for Applications alternative "
-                                "below the line):"))
-        layout.addWidget(self.powershell, 1)
+        layout.addWidget(self.powershell_label)
+        layout.addWidget(self.powershell)
         layout.addWidget(self.powershell_copy)
+        layout.addWidget(self.panel)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("registrationScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
-        for edit in (self.tenant, self.client_id, self.secret, self.object_id):
+        for edit in (self.tenant, self.client_id, self.secret, self.object_id, self.certificate, self.passphrase):
             edit.textChanged.connect(self.refresh)
         self.cloud.currentIndexChanged.connect(self.refresh)
         self.expires.dateChanged.connect(self.refresh)
+        self.browse_certificate.clicked.connect(self._choose_certificate)
+        self.panel.signed_in_changed.connect(lambda _signed: self.completeChanged.emit())
+        self._loading = False
+        self._certificate_dialog: QFileDialog | None = None
+
+    def app_only(self) -> bool:
+        return is_app_only(self.state)
+
+    def profile_for_sign_in(self) -> Profile:
+        return self.state.profile()
+
+    async def _prepare(self) -> None:
+        await stage_secrets(self.state)
 
     def open_consent(self) -> None:
         QDesktopServices.openUrl(QUrl(self.consent_url.text()))
 
-    def _edit(self, name: str, accessible: str, placeholder: str) -> QLineEdit:
-        edit = QLineEdit()
-        edit.setObjectName(name)
-        edit.setAccessibleName(accessible)
-        edit.setPlaceholderText(placeholder)
-        return edit
-
-    def _with_copy(self, name: str, label: QLabel, value: str) -> QWidget:
+    def _with_copy(self, name: str, value: str) -> QWidget:
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(label, 1)
+        layout.addWidget(QLabel(value), 1)
         layout.addWidget(copy_button(name, lambda: value, f"Copy {value}"))
         return row
+
+    def _choose_certificate(self) -> None:
+        dialog = QFileDialog(self, "Choose the certificate", "", "Certificates (*.pem *.pfx *.p12);;All files (*)")
+        dialog.setObjectName("certificateDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.certificate.setText)
+        self._certificate_dialog = dialog
+        dialog.open()  # never exec(): a nested event loop would run the asyncio loop re-entrantly
 
     def registration(self) -> AppRegistration:
         return AppRegistration(self.tenant.text().strip(), self.client_id.text().strip(),
                                str(self.cloud.currentData() or ""), self.secret.text().strip(),
-                               self.expires.date().toString("yyyy-MM-dd") if self.app_only() else "",
+                               self.expires.date().toString("yyyy-MM-dd")
+                               if self.state.auth is AuthMode.CLIENT_SECRET else "",
                                self.object_id.text().strip())
 
     def problems(self) -> list[str]:
+        from wizard.services.oauth import azure_guide  # the oauth package loads msal: only when this page is used
+
         registration = self.registration()
-        found = [azure_guide.validate_tenant(registration.tenant), azure_guide.validate_client_id(
-            registration.client_id)]
-        if self.app_only():
+        found = [azure_guide.validate_tenant(registration.tenant),
+                 azure_guide.validate_client_id(registration.client_id)]
+        keeps_saved_secret = bool(self.state.editing) and not registration.client_secret
+        if self.state.auth is AuthMode.CLIENT_SECRET and not keeps_saved_secret:
             found.append(azure_guide.secret_warning(registration.client_secret))
+        if self.state.auth is AuthMode.CLIENT_CERTIFICATE and not self.certificate.text().strip():
+            found.append("Choose the certificate file (PEM with its private key, or PFX).")
         return [problem for problem in found if problem]
 
+    def _store(self) -> None:
+        s, registration = self.state, self.registration()
+        before = (s.tenant, s.client_id, s.authority)
+        s.tenant, s.client_id, s.authority = registration.tenant, registration.client_id, registration.authority
+        s.client_secret = registration.client_secret if s.auth is AuthMode.CLIENT_SECRET else ""
+        s.client_secret_expires = registration.client_secret_expires
+        s.enterprise_object_id = registration.enterprise_object_id
+        s.certificate_path = self.certificate.text().strip() if s.auth is AuthMode.CLIENT_CERTIFICATE else ""
+        s.certificate_passphrase = self.passphrase.text() if s.auth is AuthMode.CLIENT_CERTIFICATE else ""
+        if (s.tenant, s.client_id, s.authority) != before:
+            self.panel.forget()
+
     def refresh(self) -> None:
-        registration = self.registration()
-        profile = self.profile_source()
-        consent_profile = Profile(name="consent", tenant=registration.tenant, client_id=registration.client_id,
-                                  authority=registration.authority)
-        self.consent_url.setText(azure_guide.admin_consent_url(consent_profile))
-        plan = azure_guide.powershell_for_app_only_smtp(registration.client_id, profile.from_address,
-                                                        registration.enterprise_object_id)
+        if self._loading:
+            return
+        from wizard.services.oauth import azure_guide
+
+        self._store()
+        s = self.state
+        graph = s.provider is ProviderKind.GRAPH
+        scope = "https://graph.microsoft.com/.default" if graph else "https://outlook.office365.com/.default"
+        consent_profile = Profile(name="consent", tenant=s.tenant, client_id=s.client_id, authority=s.authority)
+        self.consent_url.setText(azure_guide.admin_consent_url(consent_profile, scope))
+        self.consent_url.setCursorPosition(0)  # the host and tenant matter to the reader, not the query's tail
+        plan = azure_guide.powershell_for_app_only_smtp(s.client_id, s.from_address.strip(), s.enterprise_object_id)
         self.powershell.setPlainText(plan.text + "\n\n# RBAC for Applications (least privilege)\n"
                                      + "\n".join(plan.rbac_alternative))
-        notes = self.problems()
-        expiry = azure_guide.secret_expiry_warning(registration.client_secret_expires, QDate.currentDate()
-                                                   .startOfDay().toSecsSinceEpoch()) if self.app_only() else None
-        self.validation.setText("<br>".join([*notes, *([expiry] if expiry else [])]))
+        expiry = azure_guide.secret_expiry_warning(s.client_secret_expires, QDate.currentDate().startOfDay()
+                                                   .toSecsSinceEpoch()) if s.client_secret_expires else None
+        notes = [*self.problems(), *([expiry] if expiry else [])]
+        self.validation.setText("<br>".join(notes))
+        self.validation.setVisible(bool(notes))
         self.completeChanged.emit()
+
+    def _show_rows(self) -> None:
+        s = self.state
+        secret, certificate = s.auth is AuthMode.CLIENT_SECRET, s.auth is AuthMode.CLIENT_CERTIFICATE
+        self.form.setRowVisible(self.secret, secret)
+        self.form.setRowVisible(self.expires, secret)
+        self.form.setRowVisible(self.certificate_row, certificate)
+        self.form.setRowVisible(self.passphrase, certificate)
+        self.form.setRowVisible(self.object_id, self.app_only() and s.provider is ProviderKind.M365_SMTP)
+        smtp_app_only = self.app_only() and s.provider is ProviderKind.M365_SMTP
+        for widget in (self.powershell_label, self.powershell, self.powershell_copy):
+            widget.setVisible(smtp_app_only)
+        self.panel.setVisible(not self.app_only())
+        self.panel.sign_in_button.setVisible(s.auth is AuthMode.OAUTH_INTERACTIVE)
+        self.panel.device_button.setVisible(s.auth is AuthMode.OAUTH_DEVICE)
 
     @override
     def initializePage(self) -> None:
-        profile = self.profile_source()
-        self.tenant.setText(self.tenant.text() or profile.tenant)
-        self.client_id.setText(self.client_id.text() or profile.client_id)
-        for index, (_title, authority) in enumerate(CLOUDS):
-            if authority and profile.authority.startswith(authority):
-                self.cloud.setCurrentIndex(index)
-        self.secret.setVisible(self.app_only())
-        self.expires.setVisible(self.app_only())
+        from wizard.services.oauth import azure_guide
+
+        s = self.state
+        steps = list(azure_guide.REGISTRATION_STEPS)
+        if s.provider is ProviderKind.GRAPH:
+            steps = [step for step in steps if not step.startswith("API permissions")] + list(GRAPH_PERMISSION_STEPS)
+        self.steps.setText("<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>")
+        self._loading = True
+        self.tenant.setText(s.tenant)
+        self.client_id.setText(s.client_id)
+        self.object_id.setText(s.enterprise_object_id)
+        self.certificate.setText(s.certificate_path)
+        if s.client_secret:
+            self.secret.setText(s.client_secret)
+        if s.client_secret_expires:
+            self.expires.setDate(QDate.fromString(s.client_secret_expires, "yyyy-MM-dd"))
+        index = next((i for i, (_title, authority) in enumerate(CLOUDS) if authority and
+                      s.authority.startswith(authority)), 0)
+        if s.authority and index == 0:  # a custom authority (another login host, or a test identity provider)
+            index = self.cloud.findData(s.authority)
+            if index < 0:
+                self.cloud.addItem(f"Other: {s.authority}", s.authority)
+                index = self.cloud.count() - 1
+        self.cloud.setCurrentIndex(index)
+        self._loading = False
+        self._show_rows()
         self.refresh()
 
     @override
     def isComplete(self) -> bool:
-        return not self.problems()
+        if self.problems():
+            return False
+        return self.app_only() or self.panel.signed_in
+
+    @override
+    def cleanupPage(self) -> None:
+        self.panel.tasks.cancel()

@@ -1,4 +1,9 @@
-"""Check the connection step by step, without freezing the window; Cancel really cancels."""
+"""Check the connection step by step, without freezing the window; Cancel really cancels.
+
+SMTP with a password checks what was typed; OAuth and app-only profiles put their typed secret in the
+keyring and run the same check the CLI runs (`check_profile`: token, then SMTP or Microsoft Graph). When
+Microsoft 365 SMTP fails because SMTP AUTH is disabled, the page offers Microsoft Graph instead.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +24,20 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.dialogs.send_test import SendTestDialog
-from wizard.pages.ids import PageId
+from wizard.pages.credentials import credential_for_state, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import diagnostics, secrets
-from wizard.services.check import STEP_TITLES, CheckReport, Step, StepStatus, check_smtp
+from wizard.services.check import (
+    GRAPH_STEP_TITLES,
+    STEP_TITLES,
+    CheckReport,
+    Step,
+    StepStatus,
+    check_profile,
+    check_smtp,
+)
+from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import Credential, PasswordCredential
@@ -37,10 +51,19 @@ _ICONS = {
 }
 _WORDS = {StepStatus.RUNNING: "running…", StepStatus.PASSED: "passed", StepStatus.FAILED: "failed",
           StepStatus.SKIPPED: "skipped"}
+_ALL_STEPS = {"token": GRAPH_STEP_TITLES["token"], **STEP_TITLES, **GRAPH_STEP_TITLES}
+
+
+def step_names(state: WizardState) -> list[str]:
+    """The rows the check shows for this provider and sign-in."""
+    if state.provider is ProviderKind.GRAPH:
+        return list(GRAPH_STEP_TITLES)
+    return (["token"] if state.auth is not AuthMode.PASSWORD else []) + list(STEP_TITLES)
 
 
 class CheckPage(QWizardPage):
     check_finished = Signal(bool)  # True: every step passed; False: failed or cancelled
+    use_graph_requested = Signal()  # the wizard goes back to the Microsoft sign-in page, now for Graph
 
     def __init__(self, state: WizardState, autostart: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +83,8 @@ class CheckPage(QWizardPage):
         grid.setVerticalSpacing(4)
         self._icons: dict[str, QLabel] = {}
         self._results: dict[str, QLabel] = {}
-        for row, (name, title) in enumerate(STEP_TITLES.items()):
+        self._row_widgets: dict[str, tuple[QLabel, ...]] = {}
+        for row, (name, title) in enumerate(_ALL_STEPS.items()):
             icon = QLabel()
             icon.setFixedSize(16, 16)
             result = QLabel()
@@ -69,9 +93,11 @@ class CheckPage(QWizardPage):
             result.setWordWrap(True)
             result.setTextFormat(Qt.TextFormat.PlainText)
             result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            title_label = QLabel(title)
             grid.addWidget(icon, row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(QLabel(title), row, 1, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(title_label, row, 1, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(result, row, 2, Qt.AlignmentFlag.AlignTop)
+            self._row_widgets[name] = (icon, title_label, result)
             self._icons[name] = icon
             self._results[name] = result
 
@@ -97,10 +123,17 @@ class CheckPage(QWizardPage):
         self.send_test_button.setObjectName("sendTestMail")
         self.send_test_button.setAccessibleName("Send a test mail")
         self.send_test_button.setEnabled(False)
+        self.use_graph_button = QPushButton("Use Microsoft Graph instead")
+        self.use_graph_button.setObjectName("useGraphInstead")
+        self.use_graph_button.setAccessibleName("Use Microsoft Graph instead of SMTP")
+        self.use_graph_button.setToolTip("Keeps the tenant, client ID and app registration; the next pages add "
+                                         "Graph's Mail.Send permission.")
+        self.use_graph_button.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.use_graph_button)
         buttons.addWidget(self.send_test_button)
 
         layout = QVBoxLayout(self)
@@ -114,20 +147,31 @@ class CheckPage(QWizardPage):
         self.run_button.clicked.connect(self._on_run_clicked)
         self.cancel_button.clicked.connect(self.tasks.cancel)
         self.send_test_button.clicked.connect(self.open_send_test)
+        self.use_graph_button.clicked.connect(self.use_graph_instead)
         self.tasks.busy_changed.connect(self._on_busy_changed)
         self.send_test_dialog: SendTestDialog | None = None
 
     @override
     def initializePage(self) -> None:
+        shown = set(step_names(self.state))
+        for name, widgets in self._row_widgets.items():
+            for widget in widgets:
+                widget.setVisible(name in shown)
+        self.use_graph_button.hide()
         if self.state.check_passed() and self.state.report is not None:
             self._show_report(self.state.report)
         else:
             self._reset_rows()
             self.diagnosis.show_diagnosis(None)
-            host = self.state.host.strip()
-            self.status.setText(f"Ready to check {host} port {self.state.port}." if host else "Not checked yet.")
+            self.status.setText(f"Ready to check {self._target()}." if self._target() else "Not checked yet.")
             if self.autostart:
                 self._on_run_clicked()
+
+    def _target(self) -> str:
+        if self.state.provider is ProviderKind.GRAPH:
+            return f"Microsoft Graph for {self.state.from_address.strip()}"
+        host = self.state.host.strip()
+        return f"{host} port {self.state.port}" if host else ""
 
     @override
     def cleanupPage(self) -> None:
@@ -136,10 +180,6 @@ class CheckPage(QWizardPage):
     @override
     def isComplete(self) -> bool:
         return not self.tasks.busy and self.state.check_passed()
-
-    @override
-    def nextId(self) -> int:
-        return int(PageId.SUMMARY)
 
     @async_slot()
     async def _on_run_clicked(self) -> None:
@@ -150,14 +190,18 @@ class CheckPage(QWizardPage):
         self._reset_rows()
         self.diagnosis.show_diagnosis(None)
         self.capabilities.hide()
-        self.status.setText(f"Checking {self.state.host.strip()} port {self.state.port}…")
+        self.use_graph_button.hide()
+        self.status.setText(f"Checking {self._target()}…")
         profile = self.state.profile()
         try:
-            credential = await self._credential()
-            if isinstance(credential, Diagnosis):
-                report = CheckReport([Step("auth", StepStatus.FAILED, credential.title)], credential)
+            if self.state.auth is not AuthMode.PASSWORD:
+                report = await self._check_with_token()
             else:
-                report = await check_smtp(profile, credential, on_step=self._show_step)
+                credential = await self._credential()
+                if isinstance(credential, Diagnosis):
+                    report = CheckReport([Step("auth", StepStatus.FAILED, credential.title)], credential)
+                else:
+                    report = await check_smtp(profile, credential, on_step=self._show_step)
         except asyncio.CancelledError:
             self._show_cancelled()
             self.check_finished.emit(False)
@@ -165,6 +209,27 @@ class CheckPage(QWizardPage):
         self.state.record_check(report)
         self._show_report(report)
         self.check_finished.emit(report.ok)
+
+    async def _check_with_token(self) -> CheckReport:
+        """OAuth / app-only: the typed secret goes where the token code reads it, then the CLI's own check."""
+        try:
+            await stage_secrets(self.state)
+        except secrets.KeyringUnavailableError as exc:
+            diagnosis = diagnostics.make("keyring_unavailable", reason=str(exc))
+            return CheckReport([Step("token", StepStatus.FAILED, diagnosis.title)], diagnosis)
+        return await check_profile(self.state.profile(), on_step=self._show_step)
+
+    def offers_graph(self, report: CheckReport) -> bool:
+        return (self.state.provider is ProviderKind.M365_SMTP and report.diagnosis is not None
+                and report.diagnosis.code == "basic_auth_disabled")
+
+    def use_graph_instead(self) -> None:
+        """Same tenant, client ID and sign-in mode; Graph sends over HTTPS, so the SMTP server settings go."""
+        s = self.state
+        s.provider = ProviderKind.GRAPH
+        s.host, s.port = "", 443
+        s.report = None
+        self.use_graph_requested.emit()
 
     async def _credential(self) -> Credential | Diagnosis:
         """The typed password, or the saved one from the keyring when editing and the field was left empty."""
@@ -180,7 +245,7 @@ class CheckPage(QWizardPage):
         return PasswordCredential(self.state.username.strip(), password)
 
     def _reset_rows(self) -> None:
-        for name in STEP_TITLES:
+        for name in _ALL_STEPS:
             self._icons[name].clear()
             self._results[name].setText("")
 
@@ -207,16 +272,17 @@ class CheckPage(QWizardPage):
             self.capabilities.setText("Server capabilities (EHLO): " + ", ".join(report.capabilities))
             self.capabilities.show()
         self.diagnosis.show_diagnosis(report.diagnosis)
+        self.use_graph_button.setVisible(self.offers_graph(report))
         if report.ok:
-            self.status.setText("Every step passed: the server accepts this account. Send a test mail, or click "
-                                "Next to save the account.")
+            self.status.setText("Every step passed: the server accepts this account. Click Next for the sender "
+                                "settings, the DNS check and a test mail.")
         else:
             failed = next((s.title for s in report.steps if s.status is StepStatus.FAILED), "a step")
             self.status.setText(f"The check stopped at “{failed}”. Fix the problem described below, go Back to "
                                 "change the settings, and check again.")
 
     def _show_cancelled(self) -> None:
-        for name in STEP_TITLES:
+        for name in step_names(self.state):
             if self.step_result(name) in {"", _WORDS[StepStatus.RUNNING]}:
                 self._set_row(name, StepStatus.SKIPPED, "cancelled")
         self.status.setText("Check cancelled. Click “Check again” to start over.")
@@ -229,6 +295,6 @@ class CheckPage(QWizardPage):
 
     def open_send_test(self) -> None:
         """Non-modal to the event loop: open(), never exec()."""
-        dialog = SendTestDialog(self.state.profile(), self.state.credential(), self)
+        dialog = SendTestDialog(self.state.profile(), credential_for_state(self.state), self)
         self.send_test_dialog = dialog
         dialog.open()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.pages.oauth_sign_in import SignInPanel
+from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.config import AuthMode, Profile
-from wizard.services.oauth import google
 
 APP_PASSWORD_HELP = (
     "Google accepts your normal password from applications no more. Create an app password: "
@@ -51,16 +50,20 @@ def is_app_password(text: str) -> bool:
 
 
 class GmailAuthPage(QWizardPage):
-    def __init__(self, profile: Callable[[], Profile], parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.profile_source = profile
+        self.state = state
+        self._active = False  # write to the state only once the page is shown: the wizard builds every page
         self.tasks = TaskTracker(self)
         self.setTitle("Sign in to Gmail / Google Workspace")
+        self.setSubTitle("Google accepts an app password or its own sign-in (OAuth), never your normal password.")
         self.mode_group = QButtonGroup(self)
         self.app_password_radio = QRadioButton("App password (simplest)")
         self.app_password_radio.setObjectName("gmailAppPasswordMode")
+        self.app_password_radio.setAccessibleName("Sign in with an app password")
         self.oauth_radio = QRadioButton("OAuth with my own Google Cloud OAuth client")
         self.oauth_radio.setObjectName("gmailOAuthMode")
+        self.oauth_radio.setAccessibleName("Sign in with Google OAuth")
         self.mode_group.addButton(self.app_password_radio, 0)
         self.mode_group.addButton(self.oauth_radio, 1)
         self.app_password_radio.setChecked(True)
@@ -75,6 +78,7 @@ class GmailAuthPage(QWizardPage):
         self.app_password.setPlaceholderText("abcd efgh ijkl mnop")
         self.app_password_hint = QLabel()
         self.app_password_hint.setObjectName("gmailAppPasswordHint")
+        self.app_password_hint.setStyleSheet("color: #b00020")
         self.app_password_box = QWidget()
         box = QVBoxLayout(self.app_password_box)
         box.addWidget(help_label)
@@ -119,17 +123,39 @@ class GmailAuthPage(QWizardPage):
         return normalise_app_password(self.app_password.text())
 
     def profile_for_sign_in(self) -> Profile:
-        return replace(self.profile_source(), auth=AuthMode.OAUTH_INTERACTIVE)
+        return replace(self.state.profile(), auth=AuthMode.OAUTH_INTERACTIVE)
+
+    @override
+    def initializePage(self) -> None:
+        s = self.state
+        self._active = False
+        (self.oauth_radio if s.auth is AuthMode.OAUTH_INTERACTIVE else self.app_password_radio).setChecked(True)
+        self.app_password.setText(s.password)
+        if s.editing and not s.password:
+            self.app_password.setPlaceholderText("saved in the keyring; type to replace it")
+        self._active = True
+        self._mode_changed()
 
     def _mode_changed(self, *_args: object) -> None:
         self.app_password_box.setVisible(not self.uses_oauth())
         self.oauth_box.setVisible(self.uses_oauth())
+        self._store()
         self.completeChanged.emit()
+
+    def _store(self) -> None:
+        """Gmail signs in as the address itself, with the app password or the OAuth token."""
+        if not self._active:
+            return
+        s = self.state
+        s.auth = self.auth_mode()
+        s.username = s.from_address.strip() if s.auth is AuthMode.PASSWORD else ""
+        s.password = self.password() if s.auth is AuthMode.PASSWORD else ""
 
     def _password_changed(self) -> None:
         text = self.app_password.text()
         self.app_password_hint.setText("" if not text or is_app_password(text)
                                        else "An app password is 16 letters (spaces are ignored).")
+        self._store()
         self.completeChanged.emit()
 
     def _choose_file(self) -> None:
@@ -143,6 +169,8 @@ class GmailAuthPage(QWizardPage):
         await self.tasks.run(self.import_client(Path(path)))
 
     async def import_client(self, path: Path) -> None:
+        from wizard.services.oauth import google  # msal and Google's client: only when OAuth is used
+
         try:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
             client = await asyncio.to_thread(google.import_client_json, self.profile_for_sign_in(), text)
@@ -156,7 +184,9 @@ class GmailAuthPage(QWizardPage):
 
     @override
     def isComplete(self) -> bool:
-        return self.panel.signed_in if self.uses_oauth() else is_app_password(self.app_password.text())
+        if self.uses_oauth():
+            return self.panel.signed_in
+        return is_app_password(self.app_password.text()) or self.state.needs_saved_password()
 
     @override
     def cleanupPage(self) -> None:

@@ -1,16 +1,16 @@
 """Least privilege for Microsoft Graph: warn that application Mail.Send covers every mailbox, and give
 the filled-in Exchange Online PowerShell that limits it to the sender mailbox, with copy buttons.
 
-Self-contained: the page reads its values from a `GraphAccount` source given at construction (the wizard
-passes a function over its state), and the admin can correct them here; the text comes from
-services/graph_guide.py, so the CLI and README show the same lines.
+The values come from the wizard state (client ID, sender mailbox, enterprise app Object ID), the admin can
+correct them here, and they are written back; the text comes from services/graph_guide.py, so the CLI and
+README show the same lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from wizard.pages.state import WizardState
 from wizard.services import graph_guide
 
 
@@ -53,12 +54,9 @@ class _ScriptBox(QGroupBox):
         self.copy_button.setObjectName(f"{name}Copy")
         self.copy_button.setAccessibleName(f"Copy the {title} PowerShell")
         self.copy_button.clicked.connect(self.copy)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.copy_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text)
-        layout.addLayout(row)
+        layout = QHBoxLayout(self)  # the button beside the lines: at 800x600 every line of script counts
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
 
     def set_lines(self, lines: list[str]) -> None:
         self.text.setPlainText("\n".join(lines))
@@ -69,9 +67,9 @@ class _ScriptBox(QGroupBox):
 
 
 class GraphPermissionsPage(QWizardPage):
-    def __init__(self, account: Callable[[], GraphAccount] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.account_source = account
+        self.state = state
         self.setTitle("Limit the app to the sender mailbox")
         self.setSubTitle("Recommended: run these lines once in Exchange Online PowerShell.")
 
@@ -139,5 +137,12 @@ class GraphPermissionsPage(QWizardPage):
 
     @override
     def initializePage(self) -> None:
-        if self.account_source is not None:
-            self.set_account(self.account_source())
+        s = self.state
+        self.set_account(GraphAccount(s.client_id, s.from_address.strip(), s.enterprise_object_id, s.large_messages))
+
+    @override
+    def validatePage(self) -> bool:
+        account = self.account()
+        self.state.enterprise_object_id = account.enterprise_object_id
+        self.state.large_messages = account.large_messages
+        return True

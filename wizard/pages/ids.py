@@ -7,10 +7,19 @@ from enum import IntEnum
 
 class PageId(IntEnum):
     WELCOME = 0
-    PROVIDER = 1
-    SMTP = 2
-    CHECK = 3
-    SUMMARY = 4
+    SENDER = 1
+    PROVIDER = 2
+    SMTP = 3
+    M365_AUTH = 4
+    AZURE_REGISTRATION = 5
+    GMAIL_AUTH = 6
+    GRAPH_PERMISSIONS = 7
+    CHECK = 8
+    SENDER_SETTINGS = 9
+    DELIVERY = 10
+    DNS = 11
+    TEST_MAIL = 12
+    SUMMARY = 13
 
     @property
     def cli_name(self) -> str:
@@ -18,12 +27,12 @@ class PageId(IntEnum):
 
     @classmethod
     def from_cli(cls, value: str) -> PageId:
-        """`smtp`, `SMTP` or `2` -> PageId.SMTP; ValueError naming the choices otherwise."""
+        """`smtp`, `SMTP`, `m365-auth` or `3` -> the page; ValueError naming the choices otherwise."""
         text = value.strip()
         if text.isdigit() and int(text) in {int(p) for p in cls}:
             return cls(int(text))
         try:
-            return cls[text.upper()]
+            return cls[text.upper().replace("-", "_")]
         except KeyError:
             choices = ", ".join(p.cli_name for p in cls)
             raise ValueError(f"unknown page '{value}' (choose from {choices})") from None

@@ -1,20 +1,33 @@
-"""Microsoft 365 sign-in: choose how Mailwright signs in, then grant access (browser, device code) or
-prove the app-only credentials. Next is enabled once access is granted.
+"""Microsoft 365 SMTP and Microsoft Graph sign-in: choose how Mailwright signs in, say whether an app
+registration exists, and (delegated modes with a registration) grant access right here.
 
-Self-contained: the profile comes from a callable (the wizard passes one over its state); the chosen
-mode is `auth_mode()`, which the wizard copies into the profile it saves.
+App-only credentials and a missing registration continue on the registration page (secret, certificate,
+PowerShell); the wizard's flow decides that from what this page writes into the state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 from typing_extensions import override
 
+from wizard.pages.credentials import stage_secrets
+from wizard.pages.flow import APP_ONLY
 from wizard.pages.oauth_sign_in import SignInPanel
-from wizard.services.config import AuthMode, Profile
+from wizard.pages.state import WizardState
+from wizard.qt_async import async_slot
+from wizard.services.config import AuthMode, Profile, ProviderKind
 
 MODES = (
     (AuthMode.OAUTH_INTERACTIVE, "Sign in with my browser (recommended)",
@@ -26,16 +39,32 @@ MODES = (
     (AuthMode.CLIENT_CERTIFICATE, "App-only with a certificate",
      "Like the client secret, with a certificate (PEM, or PFX with its passphrase) instead."),
 )
+_GRAPH_HELP = {
+    AuthMode.OAUTH_INTERACTIVE: "Delegated Mail.Send: sends as the account you sign in with (or a shared "
+                                "mailbox with Mail.Send.Shared).",
+    AuthMode.CLIENT_SECRET: "Application Mail.Send: the app sends as the mailbox; the next pages limit it to "
+                            "this mailbox only.",
+}
+
+
+def registration_problems(tenant: str, client_id: str) -> list[str]:
+    from wizard.services.oauth import azure_guide  # the oauth package loads msal: only when this page is used
+
+    found = [azure_guide.validate_tenant(tenant), azure_guide.validate_client_id(client_id)]
+    return [problem for problem in found if problem]
 
 
 class M365AuthPage(QWizardPage):
-    def __init__(self, profile: Callable[[], Profile], parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.profile_source = profile
+        self.state = state
         self.setTitle("Sign in to Microsoft 365")
         self.setSubTitle("Microsoft 365 no longer accepts passwords from applications: grant access with OAuth.")
         self.modes = QButtonGroup(self)
-        layout = QVBoxLayout(self)
+        modes_box = QGroupBox("How Mailwright signs in")
+        modes_layout = QVBoxLayout(modes_box)
+        modes_layout.setSpacing(2)
+        self.mode_hints: dict[AuthMode, QLabel] = {}
         for index, (mode, title, help_text) in enumerate(MODES):
             radio = QRadioButton(title)
             radio.setObjectName(f"auth-{mode.value}")
@@ -44,15 +73,61 @@ class M365AuthPage(QWizardPage):
             hint = QLabel(help_text)
             hint.setWordWrap(True)
             hint.setIndent(24)
-            layout.addWidget(radio)
-            layout.addWidget(hint)
+            self.mode_hints[mode] = hint
+            modes_layout.addWidget(radio)
+            modes_layout.addWidget(hint)
         self.modes.button(0).setChecked(True)
-        self.panel = SignInPanel(self.profile_for_sign_in)
+
+        registration_box = QGroupBox("App registration in your Microsoft Entra tenant")
+        self.have_registration = QRadioButton("I have one: enter its IDs")
+        self.have_registration.setObjectName("haveRegistration")
+        self.have_registration.setAccessibleName("I already have an app registration")
+        self.need_registration = QRadioButton("Not yet: guide me through registering Mailwright (about five "
+                                              "minutes)")
+        self.need_registration.setObjectName("needRegistration")
+        self.need_registration.setAccessibleName("Guide me through the app registration")
+        self.tenant = QLineEdit()
+        self.tenant.setObjectName("m365Tenant")
+        self.tenant.setAccessibleName("Directory (tenant) ID")
+        self.tenant.setPlaceholderText("72f988bf-... or contoso.com")
+        self.client_id = QLineEdit()
+        self.client_id.setObjectName("m365ClientId")
+        self.client_id.setAccessibleName("Application (client) ID")
+        self.client_id.setPlaceholderText("1b2c3d4e-...")
+        self.ids = QWidget()
+        ids_form = QFormLayout(self.ids)
+        ids_form.setContentsMargins(24, 0, 0, 0)
+        ids_form.addRow("Tenant ID:", self.tenant)
+        ids_form.addRow("Client ID:", self.client_id)
+        self.registration_problem = QLabel()
+        self.registration_problem.setObjectName("m365RegistrationProblem")
+        self.registration_problem.setWordWrap(True)
+        self.registration_problem.setStyleSheet("color: #b00020")
+        registration_layout = QVBoxLayout(registration_box)
+        registration_layout.setSpacing(2)
+        registration_layout.addWidget(self.have_registration)
+        registration_layout.addWidget(self.ids)
+        registration_layout.addWidget(self.registration_problem)
+        registration_layout.addWidget(self.need_registration)
+
+        self.panel = SignInPanel(self.profile_for_sign_in, prepare=self._prepare)
+        self.next_note = QLabel()
+        self.next_note.setObjectName("m365NextNote")
+        self.next_note.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(modes_box)
+        layout.addWidget(registration_box)
         layout.addWidget(self.panel)
+        layout.addWidget(self.next_note)
         layout.addStretch(1)
-        self.modes.idToggled.connect(self._mode_changed)
-        self.panel.signed_in_changed.connect(self._signed_in_changed)
-        self._mode_changed()
+
+        self.modes.idToggled.connect(self._on_changed)
+        self.have_registration.toggled.connect(self._on_changed)
+        self.tenant.textChanged.connect(self._on_changed)
+        self.client_id.textChanged.connect(self._on_changed)
+        self.panel.signed_in_changed.connect(lambda _signed: self.completeChanged.emit())
+        self._loading = False
 
     def auth_mode(self) -> AuthMode:
         return MODES[max(self.modes.checkedId(), 0)][0]
@@ -63,29 +138,76 @@ class M365AuthPage(QWizardPage):
                 self.modes.button(index).setChecked(True)
 
     def is_app_only(self) -> bool:
-        return self.auth_mode() in {AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE}
+        return self.auth_mode() in APP_ONLY
 
     def profile_for_sign_in(self) -> Profile:
-        return replace(self.profile_source(), auth=self.auth_mode())
+        return replace(self.state.profile(), auth=self.auth_mode())
 
-    def _mode_changed(self, *_args: object) -> None:
-        mode = self.auth_mode()
-        self.panel.sign_in_button.setVisible(mode is not AuthMode.OAUTH_DEVICE)
-        self.panel.sign_in_button.setText("Test the app credentials" if self.is_app_only()
-                                          else "Sign in with the browser")
-        self.panel.device_button.setVisible(mode is AuthMode.OAUTH_DEVICE)
+    async def _prepare(self) -> None:
+        await stage_secrets(self.state)
 
     @override
     def initializePage(self) -> None:
-        self.set_auth_mode(self.profile_source().auth if self.profile_source().auth is not AuthMode.PASSWORD
-                           else AuthMode.OAUTH_INTERACTIVE)
+        s = self.state
+        graph = s.provider is ProviderKind.GRAPH
+        self.setTitle("Microsoft Graph: how Mailwright signs in" if graph else "Sign in to Microsoft 365")
+        self.setSubTitle("Graph sends without SMTP AUTH: choose delegated sign-in or app-only credentials." if graph
+                         else "Microsoft 365 no longer accepts passwords from applications: grant access with OAuth.")
+        for mode, _title, help_text in MODES:
+            self.mode_hints[mode].setText(_GRAPH_HELP.get(mode, help_text) if graph else help_text)
+        self._loading = True
+        self.set_auth_mode(s.auth if s.auth is not AuthMode.PASSWORD else AuthMode.OAUTH_INTERACTIVE)
+        self.tenant.setText(s.tenant)
+        self.client_id.setText(s.client_id)
+        (self.have_registration if s.has_app_registration else self.need_registration).setChecked(True)
+        self._loading = False
+        self._on_changed()
+        if s.editing and s.client_id and not self.is_app_only():
+            self._refresh_sign_in()
 
-    def _signed_in_changed(self, _signed: bool) -> None:
+    @async_slot()
+    async def _refresh_sign_in(self) -> None:
+        """Editing a signed-in profile: its stored sign-in still counts."""
+        await self.panel.tasks.run(self.panel.refresh_status())
+
+    def _on_changed(self, *_args: object) -> None:
+        if self._loading:
+            return
+        s = self.state
+        before = (s.auth, s.tenant, s.client_id)
+        s.auth = self.auth_mode()
+        s.has_app_registration = self.have_registration.isChecked()
+        s.tenant = self.tenant.text().strip()
+        s.client_id = self.client_id.text().strip()
+        if (s.auth, s.tenant, s.client_id) != before:
+            self.panel.forget()
+        self.ids.setEnabled(s.has_app_registration)
+        problems = registration_problems(s.tenant, s.client_id) if s.has_app_registration else []
+        typed = bool(s.tenant or s.client_id)
+        self.registration_problem.setText("\n".join(problems) if typed else "")
+        self.registration_problem.setVisible(bool(problems) and typed)
+        signs_in_here = s.has_app_registration and not self.is_app_only()
+        self.panel.setVisible(signs_in_here)
+        self.panel.setEnabled(not problems)
+        self.panel.sign_in_button.setVisible(s.auth is AuthMode.OAUTH_INTERACTIVE)
+        self.panel.device_button.setVisible(s.auth is AuthMode.OAUTH_DEVICE)
+        if self.is_app_only():
+            self.next_note.setText("Next: the client secret or certificate, and the lines that give the app access "
+                                   "to the mailbox.")
+        elif not s.has_app_registration:
+            self.next_note.setText("Next: the registration steps; you sign in at the end of that page.")
+        else:
+            self.next_note.setText("")
         self.completeChanged.emit()
 
     @override
     def isComplete(self) -> bool:
-        return self.panel.signed_in
+        s = self.state
+        if not s.has_app_registration:
+            return True
+        if registration_problems(s.tenant, s.client_id):
+            return False
+        return self.is_app_only() or self.panel.signed_in
 
     @override
     def cleanupPage(self) -> None:

@@ -8,15 +8,18 @@ gets at construction (the wizard passes a function over its state).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services import oauth
 from wizard.services.config import Profile
+
+if TYPE_CHECKING:  # msal costs ~300 ms to import: loaded when a sign-in starts, not when the wizard opens
+    from wizard.services import oauth
 
 
 class CopyButton(QPushButton):
@@ -43,9 +46,11 @@ class SignInPanel(QWidget):
 
     signed_in_changed = Signal(bool)
 
-    def __init__(self, profile: Callable[[], Profile], parent: QWidget | None = None) -> None:
+    def __init__(self, profile: Callable[[], Profile], parent: QWidget | None = None,
+                 prepare: Callable[[], Awaitable[None]] | None = None) -> None:
         super().__init__(parent)
         self.profile_source = profile
+        self.prepare = prepare  # e.g. put the typed client secret into the keyring, where msal's caller reads it
         self.tasks = TaskTracker(self)
         self.signed_in = False
 
@@ -117,6 +122,12 @@ class SignInPanel(QWidget):
         if not busy:
             self.device_box.hide()
 
+    def forget(self) -> None:
+        """The account or mode changed: the earlier sign-in does not prove the new settings."""
+        if self.signed_in:
+            self.status.setText("Not signed in yet.")
+            self._set_signed_in(False)
+
     def _set_signed_in(self, value: bool) -> None:
         self.signed_in = value
         self.remove_button.setEnabled(value)
@@ -143,8 +154,12 @@ class SignInPanel(QWidget):
         self.status.setText("Waiting for you to sign in on the other device…")
 
     async def sign_in(self, *, device: bool) -> None:
+        from wizard.services import oauth, secrets
+
         self.status.setText("Waiting for you to sign in in your browser…" if not device else "Requesting a code…")
         try:
+            if self.prepare is not None:
+                await self.prepare()
             signed = await oauth.login(self.profile_source(), device=device, on_device_code=self._show_code)
         except asyncio.CancelledError:
             self.status.setText("Sign-in cancelled.")
@@ -157,7 +172,7 @@ class SignInPanel(QWidget):
                                 f"<i>{exc.diagnosis.fix}</i>")
             self._set_signed_in(False)
             return
-        except OSError as exc:  # no browser could be started
+        except (OSError, secrets.KeyringUnavailableError) as exc:  # no browser could be started; no keyring
             self.status.setText(str(exc))
             return
         notes = "".join(f"<br><i>{warning}</i>" for warning in signed.warnings)
@@ -165,12 +180,16 @@ class SignInPanel(QWidget):
         self._set_signed_in(True)
 
     async def remove_access(self) -> None:
+        from wizard.services import oauth
+
         result = await oauth.logout(self.profile_source())
         self.status.setText(("Access removed from this computer. " if result.removed else "Nothing was stored. ")
                             + result.revoke_instructions)
         self._set_signed_in(False)
 
     async def refresh_status(self) -> None:
+        from wizard.services import oauth
+
         state = await oauth.status(self.profile_source())
         if state.signed_in:
             self.status.setText(f"<b>Access granted for {state.account}</b>")

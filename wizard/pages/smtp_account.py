@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.ids import PageId
 from wizard.pages.smtp_rules import needs_plaintext_confirmation, smtp_problems
 from wizard.pages.state import WizardState
+from wizard.services import providers
 from wizard.services.config import DEFAULT_PORTS, Security
 
 SECURITY_CHOICES = (
@@ -67,6 +67,11 @@ class SmtpAccountPage(QWizardPage):
         self.confirm_plaintext = QCheckBox("Send the password unencrypted to this server on my own computer")
         self.confirm_plaintext.setObjectName("confirmPlaintext")
         self.confirm_plaintext.setAccessibleName("Confirm sending the password unencrypted to this computer")
+        self.preset_help = QLabel()
+        self.preset_help.setObjectName("smtpPresetHelp")
+        self.preset_help.setAccessibleName("Advice for this provider")
+        self.preset_help.setWordWrap(True)
+        self.preset_help.setOpenExternalLinks(True)
         self.messages = QLabel()
         self.messages.setObjectName("validationMessages")
         self.messages.setAccessibleName("Problems with the settings")
@@ -89,6 +94,7 @@ class SmtpAccountPage(QWizardPage):
         form.addRow("Password:", self.password)
         form.addRow("Custom CA file:", ca_row)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.preset_help)
         layout.addLayout(form)
         layout.addWidget(self.messages)
         layout.addWidget(self.confirm_plaintext)
@@ -130,9 +136,27 @@ class SmtpAccountPage(QWizardPage):
         self.ca_file.setText(s.ca_file)
         self.confirm_plaintext.setChecked(s.allow_plaintext_loopback)
         self._port_typed = s.port != DEFAULT_PORTS[s.security]
-        self._username_typed = s.username != s.from_address
+        self._username_typed = bool(s.username.strip()) and s.username != s.from_address
+        if not self._username_typed:  # the sender page asked for the address: it is usually the user name too
+            self.username.setText(s.from_address.strip())
+        self._show_preset()
         self._loading = False
         self._on_changed()
+
+    def _show_preset(self) -> None:
+        """The preset's advice, and its fixed user name (SendGrid's 'apikey') instead of the address."""
+        preset = providers.load_catalogue().get(self.state.preset) if self.state.preset else None
+        self.preset_help.setVisible(preset is not None)
+        if preset is None:
+            return
+        smtp = preset.smtp[0]
+        link = f" <a href='{smtp.doc_url}'>Provider's instructions</a>" if smtp.doc_url else ""
+        self.preset_help.setText(f"<b>{preset.name}:</b> {smtp.help}{link}")
+        if "{" in smtp.host:
+            self.host.setPlaceholderText(smtp.host)
+        if smtp.username_hint and not self._username_typed:
+            self.username.setText(smtp.username_hint)
+            self._username_typed = True
 
     def _on_port_edited(self, text: str) -> None:
         self._port_typed = bool(text.strip())
@@ -187,7 +211,3 @@ class SmtpAccountPage(QWizardPage):
     @override
     def isComplete(self) -> bool:
         return super().isComplete() and not smtp_problems(self.state, self.port.text())
-
-    @override
-    def nextId(self) -> int:
-        return int(PageId.CHECK)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
-from wizard.services.check import CheckReport
 from wizard.services.config import DEFAULT_PORTS, AuthMode, DeliverySettings, Profile, ProviderKind, Security
 from wizard.services.transports.base import Credential, PasswordCredential
+
+if TYPE_CHECKING:  # heavy (aiosmtplib, dnspython, httpx): imported only when a page runs them
+    from wizard.services.autodetect import Detection
+    from wizard.services.check import CheckReport
 
 DEFAULT_PROFILE_NAME = "default"
 
@@ -50,6 +54,13 @@ class WizardState:
     force_postmaster_sender: bool = False
     # The [delivery] table: shared by every profile, saved with the profile.
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    # What autodetection proposed for the sender address (the provider page preselects it).
+    detection: Detection | None = None
+    # Microsoft: does the admin already have an app registration (else the guide page comes first)?
+    has_app_registration: bool = True
+    enterprise_object_id: str = ""
+    # Graph: the profile may send mail over 4 MB (needs Mail.ReadWrite for the upload session).
+    large_messages: bool = False
     saved_profiles: dict[str, Profile] = field(default_factory=dict)
     report: CheckReport | None = None
     # What the report was produced for: a changed setting or password means the check is stale.

@@ -1,16 +1,24 @@
-"""Summary: what will be saved, and saving it (settings to config.toml, password to the keyring)."""
+"""Summary: what will be saved, saving it, and how applications hand their mail to Mailwright.
+
+Settings go to config.toml; the password, client secret or certificate passphrase to the keyring (never to
+the file); the `[delivery]` settings to config.toml's `[delivery]` table.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import fields
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -18,15 +26,22 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.dialogs.send_test import SendTestDialog
+from wizard.pages.oauth_sign_in import copy_button
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import accounts, secrets
-from wizard.services.config import ConfigStore, Security
+from wizard.services.config import AuthMode, ConfigStore, DeliverySettings, Profile, ProviderKind, Security
+from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "implicit TLS", Security.NONE: "none (unencrypted)"}
+_PROVIDER_WORDS = {ProviderKind.SMTP: "SMTP server", ProviderKind.GMAIL: "Gmail / Google Workspace",
+                   ProviderKind.M365_SMTP: "Microsoft 365 SMTP (OAuth)", ProviderKind.GRAPH: "Microsoft Graph"}
+_AUTH_WORDS = {AuthMode.OAUTH_INTERACTIVE: "browser sign-in (OAuth)", AuthMode.OAUTH_DEVICE: "device code sign-in",
+               AuthMode.CLIENT_SECRET: "app-only with a client secret",
+               AuthMode.CLIENT_CERTIFICATE: "app-only with a certificate"}
+RELAY_ADDRESS = "127.0.0.1:2525"
 
 
 def _value(name: str, accessible: str) -> QLabel:
@@ -39,6 +54,64 @@ def _value(name: str, accessible: str) -> QLabel:
     return label
 
 
+def describe_sign_in(state: WizardState) -> str:
+    username = state.username.strip()
+    if state.auth is AuthMode.PASSWORD:
+        if not username:
+            return "none (the server accepts mail without signing in)"
+        return f"{username} with a password, kept in this computer's keyring (not in the settings file)"
+    words = _AUTH_WORDS[state.auth]
+    if state.auth is AuthMode.CLIENT_SECRET:
+        words += ", the secret kept in the keyring"
+    elif state.auth is AuthMode.CLIENT_CERTIFICATE:
+        words += f" ({state.certificate_path.strip()})"
+    else:
+        words += ", the tokens kept encrypted with a key from the keyring"
+    if state.client_id.strip():
+        words += f"; app {state.client_id.strip()} in tenant {state.tenant.strip() or 'organizations'}"
+    return words
+
+
+def submission_help(profile_name: str) -> str:
+    """How applications hand mail to Mailwright: the loopback relay, the command line, the Python API."""
+    host, port = RELAY_ADDRESS.split(":")
+    return (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
+            "#   (the loopback relay, this computer only: [relay] enabled = true in config.toml)\n"
+            "# Scripts and scheduled jobs:\n"
+            f"mailwright send --profile {profile_name} --to ops@example.com \\\n"
+            "    --subject \"Nightly report\" --body \"All jobs finished.\"\n"
+            "# Python (message: an email.message.EmailMessage):\n"
+            "from wizard.services.outbox import Outbox\n"
+            f"Outbox().enqueue(message, profile=\"{profile_name}\")\n"
+            "# Mailwright's background sender delivers the queue, with retries, while\n"
+            f"# the app runs; on a server: mailwright serve --relay {RELAY_ADDRESS}")
+
+
+def save_delivery(store: ConfigStore, wanted: DeliverySettings) -> None:
+    """Write the `[delivery]` keys that differ from config.toml, in an order every step of which is valid
+    (the store checks retry_backoff_max_s >= retry_backoff_initial_s after each key)."""
+    current = store.load().delivery
+    names = [f.name for f in fields(DeliverySettings) if getattr(wanted, f.name) != getattr(current, f.name)]
+    if wanted.retry_backoff_initial_s > current.retry_backoff_max_s:
+        names.sort(key=lambda name: name != "retry_backoff_max_s")
+    for name in names:
+        value = getattr(wanted, name)
+        store.set(f"delivery.{name}", str(value).lower() if isinstance(value, bool) else str(value))
+
+
+def save_account(state: WizardState, profile: Profile, store: ConfigStore) -> Profile:
+    """Blocking (keyring over D-Bus, file writes): run in a worker thread."""
+    name = profile.validated().name  # nothing goes to the keyring for a profile that cannot be saved
+    if state.auth is AuthMode.CLIENT_SECRET and state.client_secret.strip():
+        secrets.store_secret(name, SecretKind.CLIENT_SECRET, state.client_secret.strip())
+    if state.auth is AuthMode.CLIENT_CERTIFICATE and state.certificate_passphrase:
+        secrets.store_secret(name, SecretKind.CERTIFICATE_PASSPHRASE, state.certificate_passphrase)
+    password = state.password if state.auth is AuthMode.PASSWORD and state.username.strip() else ""
+    saved = accounts.save_profile(profile, password or None, store)
+    save_delivery(store, state.delivery)
+    return saved
+
+
 class SummaryPage(QWizardPage):
     save_finished = Signal(bool)
 
@@ -49,6 +122,7 @@ class SummaryPage(QWizardPage):
         self.setTitle("Save the account")
         self.setSubTitle("Check the summary, save the account, then click Finish.")
         self.from_line = _value("summarySender", "Sender")
+        self.provider = _value("summaryProvider", "Provider")
         self.server = _value("summaryServer", "Server")
         self.sign_in = _value("summarySignIn", "Sign-in")
         self.ca = _value("summaryCaFile", "CA file")
@@ -60,6 +134,7 @@ class SummaryPage(QWizardPage):
         form = QFormLayout()
         form.addRow("Profile name*:", self.profile_name)
         form.addRow("Sender:", self.from_line)
+        form.addRow("Provider:", self.provider)
         form.addRow("Server:", self.server)
         form.addRow("Sign-in:", self.sign_in)
         form.addRow("CA file:", self.ca)
@@ -67,45 +142,56 @@ class SummaryPage(QWizardPage):
         self.save_button = QPushButton("Save account")
         self.save_button.setObjectName("saveProfile")
         self.save_button.setAccessibleName("Save the account")
-        self.send_test_button = QPushButton("Send a test mail…")
-        self.send_test_button.setObjectName("summarySendTestMail")
-        self.send_test_button.setAccessibleName("Send a test mail")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.send_test_button)
         self.result = QLabel()
         self.result.setObjectName("saveResult")
         self.result.setAccessibleName("Save result")
         self.result.setWordWrap(True)
         self.result.setTextFormat(Qt.TextFormat.PlainText)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
+        buttons.addWidget(self.result, 1)
+
+        self.how_to_send = QPlainTextEdit()
+        self.how_to_send.setObjectName("submissionHelp")
+        self.how_to_send.setAccessibleName("How applications send mail through Mailwright")
+        self.how_to_send.setReadOnly(True)
+        self.how_to_send.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.how_to_send.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        lines = submission_help("NAME").count("\n") + 2
+        self.how_to_send.setMaximumHeight(self.how_to_send.fontMetrics().lineSpacing() * lines + 12)
+        send_box = QGroupBox("How your applications send mail through this account")
+        send_layout = QVBoxLayout(send_box)
+        send_layout.addWidget(self.how_to_send)
+        send_layout.addWidget(copy_button("submissionHelp", self.how_to_send.toPlainText, "Copy the examples"), 0,
+                              Qt.AlignmentFlag.AlignRight)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addSpacing(8)
         layout.addLayout(buttons)
-        layout.addWidget(self.result)
+        layout.addWidget(send_box)
         layout.addStretch(1)
 
         self.profile_name.textChanged.connect(self._on_name_changed)
         self.save_button.clicked.connect(self._on_save_clicked)
-        self.send_test_button.clicked.connect(self.open_send_test)
         self.tasks.busy_changed.connect(self._on_busy_changed)
-        self.send_test_dialog: SendTestDialog | None = None
 
     @override
     def initializePage(self) -> None:
         s = self.state
         self.profile_name.setText(s.profile_name)
+        # OAuth tokens and the imported Google client are stored under the name they were obtained with.
+        self.profile_name.setReadOnly(s.auth is not AuthMode.PASSWORD)
         self.from_line.setText(f"{s.display_name.strip()} <{s.from_address.strip()}>" if s.display_name.strip()
-                            else s.from_address.strip())
-        self.server.setText(f"{s.host.strip()} port {s.port}, security {_SECURITY_WORDS[s.security]}")
-        if s.username.strip():
-            self.sign_in.setText(f"{s.username.strip()} with a password, kept in this computer's keyring "
-                                 "(not in the settings file)")
+                               else s.from_address.strip())
+        preset = f" ({s.preset})" if s.preset else ""
+        self.provider.setText(_PROVIDER_WORDS[s.provider] + preset)
+        if s.provider is ProviderKind.GRAPH:
+            self.server.setText(f"Microsoft Graph ({s.graph_endpoint.strip() or 'graph.microsoft.com'}), sends as "
+                                f"{s.from_address.strip()}")
         else:
-            self.sign_in.setText("none (the server accepts mail without signing in)")
+            self.server.setText(f"{s.host.strip()} port {s.port}, security {_SECURITY_WORDS[s.security]}")
+        self.sign_in.setText(describe_sign_in(s))
         self.ca.setText(s.ca_file.strip() or "the system's trusted certificates")
         self._show_saved_state()
 
@@ -119,12 +205,14 @@ class SummaryPage(QWizardPage):
             self.state.saved = None
         if self.state.saved is None:
             self.result.setText("")
+        self.how_to_send.setPlainText(submission_help(self.state.profile_name.strip() or "NAME"))
         self.completeChanged.emit()
 
     def _on_name_changed(self, text: str) -> None:
         self.state.profile_name = text
         valid = bool(_PROFILE_NAME.match(text.strip()))
         self.save_button.setEnabled(valid and not self.tasks.busy)
+        self.how_to_send.setPlainText(submission_help(text.strip() if valid else "NAME"))
         if not valid:
             self.result.setStyleSheet("color: #b00020")
             self.result.setText("A profile name is one word: letters, digits, - and _.")
@@ -146,40 +234,39 @@ class SummaryPage(QWizardPage):
 
     async def _save(self) -> None:
         profile = self.state.profile()
-        password = self.state.password if self.state.username.strip() else None
         store = ConfigStore()
         self.result.setStyleSheet("")
         self.result.setText("Saving…")
         try:
-            # keyring and file writes block (D-Bus, disk): keep them off the event loop.
-            saved = await asyncio.to_thread(accounts.save_profile, profile, password or None, store)
+            saved = await asyncio.to_thread(save_account, self.state, profile, store)
         except secrets.KeyringUnavailableError as exc:
-            self.state.saved = None
-            self.result.setStyleSheet("color: #b00020")
-            self.result.setText(f"Not saved. {exc}")
-            self.save_finished.emit(False)
+            self._failed(f"Not saved. {exc}")
             return
         except (InvalidInputError, ValueError) as exc:
-            self.state.saved = None
-            self.result.setStyleSheet("color: #b00020")
-            self.result.setText(f"Not saved: {exc}")
-            self.save_finished.emit(False)
+            self._failed(f"Not saved: {exc}")
             return
         self.state.saved = saved
         self.state.editing = saved.name
         self.state.saved_profiles[saved.name] = saved
         backend = secrets.backend_name().rsplit(".", 2)[-2]  # keyring.backends.SecretService.Keyring -> SecretService
-        where = f"in the system keyring ({backend}), not in the settings file" if password else "none (no sign-in)"
-        self.result.setText(f"Saved as profile “{saved.name}”.\nSettings: {store.path}\nPassword: {where}.\n"
-                            "Click Finish to close the wizard.")
+        self.result.setText(f"Saved as profile “{saved.name}”.\nSettings: {store.path}\n"
+                            f"Secrets: {self._secret_words(backend)}.\nClick Finish to close the wizard.")
         self.save_finished.emit(True)
         self.completeChanged.emit()
+
+    def _secret_words(self, backend: str) -> str:
+        s = self.state
+        has_secret = (s.auth is not AuthMode.PASSWORD) or bool(s.username.strip())
+        if not has_secret:
+            return "none (no sign-in)"
+        return f"in the system keyring ({backend}), not in the settings file"
+
+    def _failed(self, text: str) -> None:
+        self.state.saved = None
+        self.result.setStyleSheet("color: #b00020")
+        self.result.setText(text)
+        self.save_finished.emit(False)
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.save_button.setEnabled(not busy and bool(_PROFILE_NAME.match(self.state.profile_name.strip())))
         self.completeChanged.emit()
-
-    def open_send_test(self) -> None:
-        dialog = SendTestDialog(self.state.profile(), self.state.credential(), self)
-        self.send_test_dialog = dialog
-        dialog.open()

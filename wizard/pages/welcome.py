@@ -6,17 +6,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QRadioButton, QVBoxLayout, QWidget, QWizardPage
 from typing_extensions import override
 
-from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.services.config import Profile, Security
+from wizard.services.config import Profile, ProviderKind, Security
 
 INTRO = (
     "Mailwright connects your application's outgoing e-mail to your own mail account and proves that it "
     "works.\n\n"
-    "1.  Choose your mail provider and enter the account's server settings.\n"
-    "2.  Mailwright checks the connection step by step and explains any problem in plain words.\n"
-    "3.  Send yourself a test message, then save the account. The password goes to this computer's "
-    "keyring, never to a file."
+    "1.  Enter the sender address: Mailwright looks up your provider (you can choose another).\n"
+    "2.  Sign in: a password or app password, Microsoft or Google sign-in, or app-only credentials.\n"
+    "3.  Mailwright checks the connection step by step and explains any problem in plain words.\n"
+    "4.  Check your domain's DNS, send yourself a test message, then save. Passwords and secrets go to "
+    "this computer's keyring, never to a file."
 )
 
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "TLS", Security.NONE: "no encryption"}
@@ -24,6 +24,8 @@ _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "TLS", Security.
 
 def describe_profile(profile: Profile, default: bool) -> str:
     suffix = "  (default)" if default else ""
+    if profile.provider is ProviderKind.GRAPH:
+        return f"{profile.name}: {profile.from_address} via Microsoft Graph{suffix}"
     return (f"{profile.name}: {profile.from_address} via {profile.host}:{profile.port} "
             f"({_SECURITY_WORDS[profile.security]}){suffix}")
 
@@ -90,13 +92,11 @@ class WelcomePage(QWizardPage):
     def validatePage(self) -> bool:
         choice = self.selected_profile()
         if choice != self._applied:  # going back and forth keeps what was typed on later pages
+            delivery = self.state.delivery  # [delivery] is shared by every account: a new one keeps it
             if choice:
                 self.state.load_profile(self.state.saved_profiles[choice])
             else:
                 self.state.start_new()
+            self.state.delivery = delivery
             self._applied = choice
         return True
-
-    @override
-    def nextId(self) -> int:
-        return int(PageId.PROVIDER)

@@ -35,9 +35,13 @@ def remove_profile(name: str, store: ConfigStore | None = None) -> list[SecretKi
     """Remove the settings and every secret of the profile; returns the secret kinds that were deleted."""
     (store or ConfigStore()).remove_profile(name)
     try:
-        return secrets.delete_profile_secrets(name)
+        removed = secrets.delete_profile_secrets(name)
     except secrets.KeyringUnavailableError:
-        return []
+        removed = []
+    from wizard.services import oauth
+
+    oauth.forget_profile(name)  # the encrypted token cache and an imported Google client file
+    return removed
 
 
 def needs_password(profile: Profile) -> bool:
@@ -74,3 +78,24 @@ async def transport_for(profile: Profile) -> Transport:
         return transport
     return SmtpTransport.for_profile(profile, credential)
 
+
+def duplicate_profile(source: str, new_name: str, store: ConfigStore | None = None) -> Profile:
+    """Copy a profile's settings under a new name, and its secrets in the keyring (a token cache included)."""
+    from dataclasses import replace
+
+    from wizard.services.oauth import token_store
+
+    store = store or ConfigStore()
+    config = store.load()
+    if new_name in config.profiles:
+        raise ValueError(f"There is already a profile named '{new_name}'.")
+    copy = replace(config.profile(source), name=new_name).validated()
+    for kind in (SecretKind.PASSWORD, SecretKind.CLIENT_SECRET, SecretKind.CERTIFICATE_PASSPHRASE):
+        value = secrets.load_secret(source, kind)
+        if value is not None:
+            secrets.store_secret(new_name, kind, value)
+    cache = token_store.load_blob(source)
+    if cache is not None:
+        token_store.save_blob(new_name, cache)  # re-encrypted under the copy's own key
+    store.save_profile(copy)
+    return copy

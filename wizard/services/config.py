@@ -87,6 +87,8 @@ class Profile:
     postmaster: str = ""
     force_postmaster_sender: bool = False
     sending_ips: tuple[str, ...] = ()
+    # Profiles tried in this order when this one fails with a non-permanent or auth error (issue 7).
+    fallback: tuple[str, ...] = ()
 
     @property
     def login_name(self) -> str:
@@ -109,8 +111,9 @@ class Profile:
         if self.ca_file and not Path(self.ca_file).is_file():
             raise InvalidInputError("ca file", f"The CA file {self.ca_file} does not exist.")
         postmaster = validate_address(self.postmaster, "postmaster") if self.postmaster else ""
+        fallback = validate_fallback(self.name, self.fallback)
         return replace(self, from_address=from_address, display_name=display_name, host=host, port=port,
-                       postmaster=postmaster)
+                       postmaster=postmaster, fallback=fallback)
 
     def to_toml(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,13 +132,30 @@ class Profile:
                 except ValueError:
                     choices = ", ".join(e.value for e in enum)
                     raise InvalidInputError(key, f"profile {name}: {key} must be one of {choices}.") from None
-        for key in ("authorized_domains", "authorized_senders", "sending_ips"):
+        for key in ("authorized_domains", "authorized_senders", "sending_ips", "fallback"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(name=name, **values)
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Profile)}
+
+
+def validate_fallback(name: str, fallback: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Normalise a fallback list: no self-reference, no duplicates (existence is checked against the store)."""
+    names = tuple(str(n).strip() for n in fallback if str(n).strip())
+    if name in names:
+        raise InvalidInputError("fallback", f"Profile '{name}' cannot be its own fallback.")
+    if len(set(names)) != len(names):
+        raise InvalidInputError("fallback", f"Profile '{name}' lists the same fallback profile twice.")
+    return names
+
+
+def check_fallback_names(profiles: dict[str, Profile] | set[str], profile: Profile) -> None:
+    unknown = [n for n in profile.fallback if n not in profiles]
+    if unknown:
+        raise InvalidInputError("fallback", f"Profile '{profile.name}' falls back to '{unknown[0]}', "
+                                "which is not a configured profile.")
 
 
 @dataclass(frozen=True)
@@ -242,6 +262,9 @@ class ConfigStore:
     def load(self) -> Config:
         document = self._document().unwrap()
         profiles = {name: Profile.from_toml(name, data) for name, data in document.get("profiles", {}).items()}
+        for profile in profiles.values():
+            validate_fallback(profile.name, profile.fallback)
+            check_fallback_names(profiles, profile)
         default = str(document.get("default_profile", ""))
         if default not in profiles:
             default = next(iter(profiles), "")
@@ -255,6 +278,8 @@ class ConfigStore:
             if not isinstance(profiles, Table):
                 profiles = tomlkit.table(is_super_table=True)
                 document["profiles"] = profiles
+            validate_fallback(profile.name, profile.fallback)
+            check_fallback_names(set(profiles.keys()), profile)
             table = tomlkit.table()
             for key, value in profile.to_toml().items():
                 table[key] = value
@@ -270,6 +295,9 @@ class ConfigStore:
             if not isinstance(profiles, Table) or name not in profiles:
                 raise KeyError(f"There is no profile named '{name}'.")
             del profiles[name]
+            for other in profiles.values():  # nobody falls back to a profile that is gone
+                if isinstance(other, Table) and name in other.get("fallback", []):
+                    other["fallback"] = [n for n in other["fallback"] if n != name]
             if document.get("default_profile") == name:
                 remaining = list(profiles.keys())
                 if remaining:

@@ -1,11 +1,16 @@
 """The durable outbox: one SQLite row per message, claimed by the sender under a lease.
 
-A message is accepted only once its row is committed (WAL + synchronous=FULL), so a crash at any
-moment leaves every message either sent or due again: at-least-once, never lost. The
-Message-ID is assigned at enqueue and never changes, so a resend after a crash is recognisable.
+A message is accepted only once its row is committed with `synchronous=FULL` (the WAL is fsynced),
+so a crash or a power loss after the relay's 250 never loses it. The sender's own bookkeeping
+(claims, "sent", "retry at") commits with `synchronous=NORMAL`: a kill -9 cannot lose it either,
+and a power loss can at worst roll back the last few of those commits, which makes the affected
+messages due again: a resend, never a loss (at-least-once). The Message-ID is assigned at enqueue
+and never changes, so a resend is recognisable.
 
-sqlite3 is blocking; every call here is a single short transaction on a local file, and the
-async callers (sender, relay, GUI) go through the `a*` wrappers, which use `asyncio.to_thread`.
+sqlite3 is blocking. Async callers (sender, relay, GUI) go through the `a*` methods, which run on
+one dedicated thread per outbox: no two threads of this process fight over SQLite's write lock
+(whose busy handler sleeps in milliseconds). Concurrent `aenqueue` calls share one commit
+(group commit): each still returns only after its own row is durable.
 """
 
 from __future__ import annotations
@@ -13,54 +18,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import json
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
-from email.parser import BytesParser
 from email.policy import SMTP
-from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 from wizard.services.config import data_home
+from wizard.services.outbox_schema import MessageState, OutboxMessage, ProfilePause, migrate, row_to_message
+
+__all__ = ["DEFAULT_PRIORITY", "OUTBOX_FILE", "MessageState", "Outbox", "OutboxError", "OutboxMessage",
+           "OutboxStatus", "Outcome", "ProfilePause", "ensure_message_id"]
 
 OUTBOX_FILE = "outbox.sqlite3"
 DEFAULT_PRIORITY = 3
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    envelope_from TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    pending_recipients TEXT NOT NULL,
-    raw BLOB NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    first_attempt_at REAL,
-    next_attempt_at REAL NOT NULL,
-    lease_until REAL,
-    last_reply TEXT NOT NULL DEFAULT '',
-    diagnosis_code TEXT NOT NULL DEFAULT '',
-    recipient_results TEXT NOT NULL DEFAULT '{}',
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_due ON messages (state, priority, next_attempt_at);
-"""
-
-
-class MessageState(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    HELD = "held"
+T = TypeVar("T")
 
 
 class OutboxError(Exception):
@@ -68,46 +49,66 @@ class OutboxError(Exception):
 
 
 @dataclass(frozen=True)
-class OutboxMessage:
+class Outcome:
+    """What one delivery attempt decided for a claimed message; the sender records these in batches."""
+
     id: int
+    state: MessageState  # SENT, FAILED, QUEUED (retry at `retry_at`) or HELD
+    reply: str
+    diagnosis_code: str = ""
+    recipient_results: dict[str, str] = field(default_factory=dict)
+    pending_recipients: Sequence[str] | None = None  # who is still to be tried (None: unchanged)
+    retry_at: float | None = None
+    delivered_by: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    counts: dict[MessageState, int]
+    paused: dict[str, ProfilePause]
+
+
+@dataclass(frozen=True)
+class _NewRow:
     message_id: str
     profile: str
     priority: int
     envelope_from: str
     recipients: tuple[str, ...]
-    pending_recipients: tuple[str, ...]
     raw: bytes
-    state: MessageState
-    attempts: int
-    created_at: float
-    first_attempt_at: float | None
-    next_attempt_at: float
-    last_reply: str
-    diagnosis_code: str
-    recipient_results: dict[str, str]
+    now: float
+
+    def params(self) -> tuple[object, ...]:
+        rcpts = json.dumps(list(self.recipients))
+        return (self.message_id, self.profile, self.priority, self.envelope_from, rcpts, rcpts, self.raw,
+                MessageState.QUEUED.value, self.now, self.now, self.now)
+
+    def message(self, row_id: int) -> OutboxMessage:
+        return OutboxMessage(id=row_id, message_id=self.message_id, profile=self.profile, priority=self.priority,
+                             envelope_from=self.envelope_from, recipients=self.recipients,
+                             pending_recipients=self.recipients, raw=self.raw, state=MessageState.QUEUED,
+                             attempts=0, created_at=self.now, first_attempt_at=None, next_attempt_at=self.now,
+                             last_reply="", diagnosis_code="", recipient_results={})
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
+
+_INSERT = ("INSERT INTO messages (message_id, profile, priority, envelope_from, recipients, pending_recipients,"
+           " raw, state, created_at, next_attempt_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
     """Return the message with a Message-ID header (added if missing) and that Message-ID."""
-    parsed = BytesParser(policy=SMTP).parsebytes(raw)
-    existing = parsed.get("Message-ID")
-    if existing:
-        return raw, str(existing).strip()
+    # Only the header block is searched, with a pattern: parsing the message with the email package cost
+    # more than the commit itself. A folded Message-ID (value on the next line) is unfolded.
+    header_end = _HEADER_END.search(raw)
+    found = _MESSAGE_ID.search(raw, 0, header_end.start() if header_end else len(raw))
+    if found and found.group(1).strip():
+        return raw, " ".join(found.group(1).decode("ascii", "replace").split())
     message_id = email.utils.make_msgid(domain=domain or "mailwright.invalid")
     # Prepend rather than re-serialise so the body bytes the application produced stay untouched.
     return f"Message-ID: {message_id}\r\n".encode("ascii") + raw, message_id
-
-
-def _row_to_message(row: sqlite3.Row) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"], message_id=row["message_id"], profile=row["profile"], priority=row["priority"],
-        envelope_from=row["envelope_from"], recipients=tuple(json.loads(row["recipients"])),
-        pending_recipients=tuple(json.loads(row["pending_recipients"])), raw=bytes(row["raw"]),
-        state=MessageState(row["state"]), attempts=row["attempts"], created_at=row["created_at"],
-        first_attempt_at=row["first_attempt_at"], next_attempt_at=row["next_attempt_at"],
-        last_reply=row["last_reply"], diagnosis_code=row["diagnosis_code"],
-        recipient_results=json.loads(row["recipient_results"]),
-    )
 
 
 class Outbox:
@@ -117,11 +118,14 @@ class Outbox:
         self.path = path or data_home() / OUTBOX_FILE
         self.clock = clock
         self._local = threading.local()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._pending: list[tuple[_NewRow, asyncio.Future[OutboxMessage]]] = []
+        self._flushing: asyncio.Task[None] | None = None
         with self._connect() as connection:
-            connection.executescript(_SCHEMA)
+            migrate(connection)
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         # One connection per thread, reused: opening one per call cost more than the commit itself.
         # Autocommit mode: each statement commits on its own; multi-statement work uses BEGIN IMMEDIATE.
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -129,8 +133,11 @@ class Outbox:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
+            self._local.durable = None
+        if self._local.durable is not durable:
+            connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._local.durable = durable
         try:
             yield connection
         except BaseException:
@@ -138,11 +145,21 @@ class Outbox:
                 connection.execute("ROLLBACK")
             raise
 
+    @contextlib.contextmanager
+    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        with self._connect(durable) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
     # -- enqueue -----------------------------------------------------------------------------
 
-    def enqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
-                recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
-        """Store one message durably; returns only after the row is committed."""
+    def _prepare(self, message: EmailMessage | bytes, profile: str, envelope_from: str | None,
+                 recipients: Sequence[str] | None, priority: int) -> _NewRow:
         if not 1 <= priority <= 5:
             raise OutboxError(f"Priority must be 1 (very high) to 5 (very low), not {priority}.")
         if isinstance(message, EmailMessage):
@@ -157,87 +174,150 @@ class Outbox:
             rcpts = list(recipients or [])
         if not rcpts:
             raise OutboxError("The message has no recipients.")
-        domain = sender.rpartition("@")[2]
-        raw, message_id = ensure_message_id(raw, domain)
-        now = self.clock()
-        with self._connect() as connection:
-            cursor = connection.execute(
-                "INSERT INTO messages (message_id, profile, priority, envelope_from, recipients, pending_recipients,"
-                " raw, state, created_at, next_attempt_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (message_id, profile, priority, sender, json.dumps(rcpts), json.dumps(rcpts), raw,
-                 MessageState.QUEUED.value, now, now, now))
-            row_id = cursor.lastrowid
-        assert row_id is not None
-        return self.get(row_id)
+        raw, message_id = ensure_message_id(raw, sender.rpartition("@")[2])
+        return _NewRow(message_id, profile, priority, sender, tuple(rcpts), raw, self.clock())
+
+    def enqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
+                recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
+        """Store one message durably; returns only after the row is committed."""
+        row = self._prepare(message, profile, envelope_from, recipients, priority)
+        return self._insert_rows([row])[0]
 
     async def aenqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
                        recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
-        return await asyncio.to_thread(self.enqueue, message, profile=profile, envelope_from=envelope_from,
-                                       recipients=recipients, priority=priority)
+        """`enqueue` for the event loop: returns only after this message's row is committed (group commit)."""
+        row = self._prepare(message, profile, envelope_from, recipients, priority)
+        future: asyncio.Future[OutboxMessage] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_pending())
+        return await future
+
+    async def _flush_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    stored = await self._in_thread(self._insert_rows, [row for row, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), message in zip(batch, stored, strict=True):
+                    if not future.done():
+                        future.set_result(message)
+        finally:
+            self._flushing = None
+
+    def _insert_rows(self, rows: Sequence[_NewRow]) -> list[OutboxMessage]:
+        with self._transaction(durable=True) as connection:
+            ids = [connection.execute(_INSERT, row.params()).lastrowid for row in rows]
+        return [row.message(row_id) for row, row_id in zip(rows, ids, strict=True) if row_id is not None]
 
     # -- claim and results -------------------------------------------------------------------
 
-    def claim(self, profile: str | None = None, lease_s: float = 300.0) -> OutboxMessage | None:
-        """Take the most urgent due message (lowest priority number first) and lease it.
+    def claim_batch(self, profile: str | None = None, limit: int = 1, lease_s: float = 300.0) -> list[OutboxMessage]:
+        """Take up to `limit` of the most urgent due messages (lowest priority number first) and lease them.
 
         A `sending` row whose lease has run out belongs to a sender that died; it is due again.
         """
         now = self.clock()
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            query = ("SELECT * FROM messages WHERE ((state = 'queued' AND next_attempt_at <= ?)"
-                     " OR (state = 'sending' AND lease_until < ?))")
-            params: list[object] = [now, now]
-            if profile is not None:
-                query += " AND profile = ?"
-                params.append(profile)
-            row = connection.execute(query + " ORDER BY priority, next_attempt_at, id LIMIT 1", params).fetchone()
-            if row is None:
-                connection.execute("COMMIT")
-                return None
-            first = row["first_attempt_at"] if row["first_attempt_at"] is not None else now
-            connection.execute(
+        query = ("SELECT * FROM messages WHERE ((state = 'queued' AND next_attempt_at <= ?)"
+                 " OR (state = 'sending' AND lease_until < ?))")
+        params: list[object] = [now, now]
+        if profile is not None:
+            query += " AND profile = ?"
+            params.append(profile)
+        with self._transaction(durable=False) as connection:
+            rows = connection.execute(query + " ORDER BY priority, next_attempt_at, id LIMIT ?",
+                                      [*params, limit]).fetchall()
+            connection.executemany(
                 "UPDATE messages SET state = 'sending', lease_until = ?, attempts = attempts + 1,"
-                " first_attempt_at = ?, updated_at = ? WHERE id = ?", (now + lease_s, first, now, row["id"]))
-            connection.execute("COMMIT")
-        return self.get(row["id"])
+                " first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
+                [(now + lease_s, now, now, row["id"]) for row in rows])
+        claimed = []
+        for row in rows:
+            message = row_to_message(row)
+            first = message.first_attempt_at if message.first_attempt_at is not None else now
+            claimed.append(replace(message, state=MessageState.SENDING, attempts=message.attempts + 1,
+                                   first_attempt_at=first))
+        return claimed
 
-    def mark_sent(self, message_id: int, reply: str, recipient_results: dict[str, str]) -> None:
-        self._finish(message_id, MessageState.SENT, reply, "", recipient_results, pending=[])
+    async def aclaim_batch(self, profile: str | None = None, limit: int = 1,
+                           lease_s: float = 300.0) -> list[OutboxMessage]:
+        return await self._in_thread(self.claim_batch, profile, limit, lease_s)
+
+    def claim(self, profile: str | None = None, lease_s: float = 300.0) -> OutboxMessage | None:
+        claimed = self.claim_batch(profile, 1, lease_s)
+        return claimed[0] if claimed else None
+
+    def unclaim(self, ids: Sequence[int]) -> None:
+        """Give back claimed messages that were not attempted (their attempt is not counted)."""
+        with self._connect(durable=False) as connection:
+            connection.executemany(
+                "UPDATE messages SET state = 'queued', lease_until = NULL, attempts = attempts - 1,"
+                " first_attempt_at = CASE WHEN attempts = 1 THEN NULL ELSE first_attempt_at END"
+                " WHERE id = ? AND state = 'sending'", [(i,) for i in ids])
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Store the results of several attempts in one transaction."""
+        now = self.clock()
+        with self._transaction(durable=False) as connection:
+            connection.executemany(
+                "UPDATE messages SET state = ?, lease_until = NULL, last_reply = ?, diagnosis_code = ?,"
+                " updated_at = ?, recipient_results = json_patch(recipient_results, ?),"
+                " pending_recipients = COALESCE(?, pending_recipients), next_attempt_at = COALESCE(?, next_attempt_at),"
+                " delivered_by = CASE WHEN ? = '' THEN delivered_by ELSE ? END WHERE id = ?",
+                [(o.state.value, o.reply, o.diagnosis_code, now, json.dumps(o.recipient_results),
+                  json.dumps(list(o.pending_recipients)) if o.pending_recipients is not None else None,
+                  o.retry_at, o.delivered_by, o.delivered_by, o.id) for o in outcomes])
+
+    async def arecord(self, outcomes: Sequence[Outcome]) -> None:
+        await self._in_thread(self.record, outcomes)
+
+    def mark_sent(self, message_id: int, reply: str, recipient_results: dict[str, str],
+                  delivered_by: str = "") -> None:
+        self.record([Outcome(message_id, MessageState.SENT, reply, "", recipient_results, (), None, delivered_by)])
 
     def mark_failed(self, message_id: int, reply: str, diagnosis_code: str,
                     recipient_results: dict[str, str] | None = None) -> None:
-        self._finish(message_id, MessageState.FAILED, reply, diagnosis_code, recipient_results or {}, pending=None)
+        self.record([Outcome(message_id, MessageState.FAILED, reply, diagnosis_code, recipient_results or {})])
 
     def mark_retry(self, message_id: int, delay_s: float, reply: str, diagnosis_code: str,
                    pending_recipients: Sequence[str] | None = None,
                    recipient_results: dict[str, str] | None = None) -> None:
         """Due again after `delay_s`; only `pending_recipients` are tried next time (no resend to the others)."""
-        now = self.clock()
-        with self._connect() as connection:
-            connection.execute(
-                "UPDATE messages SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_reply = ?,"
-                " diagnosis_code = ?, updated_at = ? WHERE id = ?",
-                (now + delay_s, reply, diagnosis_code, now, message_id))
-            if pending_recipients is not None:
-                connection.execute("UPDATE messages SET pending_recipients = ? WHERE id = ?",
-                                   (json.dumps(list(pending_recipients)), message_id))
-        if recipient_results:
-            self._merge_results(message_id, recipient_results)
+        self.record([Outcome(message_id, MessageState.QUEUED, reply, diagnosis_code, recipient_results or {},
+                             pending_recipients, self.clock() + delay_s)])
+
+    # -- holding and pausing -----------------------------------------------------------------
 
     def hold_profile(self, profile: str, reply: str, diagnosis_code: str) -> int:
         """Hold every unsent message of a profile (auth broke): kept, not dropped. Returns the count."""
-        now = self.clock()
         with self._connect() as connection:
-            cursor = connection.execute(
+            return connection.execute(
                 "UPDATE messages SET state = 'held', lease_until = NULL, last_reply = ?, diagnosis_code = ?,"
                 " updated_at = ? WHERE profile = ? AND state IN ('queued', 'sending')",
-                (reply, diagnosis_code, now, profile))
-            return cursor.rowcount
+                (reply, diagnosis_code, self.clock(), profile)).rowcount
+
+    def pause_profile(self, profile: str, reply: str, diagnosis_code: str) -> None:
+        """Remember that the profile's account is broken, across restarts, until `release` (the admin's fix)."""
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT INTO paused_profiles (profile, diagnosis_code, reply, since) VALUES (?,?,?,?)"
+                " ON CONFLICT(profile) DO UPDATE SET diagnosis_code = excluded.diagnosis_code,"
+                " reply = excluded.reply", (profile, diagnosis_code, reply, self.clock()))
+
+    def paused_profiles(self) -> dict[str, ProfilePause]:
+        with self._connect() as connection:
+            rows = connection.execute("SELECT * FROM paused_profiles ORDER BY profile").fetchall()
+        return {row["profile"]: ProfilePause(row["profile"], row["diagnosis_code"], row["reply"], row["since"])
+                for row in rows}
 
     def recover_abandoned(self) -> int:
         """At sender start: rows left `sending` by a killed sender are due again now (one sender per outbox)."""
-        with self._connect() as connection:
+        with self._connect(durable=False) as connection:
             return connection.execute(
                 "UPDATE messages SET state = 'queued', lease_until = NULL, next_attempt_at = ?"
                 " WHERE state = 'sending'", (self.clock(),)).rowcount
@@ -250,9 +330,12 @@ class Outbox:
                 (self.clock(),)).rowcount
 
     def release(self, profile: str | None = None, message_id: int | None = None) -> int:
-        """Held (or failed, when an id is given: that is a manual retry) messages become due now."""
+        """Held (or failed, when an id is given: that is a manual retry) messages become due now.
+
+        Releasing a profile (or everything) also lifts its pause: the admin says the account is fixed.
+        """
         now = self.clock()
-        with self._connect() as connection:
+        with self._transaction() as connection:
             if message_id is not None:
                 return connection.execute(
                     "UPDATE messages SET state = 'queued', next_attempt_at = ?, first_attempt_at = NULL,"
@@ -263,6 +346,9 @@ class Outbox:
             if profile is not None:
                 query += " AND profile = ?"
                 params.append(profile)
+                connection.execute("DELETE FROM paused_profiles WHERE profile = ?", (profile,))
+            else:
+                connection.execute("DELETE FROM paused_profiles")
             return connection.execute(query, params).rowcount
 
     def retry(self, message_id: int) -> None:
@@ -277,7 +363,7 @@ class Outbox:
     def purge(self, retention_days: int) -> int:
         """Delete sent and failed rows older than the retention window."""
         cutoff = self.clock() - retention_days * 86400
-        with self._connect() as connection:
+        with self._connect(durable=False) as connection:
             return connection.execute(
                 "DELETE FROM messages WHERE state IN ('sent', 'failed') AND updated_at < ?", (cutoff,)).rowcount
 
@@ -288,7 +374,7 @@ class Outbox:
             row = connection.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise OutboxError(f"There is no message {message_id} in the outbox.")
-        return _row_to_message(row)
+        return row_to_message(row)
 
     def messages(self, state: MessageState | None = None) -> list[OutboxMessage]:
         with self._connect() as connection:
@@ -297,40 +383,17 @@ class Outbox:
             else:
                 rows = connection.execute("SELECT * FROM messages WHERE state = ? ORDER BY id",
                                           (state.value,)).fetchall()
-        return [_row_to_message(row) for row in rows]
+        return [row_to_message(row) for row in rows]
 
     def counts(self) -> dict[MessageState, int]:
         with self._connect() as connection:
             rows = connection.execute("SELECT state, COUNT(*) FROM messages GROUP BY state").fetchall()
         return {MessageState(state): count for state, count in rows}
 
-    # -- internals ---------------------------------------------------------------------------
+    def status(self) -> OutboxStatus:
+        """Counts per state and the paused profiles with the reason: what the GUI and `queue status` show."""
+        return OutboxStatus(self.counts(), self.paused_profiles())
 
-    def _finish(self, message_id: int, state: MessageState, reply: str, diagnosis_code: str,
-                recipient_results: dict[str, str], pending: list[str] | None) -> None:
-        # One transaction, one fsync: the sender calls this once per message.
-        now = self.clock()
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            row = connection.execute("SELECT recipient_results, pending_recipients FROM messages WHERE id = ?",
-                                     (message_id,)).fetchone()
-            if row is None:
-                connection.execute("COMMIT")
-                return
-            merged = {**json.loads(row[0]), **recipient_results}
-            connection.execute(
-                "UPDATE messages SET state = ?, lease_until = NULL, last_reply = ?, diagnosis_code = ?,"
-                " updated_at = ?, recipient_results = ?, pending_recipients = ? WHERE id = ?",
-                (state.value, reply, diagnosis_code, now, json.dumps(merged),
-                 json.dumps(pending) if pending is not None else row[1], message_id))
-            connection.execute("COMMIT")
-
-    def _merge_results(self, message_id: int, results: dict[str, str]) -> None:
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            row = connection.execute("SELECT recipient_results FROM messages WHERE id = ?", (message_id,)).fetchone()
-            merged = {**json.loads(row[0]), **results} if row else results
-            connection.execute("UPDATE messages SET recipient_results = ? WHERE id = ?",
-                               (json.dumps(merged), message_id))
-            connection.execute("COMMIT")
-
+    async def run_async(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a blocking method of this outbox on its database thread (from the event loop)."""
+        return await self._in_thread(call, *args)

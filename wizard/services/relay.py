@@ -48,11 +48,13 @@ def profile_for_sender(config: Config, sender: str) -> Profile:
 
 
 class RelayHandler:
-    """aiosmtpd handler: policy at MAIL FROM, durable enqueue at DATA."""
+    """aiosmtpd handler: policy at MAIL FROM, durable enqueue at DATA, then `on_queued` (wakes the sender)."""
 
-    def __init__(self, outbox: Outbox, load_config: Callable[[], Config]) -> None:
+    def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
+                 on_queued: Callable[[], None] | None = None) -> None:
         self.outbox = outbox
         self.load_config = load_config
+        self.on_queued = on_queued
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
                           mail_options: list[str]) -> str:
@@ -79,20 +81,32 @@ class RelayHandler:
         except (KeyError, OutboxError, OSError) as exc:
             log.error("Relay could not queue a message: %s", exc)
             return "451 4.3.0 Could not queue the message; try again later"
+        if self.on_queued is not None:
+            self.on_queued()
         return f"250 2.0.0 Ok: queued as {stored.id} {stored.message_id}"
 
 
 async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: str = "127.0.0.1", port: int = 2525,
                       *, allow_remote: bool = False, tls_context: ssl.SSLContext | None = None,
-                      authenticator: Authenticator | None = None) -> asyncio.Server:
-    """Listen for submissions; the returned server is closed by the caller."""
+                      authenticator: Authenticator | None = None,
+                      on_queued: Callable[[], None] | None = None) -> asyncio.Server:
+    """Listen for submissions; the returned server is closed by the caller.
+
+    Loopback only by default: anything on this computer may submit without signing in, which is safe only
+    because nothing else can reach the port. A network address needs `allow_remote` and then STARTTLS and
+    AUTH, or the relay would be an open relay for the account.
+    """
     if not is_loopback(host):
         if not allow_remote:
-            raise RelayConfigError(f"Refusing to listen on {host}: the relay is loopback-only unless remote "
-                                   "binding is explicitly allowed.")
+            raise RelayConfigError(
+                f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525), because it "
+                "accepts mail without a password from anything that can reach it.")
         if tls_context is None or authenticator is None:
-            raise RelayConfigError(f"Listening on {host} requires TLS and AUTH: an open relay is never allowed.")
-    handler = RelayHandler(outbox, load_config)
+            raise RelayConfigError(
+                f"Listening on {host} requires TLS and AUTH (a certificate and user accounts for the relay): "
+                "without them anyone on the network could send mail as this account, and an open relay is "
+                "never allowed.")
+    handler = RelayHandler(outbox, load_config, on_queued)
     remote = not is_loopback(host)
 
     def factory() -> SMTP:

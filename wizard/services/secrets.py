@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
-
-import keyring
-import keyring.backend
-import keyring.errors
+from typing import TYPE_CHECKING
 
 from wizard.services.logs import SecretRedactor
+
+if TYPE_CHECKING:
+    import keyring.backend
+
+# keyring is imported where it is used: the import costs about 25 ms that the first window does not need.
 
 SERVICE = "mailwright"
 
@@ -37,11 +39,15 @@ def _entry(profile: str, kind: SecretKind) -> str:
 
 
 def backend_name() -> str:
+    import keyring
+
     backend = keyring.get_keyring()
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
 def _secure_backend() -> keyring.backend.KeyringBackend:
+    import keyring
+
     backend = keyring.get_keyring()
     name = type(backend).__name__.lower()
     module = type(backend).__module__.lower()
@@ -67,6 +73,8 @@ def keyring_available() -> bool:
 
 
 def store_secret(profile: str, kind: SecretKind, value: str) -> None:
+    import keyring.errors
+
     backend = _secure_backend()
     SecretRedactor.register(value)
     try:
@@ -77,6 +85,8 @@ def store_secret(profile: str, kind: SecretKind, value: str) -> None:
 
 
 def load_secret(profile: str, kind: SecretKind) -> str | None:
+    import keyring.errors
+
     backend = _secure_backend()
     try:
         value = backend.get_password(SERVICE, _entry(profile, kind))
@@ -89,6 +99,8 @@ def load_secret(profile: str, kind: SecretKind) -> str | None:
 
 def delete_secret(profile: str, kind: SecretKind) -> bool:
     """True when an entry existed and was removed."""
+    import keyring.errors
+
     backend = _secure_backend()
     try:
         backend.delete_password(SERVICE, _entry(profile, kind))

@@ -2,39 +2,45 @@
 
 Decisions come from `TransportError.kind` only, so SMTP, Graph and OAuth transports behave alike:
 TRANSIENT is retried with exponential backoff and jitter until `max_retry_time_s` since the first
-attempt, PERMANENT fails the message with its diagnosis, AUTH/CONFIG hold the whole profile
-(mail is kept) and pause it until the admin resumes it.
+attempt, PERMANENT fails the message with its diagnosis, AUTH/CONFIG pause the profile (recorded in
+the outbox, so the pause survives a restart) until the admin releases it. A profile's `fallback`
+profiles are tried in order when it fails with anything but a permanent error; the outbox records
+which profile delivered, and the log says so. Only when no profile of the route can deliver is the
+mail held (auth/settings) or retried later (transient).
+
+Messages are claimed in batches and their results recorded in one transaction per batch: the
+SQLite work per message is a fraction of the network work, so the sender runs at the speed of the
+provider connection. A crash between sending and recording makes a message due again (a resend).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wizard.services import accounts
-from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile, ProviderKind
-from wizard.services.diagnostics import Diagnosis
-from wizard.services.outbox import Outbox, OutboxMessage
+from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile
+from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
+from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.transports.base import FailureKind, SendResult, Transport, TransportError
+
+__all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "backoff_delay"]
+
+log = logging.getLogger(__name__)
 
 TransportFactory = Callable[[Profile], Awaitable[Transport]]
 Sleep = Callable[[float], Awaitable[None]]
 
-
-@dataclass(frozen=True)
-class ProviderLimits:
-    max_connections: int | None = None
-    messages_per_minute: int | None = None
-
-
-# Microsoft 365 sending limits: 3 concurrent connections and 30 messages per minute per mailbox
-# (Exchange Online limits, "Sending limits" table).
-PROVIDER_LIMITS: dict[ProviderKind, ProviderLimits] = {
-    ProviderKind.M365_SMTP: ProviderLimits(max_connections=3, messages_per_minute=30),
-}
+# Claimed and recorded together. Bigger batches barely speed up the sender (16 already makes SQLite a
+# small share of the time) but a crash between sending and recording resends up to one batch.
+BATCH_SIZE = 16
+PURGE_EVERY_S = 3600.0
+WAKE_GATHER_S = 0.01
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings, jitter: float) -> float:
@@ -43,36 +49,62 @@ def backoff_delay(attempts: int, settings: DeliverySettings, jitter: float) -> f
     return float(base) * (0.5 + jitter / 2)
 
 
-def send_gap_s(profile: Profile, settings: DeliverySettings) -> float:
-    """The minimum time between two messages of one profile: the send interval or the provider's rate."""
-    gap = settings.send_interval_ms / 1000
-    limits = PROVIDER_LIMITS.get(profile.provider)
-    if limits and limits.messages_per_minute:
-        gap = max(gap, 60 / limits.messages_per_minute)
-    return gap
+@dataclass
+class _Connection:
+    profile: Profile
+    limiter: MailboxLimiter
+    transport: Transport | None = None
+
+
+@dataclass
+class _Round:
+    """One drain of one profile: its route (itself, then its fallbacks) and the connections opened so far."""
+
+    route: list[Profile]
+    settings: DeliverySettings
+    connections: dict[str, _Connection] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)  # connection failed this round: do not try it again now
 
 
 class Sender:
-    """Injectable transport factory, clock, sleep and jitter source so tests never wait."""
+    """Injectable transport factory, clock, sleep, jitter and limits so tests never wait."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config] | None = None,
                  transport_factory: TransportFactory = accounts.transport_for,
                  clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 limits: dict[str, ProviderLimits] | None = None) -> None:
         self.outbox = outbox
         self.load_config = load_config or (lambda: ConfigStore().load())
         self.transport_factory = transport_factory
         self.clock = clock
         self.sleep = sleep
         self.jitter = jitter
-        self.paused: dict[str, Diagnosis] = {}
+        self.limits = {**{kind.value: value for kind, value in PROVIDER_LIMITS.items()}, **(limits or {})}
+        self.limiters: dict[str, MailboxLimiter] = {}
+        self._paused: dict[str, ProfilePause] = {}
+        self._pauses_read = False
+        self._wakeup: asyncio.Event | None = None
+        self._last_purge: float | None = None
 
     # -- the admin's controls -----------------------------------------------------------------
 
+    @property
+    def paused(self) -> dict[str, ProfilePause]:
+        """Profiles paused because their account failed, with the reason (as of the last drain)."""
+        return dict(self._paused)
+
     def resume(self, profile: str) -> int:
         """The account was fixed: un-pause the profile and release its held mail."""
-        self.paused.pop(profile, None)
-        return self.outbox.release(profile=profile)
+        self._paused.pop(profile, None)
+        released = self.outbox.release(profile=profile)
+        self.wake()
+        return released
+
+    def wake(self) -> None:
+        """New mail was queued (the relay calls this): drain now instead of at the next poll."""
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     # -- draining -----------------------------------------------------------------------------
 
@@ -81,83 +113,193 @@ class Sender:
         config = self.load_config()
         if not config.delivery.enabled:
             return 0
+        if self._paused or not self._pauses_read:
+            # Only a sender pauses a profile (one sender per outbox), but anyone may release one: re-read
+            # while something is paused, and not at all on the common path.
+            self._paused = await self.outbox.run_async(self.outbox.paused_profiles)
+            self._pauses_read = True
         gate = asyncio.Semaphore(config.delivery.max_concurrent_connections)
 
         async def one(profile: Profile) -> int:
             async with gate:
-                return await self.drain_profile(profile, config.delivery)
+                return await self.drain_profile(profile, config.delivery, config)
 
-        names = [name for name in config.profiles if name not in self.paused]
-        counts = await asyncio.gather(*(one(config.profiles[name]) for name in names))
+        counts = await asyncio.gather(*(one(profile) for profile in config.profiles.values()))
         return sum(counts)
 
-    async def drain_profile(self, profile: Profile, settings: DeliverySettings) -> int:
-        """Claim and send this profile's due messages over one transport session; returns how many were handled."""
+    async def drain_profile(self, profile: Profile, settings: DeliverySettings, config: Config | None = None) -> int:
+        """Claim and send this profile's due messages; returns how many were attempted."""
+        profiles = config.profiles if config else {profile.name: profile}
+        route = [profile, *(profiles[name] for name in profile.fallback if name in profiles and name != profile.name)]
+        state = _Round(route, settings)
+        gap = settings.send_interval_ms / 1000
         handled = 0
-        transport: Transport | None = None
-        gap = send_gap_s(profile, settings)
         try:
-            while profile.name not in self.paused:
-                message = await asyncio.to_thread(self.outbox.claim, profile.name)
-                if message is None:
+            while self._usable(state):
+                one_at_a_time = bool(gap) or any(self._limiter(p).rate_limited for p in route)
+                limit = 1 if one_at_a_time else BATCH_SIZE
+                lease_s = 300 + limit * profile.timeout_s * 2
+                batch = await self.outbox.aclaim_batch(profile.name, limit, lease_s)
+                if not batch:
                     break
-                if handled and gap:
-                    await self.sleep(gap)
-                handled += 1
-                try:
-                    if transport is None:
-                        transport = await self.transport_factory(profile)
-                    result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw)
-                except TransportError as error:
-                    await self._on_error(message, error, settings)
-                    if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
-                        self.paused[profile.name] = error.diagnosis
-                    continue
-                await self._on_result(message, result, settings)
+                outcomes: list[Outcome] = []
+                for message in batch:
+                    if not self._usable(state):
+                        break
+                    if handled and gap:
+                        await self.sleep(gap)
+                    handled += 1
+                    outcomes.append(await self._deliver(message, state))
+                await self.outbox.arecord(outcomes)
+                untried = [m.id for m in batch[len(outcomes):]]
+                if untried:
+                    await self.outbox.run_async(self.outbox.unclaim, untried)
+                if len(batch) < limit:
+                    break  # the queue was empty behind this batch; newer mail comes with the next wake or poll
+            if not self._usable(state):
+                await self._hold_if_paused(state)
         finally:
-            if transport is not None:
-                await transport.close()
+            for connection in state.connections.values():
+                if connection.transport is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.transport.close()
+                connection.limiter.give_slot()
         return handled
 
-    async def _on_result(self, message: OutboxMessage, result: SendResult, settings: DeliverySettings) -> None:
+    def _usable(self, state: _Round) -> bool:
+        return any(p.name not in self._paused and p.name not in state.down for p in state.route)
+
+    async def _hold_if_paused(self, state: _Round) -> None:
+        """Hold the profile's mail only when every profile of its route is paused (down ones come back)."""
+        profile = state.route[0]
+        pause = self._paused.get(profile.name)
+        if pause is not None and all(p.name in self._paused for p in state.route):
+            await self.outbox.run_async(self.outbox.hold_profile, profile.name, pause.reply, pause.code)
+
+    def _limiter(self, profile: Profile) -> MailboxLimiter:
+        key = mailbox_key(profile)
+        if key not in self.limiters:
+            limits = self.limits.get(profile.provider.value, ProviderLimits())
+            self.limiters[key] = MailboxLimiter(limits, self.clock, self.sleep)
+        return self.limiters[key]
+
+    async def _connection(self, candidate: Profile, state: _Round) -> _Connection | None:
+        connection = state.connections.get(candidate.name)
+        if connection is None:
+            limiter = self._limiter(candidate)
+            # The primary waits for a free slot; a fallback never does (two profiles falling back to each
+            # other must not deadlock on each other's connection slots).
+            if not await limiter.take_slot(wait=candidate is state.route[0]):
+                return None
+            connection = state.connections[candidate.name] = _Connection(candidate, limiter)
+        return connection
+
+    async def _deliver(self, message: OutboxMessage, state: _Round) -> Outcome:
+        errors: list[TransportError] = []
+        for candidate in state.route:
+            if candidate.name in self._paused or candidate.name in state.down:
+                continue
+            connection = await self._connection(candidate, state)
+            if connection is None:
+                continue
+            try:
+                await connection.limiter.before_send()
+                if connection.transport is None:
+                    connection.transport = await self.transport_factory(candidate)
+                result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
+                                                         message.raw)
+            except TransportError as error:
+                if error.kind is FailureKind.PERMANENT:
+                    return Outcome(message.id, MessageState.FAILED, _reply(error), error.diagnosis.code)
+                errors.append(error)
+                await self._on_route_error(candidate, error, state)
+                continue
+            if candidate is not state.route[0]:
+                log.warning("Message %s of profile %s was delivered by fallback profile %s (%s failed: %s)",
+                            message.message_id, message.profile, candidate.name, state.route[0].name,
+                            _reply(errors[0]) if errors else "busy")
+            else:
+                log.info("Message %s delivered by profile %s", message.message_id, candidate.name)
+            return self._result_outcome(message, result, state.settings, candidate.name)
+        if not errors:  # every fallback's mailbox was busy and the primary is paused: try again soon
+            return self._retry_or_fail(message, "No profile of the route was available", "throttled",
+                                       state.settings, None, None, 60.0)
+        transient = next((e for e in errors if e.kind is FailureKind.TRANSIENT), None)
+        if transient is None:
+            first = errors[0]
+            return Outcome(message.id, MessageState.HELD, _reply(first), first.diagnosis.code)
+        return self._retry_or_fail(message, _reply(transient), transient.diagnosis.code, state.settings, None, None,
+                                   transient.retry_after_s)
+
+    async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
+        if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
+            pause = ProfilePause(candidate.name, error.diagnosis.code, _reply(error), self.clock())
+            self._paused[candidate.name] = pause
+            await self.outbox.run_async(self.outbox.pause_profile, candidate.name, pause.reply, pause.code)
+            log.error("Profile %s is paused, its mail is held: %s", candidate.name, pause.reply)
+        elif error.reply_code == 0:  # no reply at all (refused, timeout, dropped): the server is away for now
+            state.down.add(candidate.name)
+
+    def _result_outcome(self, message: OutboxMessage, result: SendResult, settings: DeliverySettings,
+                        delivered_by: str) -> Outcome:
         results = {r.address: r.reply for r in result.recipients} or dict.fromkeys(message.pending_recipients,
                                                                                     result.reply)
         later = [address for address, reply in result.refused.items() if reply.startswith("4")]
         if later:
-            await self._retry_or_fail(message, result.reply, "throttled", settings, later, results)
-        else:
-            await asyncio.to_thread(self.outbox.mark_sent, message.id, result.reply, results)
+            return self._retry_or_fail(message, result.reply, "throttled", settings, later, results)
+        return Outcome(message.id, MessageState.SENT, result.reply, "", results, (), None, delivered_by)
 
-    async def _on_error(self, message: OutboxMessage, error: TransportError, settings: DeliverySettings) -> None:
-        reply = error.diagnosis.detail or error.diagnosis.title
-        if error.kind is FailureKind.TRANSIENT:
-            await self._retry_or_fail(message, reply, error.diagnosis.code, settings, None, None,
-                                      error.retry_after_s)
-        elif error.kind is FailureKind.PERMANENT:
-            await asyncio.to_thread(self.outbox.mark_failed, message.id, reply, error.diagnosis.code)
-        else:
-            await asyncio.to_thread(self.outbox.hold_profile, message.profile, reply, error.diagnosis.code)
-
-    async def _retry_or_fail(self, message: OutboxMessage, reply: str, code: str, settings: DeliverySettings,
-                             pending: list[str] | None, results: dict[str, str] | None,
-                             retry_after_s: float | None = None) -> None:
+    def _retry_or_fail(self, message: OutboxMessage, reply: str, code: str, settings: DeliverySettings,
+                       pending: list[str] | None, results: dict[str, str] | None,
+                       retry_after_s: float | None = None) -> Outcome:
         delay = retry_after_s if retry_after_s is not None else backoff_delay(message.attempts, settings, self.jitter())
-        first = message.first_attempt_at if message.first_attempt_at is not None else self.clock()
-        if self.clock() + delay - first > settings.max_retry_time_s:
-            await asyncio.to_thread(self.outbox.mark_failed, message.id, reply, code, results)
-        else:
-            await asyncio.to_thread(self.outbox.mark_retry, message.id, delay, reply, code, pending, results)
+        now = self.clock()
+        first = message.first_attempt_at if message.first_attempt_at is not None else now
+        if now + delay - first > settings.max_retry_time_s:
+            return Outcome(message.id, MessageState.FAILED, reply, code, results or {}, pending)
+        return Outcome(message.id, MessageState.QUEUED, reply, code, results or {}, pending, now + delay)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """One round: drain what is due, and purge finished rows past retention (at most hourly)."""
+        handled = await self.drain()
+        now = self.clock()
+        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY_S:
+            self._last_purge = now
+            await self.outbox.run_async(self.outbox.purge, self.load_config().delivery.retention_days)
+        return handled
 
     async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
-        """Drain, purge, wait for more; until `stop` is set. Per-profile pauses survive between rounds."""
+        """Drain, purge, wait for more (or for `wake`); until `stop` is set. Pauses survive restarts."""
+        self._wakeup = asyncio.Event()
         config = self.load_config()
-        await asyncio.to_thread(self.outbox.recover_abandoned)
+        await self.outbox.run_async(self.outbox.recover_abandoned)
         if not config.delivery.send_pending_at_startup:
-            await asyncio.to_thread(self.outbox.hold_queued)
-        while not stop.is_set():
-            await self.drain()
-            await asyncio.to_thread(self.outbox.purge, self.load_config().delivery.retention_days)
-            try:
-                await asyncio.wait_for(stop.wait(), poll_s)
-            except TimeoutError:
-                pass
+            held = await self.outbox.run_async(self.outbox.hold_queued)
+            if held:
+                log.warning("%d queued message(s) held at startup (delivery.send_pending_at_startup = false)", held)
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()  # a wake that arrives while draining makes the wait below return at once
+                await self.run_once()
+                await self._idle(stop, poll_s)
+        finally:
+            self._wakeup = None
+
+    async def _idle(self, stop: asyncio.Event, poll_s: float) -> None:
+        assert self._wakeup is not None
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED)
+            if self._wakeup.is_set() and not stop.is_set():
+                # Let a burst of submissions gather, so one claim and one commit serve many messages.
+                await asyncio.sleep(WAKE_GATHER_S)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _reply(error: TransportError) -> str:
+    return error.diagnosis.detail or error.diagnosis.title

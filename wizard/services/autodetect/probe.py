@@ -18,6 +18,7 @@ import aiosmtplib
 from wizard.services.autodetect.https_get import verified_context_off_loop
 from wizard.services.autodetect.model import ConnectTo, Proposal, Source, SourceOutcome
 from wizard.services.config import ProviderKind, Security
+from wizard.services.smtp_closing import PromptClosingSMTP, close_smtp
 
 IMPLICIT_TLS_PORT = 465
 
@@ -86,6 +87,7 @@ async def probe_endpoint(host: str, port: int, *, tls_context: ssl.SSLContext, t
     target = connect_to.get((host, port))
     sock = None
     smtp = None
+    finished = False
     try:
         # One deadline for the whole exchange, not aiosmtplib's per-step timeouts: those go through
         # asyncio.wait_for, which on Python 3.11 can swallow a cancellation (gh-86296) and keep the probe
@@ -93,7 +95,7 @@ async def probe_endpoint(host: str, port: int, *, tls_context: ssl.SSLContext, t
         async with asyncio.timeout(timeout_s):
             # With connect_to the socket goes to the mapped address but TLS still checks `host`'s certificate.
             sock = await _connected_socket(target) if target else None
-            smtp = aiosmtplib.SMTP(hostname=host, port=None if sock else port, sock=sock, use_tls=implicit_tls,
+            smtp = PromptClosingSMTP(hostname=host, port=None if sock else port, sock=sock, use_tls=implicit_tls,
                                    start_tls=False, tls_context=tls_context, timeout=None)
             await smtp.connect()
             await smtp.ehlo()
@@ -103,6 +105,7 @@ async def probe_endpoint(host: str, port: int, *, tls_context: ssl.SSLContext, t
                 await smtp.starttls(server_hostname=host)
                 await smtp.ehlo()
             security = Security.TLS if implicit_tls else Security.STARTTLS
+            finished = True
             return ProbeResult(host, port, security, _auth_mechanisms(smtp))
     except ProbeError:
         raise
@@ -110,10 +113,10 @@ async def probe_endpoint(host: str, port: int, *, tls_context: ssl.SSLContext, t
         reason, serious = _reason(exc)
         raise ProbeError(host, port, reason, serious=serious, timed_out=isinstance(exc, TimeoutError)) from exc
     finally:
-        if smtp is not None and smtp.transport is not None:
-            smtp.close()  # the transport owns the socket
-        elif sock is not None:
-            sock.close()  # cancelled before aiosmtplib wrapped our socket in a transport: nobody else will close it
+        if smtp is not None:
+            await close_smtp(smtp, polite=finished)  # cancelled or failed: no QUIT
+        if sock is not None:
+            sock.close()  # cancelled before aiosmtplib wrapped it in a transport; else already closed with it
 
 
 def _proposal(result: ProbeResult, address: str, rank: int) -> Proposal:

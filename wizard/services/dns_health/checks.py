@@ -7,10 +7,13 @@ import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 
 from wizard.services import providers
+from wizard.services.autodetect.model import ConnectTo
 from wizard.services.dns_health.dkim import check_dkim
+from wizard.services.dns_health.dkim_signature import read_signatures
 from wizard.services.dns_health.dmarc import AlignmentInputs, assess_dmarc, fetch_dmarc
-from wizard.services.dns_health.extras import check_bimi, check_dnssec, check_mta_sts, check_ptr, check_tls_rpt
+from wizard.services.dns_health.extras import check_bimi, check_dnssec, check_ptr, check_tls_rpt
 from wizard.services.dns_health.letter import build_letter
+from wizard.services.dns_health.mta_sts import check_mta_sts
 from wizard.services.dns_health.mx import check_mx
 from wizard.services.dns_health.report import CheckResult, HealthReport, Recommendation, Status
 from wizard.services.dns_health.resolver import DEFAULT_TIMEOUT_S, DnsResolver, Resolver
@@ -59,11 +62,15 @@ async def check_domain(domain: str, *, provider: Provider | str | None = None, s
                        nameserver: str | None = None, sending_ips: Sequence[str] = (), smtp_host: str | None = None,
                        smtp_port: int = 587, smtp_security: str = "starttls", daily_volume: int | None = None,
                        timeout_s: float = DEFAULT_TIMEOUT_S, on_progress: ProgressCallback | None = None,
-                       resolver: DnsResolver | None = None, ca_file: str | None = None) -> HealthReport:
+                       resolver: DnsResolver | None = None, ca_file: str | None = None,
+                       message: bytes | None = None, connect_to: ConnectTo | None = None) -> HealthReport:
     """Check `domain`'s DNS for sending through `provider` (a catalogue entry or id, None = any SMTP server).
 
     Every call uses a fresh resolver cache (a re-check sees the DNS as it is now). Each finished check is
-    passed to `on_progress`. Cancelling the task cancels every query in flight. Raises
+    passed to `on_progress`. `message` is a mail the sender's service sent (the test mail as received, or a
+    sample with its headers): its DKIM-Signature names the selectors to check. `ca_file` replaces the system
+    trust store for the TLS checks (tests, private CAs); `connect_to` maps (host, port) to the address to connect
+    to instead, TLS still verified for the host (tests). Cancelling the task cancels every query in flight. Raises
     `InvalidInputError` for a bad domain, provider, nameserver or sending IP; DNS failures are `error` results.
     """
     domain = normalise_domain(domain)
@@ -72,6 +79,7 @@ async def check_domain(domain: str, *, provider: Provider | str | None = None, s
     own = Resolver(nameserver, timeout=timeout_s) if resolver is None else None
     dns: DnsResolver = own if own is not None else resolver  # type: ignore[assignment]
     smtp_host = validate_host(smtp_host, "smtp host") if smtp_host else None
+    signed = read_signatures(message, domain) if message is not None else None
 
     def report(result: CheckResult) -> CheckResult:
         if on_progress is not None:
@@ -82,13 +90,15 @@ async def check_domain(domain: str, *, provider: Provider | str | None = None, s
         result = await coro
         return report(result) if result is not None else None
 
-    side: list[Awaitable[CheckResult | None]] = [check_mx(dns, domain), check_ptr(dns, ips), check_mta_sts(dns, domain),
+    side: list[Awaitable[CheckResult | None]] = [check_mx(dns, domain), check_ptr(dns, ips),
+                                                 check_mta_sts(dns, domain, ca_file=ca_file, timeout_s=timeout_s,
+                                                               connect_to=connect_to),
                                                  check_tls_rpt(dns, domain), check_bimi(dns, domain),
                                                  check_dnssec(dns, domain)]
     if smtp_host:
         side.append(check_submission_tls(smtp_host, smtp_port, smtp_security, timeout_s=timeout_s, ca_file=ca_file))
     core = asyncio.gather(gather_spf(dns, domain, chosen, sending_ips=ips, smtp_host=smtp_host),
-                          check_dkim(dns, domain, chosen, selectors), fetch_dmarc(dns, domain))
+                          check_dkim(dns, domain, chosen, selectors, signed), fetch_dmarc(dns, domain))
     try:
         (spf_inputs, dkim, dmarc_lookups), others = await asyncio.gather(
             core, asyncio.gather(*(reported(c) for c in side)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from wizard.services.dns_health.dkim_signature import MessageSignatures
 from wizard.services.dns_health.report import CheckResult, Recommendation, Status, worst
 from wizard.services.dns_health.resolver import DnsResolver, Lookup, LookupStatus
 from wizard.services.providers import Provider
@@ -137,10 +138,27 @@ class DkimOutcome:
     valid_selectors: tuple[str, ...]  # selectors with a usable key: DMARC can align through DKIM
 
 
+def _message_notes(signed: MessageSignatures | None) -> list[str]:
+    if signed is None:
+        return []
+    if signed.selectors:
+        return [f"The sample message is signed for {signed.domain} with selector(s) {', '.join(signed.selectors)} "
+                "(DKIM-Signature s=): checked those instead of guessing."]
+    others = f" (signed only by {', '.join(signed.other_domains)}, which cannot align with DMARC)" \
+        if signed.other_domains else ""
+    return [f"The sample message carries no DKIM signature for {signed.domain}{others}: receivers see it as "
+            "unsigned for your domain."]
+
+
 async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | None,
-                     selectors: Sequence[str] = ()) -> DkimOutcome:
+                     selectors: Sequence[str] = (), message: MessageSignatures | None = None) -> DkimOutcome:
+    """Probe the selectors: those a sample message was signed with (`message`), else the provider's known ones
+    (or common ones without a provider), plus the admin's `selectors`."""
     user = tuple(dict.fromkeys(s.strip().lower() for s in selectors if s.strip()))
-    guessable = provider.dkim_selectors if provider and provider.dkim_selectors_guessable else ()
+    from_message = message.selectors if message is not None else ()
+    guessable = provider.dkim_selectors if provider and provider.dkim_selectors_guessable and not from_message \
+        else ()
+    user = tuple(dict.fromkeys((*from_message, *user)))
     probe = tuple(dict.fromkeys((*guessable, *user))) or (COMMON_SELECTORS if provider is None else ())
     lookups = await asyncio.gather(resolver.lookup(f"_domainkey.{domain}", "TXT"),
                                    *(resolver.lookup(f"{s}._domainkey.{domain}", "TXT") for s in probe))
@@ -148,7 +166,7 @@ async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | No
                                                                                               strict=True)]
     found = [r for r in results if r.status is not None]
     valid = tuple(r.selector for r in found if r.status in (Status.PASS, Status.WARN))
-    details = [r.note for r in results]
+    details = [*_message_notes(message), *(r.note for r in results)]
     if parent.status is LookupStatus.NXDOMAIN:
         details.append(f"_domainkey.{domain} does not exist (NXDOMAIN): no DKIM key is published under any selector")
     elif not found and parent.status is LookupStatus.NODATA:
@@ -157,6 +175,8 @@ async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | No
     ttl = max((r.lookup.ttl for r in found if r.lookup.ttl is not None), default=None)
     statuses = [r.status for r in found if r.status is not None]
     statuses += [Status.FAIL for r in results if r.status is None and r.selector in user]
+    if message is not None and not message.signed_for_domain:
+        statuses.append(Status.WARN)
     recommendations: list[Recommendation] = []
     fix = ""
     who = provider.name if provider else "your mail service"
@@ -179,6 +199,10 @@ async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | No
         else:
             fix = "No key at the common selectors: give your selector with --selector (see a received message's " \
                   "DKIM-Signature header, s= tag)."
+    elif unpublished := [r.selector for r in results if r.status is None and r.selector in from_message]:
+        fix = (f"Messages are signed with selector {', '.join(unpublished)}, but no key is published at "
+               f"{unpublished[0]}._domainkey.{domain}: publish the record {who} shows for it. "
+               + (provider.dkim_setup if provider else ""))
     elif found and any(s is Status.FAIL for s in statuses):
         fix = provider.dkim_setup if provider else "Publish a valid 2048-bit key at the selector your server uses."
     status = worst(statuses)

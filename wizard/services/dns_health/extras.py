@@ -1,4 +1,4 @@
-"""The smaller checks: MTA-STS, TLS-RPT, BIMI, DNSSEC (informational) and forward-confirmed reverse DNS."""
+"""The smaller checks: TLS-RPT, BIMI, DNSSEC (informational) and forward-confirmed reverse DNS (MTA-STS: mta_sts.py)."""
 
 from __future__ import annotations
 
@@ -16,24 +16,6 @@ def _tagged(lookup: Lookup, prefix: str) -> list[str]:
 
 def _error(check_id: str, what: str, lookup: Lookup) -> CheckResult:
     return CheckResult(check_id, Status.ERROR, f"Could not read {what} (dns_failed)", f"{lookup.name}: {lookup.error}")
-
-
-async def check_mta_sts(resolver: DnsResolver, domain: str) -> CheckResult:
-    lookup = await resolver.lookup(f"_mta-sts.{domain}", "TXT")
-    if lookup.failed:
-        return _error("mta_sts", "the MTA-STS record", lookup)
-    records = _tagged(lookup, "v=STSv1")
-    if not records:
-        return CheckResult("mta_sts", Status.INFO, "No MTA-STS (optional)",
-                           "MTA-STS (RFC 8461) makes senders require TLS when delivering to your MX hosts.",
-                           "", lookup.ttl)
-    if len(records) > 1 or "id=" not in records[0].replace(" ", ""):
-        return CheckResult("mta_sts", Status.WARN, "MTA-STS record is invalid",
-                           f"_mta-sts.{domain}: {' | '.join(records)} (one record with v=STSv1; id=... is required)",
-                           "Publish exactly one 'v=STSv1; id=<change on every policy update>' record.", lookup.ttl)
-    return CheckResult("mta_sts", Status.PASS, "MTA-STS is announced",
-                       f"_mta-sts.{domain}: {records[0]}; the policy itself is served at "
-                       f"https://mta-sts.{domain}/.well-known/mta-sts.txt", "", lookup.ttl)
 
 
 async def check_tls_rpt(resolver: DnsResolver, domain: str) -> CheckResult:

@@ -11,6 +11,7 @@ import time
 import aiosmtplib
 
 from wizard.services.dns_health.report import CheckResult, Status
+from wizard.services.smtp_closing import PromptClosingSMTP, close_smtp
 
 EXPIRY_WARN_DAYS = 14
 
@@ -22,10 +23,12 @@ async def check_submission_tls(host: str, port: int = 587, security: str = "star
         return CheckResult("submission_tls", Status.WARN, f"{where} is used without TLS",
                            "Credentials and mail cross the network unencrypted.",
                            "Use port 587 with STARTTLS or 465 with TLS.")
-    client = aiosmtplib.SMTP(hostname=host, port=port, use_tls=security == "tls",
+    client = PromptClosingSMTP(hostname=host, port=port, use_tls=security == "tls",
                              start_tls=security == "starttls", timeout=timeout_s, cert_bundle=ca_file)
+    finished = False
     try:
         await client.connect()
+        finished = True
         ssl_object = client.transport.get_extra_info("ssl_object") if client.transport else None
         version = ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
         cert = ssl_object.getpeercert() if isinstance(ssl_object, ssl.SSLObject) else None
@@ -40,8 +43,7 @@ async def check_submission_tls(host: str, port: int = 587, security: str = "star
         return CheckResult("submission_tls", Status.ERROR, f"Could not connect to {where}", text,
                            "Check the host name and port, and that a firewall allows the connection.")
     finally:
-        if client.is_connected:
-            client.close()
+        await close_smtp(client, polite=finished)  # cancelled or failed: abort, no QUIT round trip
     details = [f"{where}: {version or 'TLS'} negotiated, certificate valid for {host}"]
     status = Status.PASS
     if version in ("TLSv1", "TLSv1.1"):

@@ -11,6 +11,7 @@ Public API (stable; the Graph transport and accounts.py build on it):
     signed = await oauth.login(profile, device=True, on_device_code=show)   # device code; show(DeviceCode)
     state = await oauth.status(profile)                   # -> TokenStatus (account, scopes, age, expiry)
     result = await oauth.logout(profile)                  # -> LogoutResult(removed, revoke_instructions)
+    oauth.forget_profile(name)                            # profile removed: token cache + imported Google client
     oauth.scopes_for(profile)                             # what is requested (pure)
 
 - `token_source` raises `TransportError(kind=FailureKind.AUTH)` with the diagnosis (token_expired,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from wizard.services.oauth.google import GoogleTokens
 
 __all__ = ["AccessToken", "DeviceCode", "LogoutResult", "OAuthError", "SignIn", "SignInCancelledError",
-           "TokenStatus", "credential_for", "get_token", "login", "logout", "scopes_for", "status"]
+           "TokenStatus", "credential_for", "forget_profile", "get_token", "login", "logout", "scopes_for", "status"]
 
 _sessions: dict[str, tuple[Profile, object]] = {}
 
@@ -73,6 +74,16 @@ def _google(profile: Profile) -> GoogleTokens:
 def forget_sessions() -> None:
     """Drop in-memory state (as a restart would); the encrypted caches on disk stay."""
     _sessions.clear()
+
+
+def forget_profile(name: str) -> bool:
+    """Delete everything this computer keeps for the profile's OAuth sign-in (blocking, file and keyring I/O):
+    the encrypted token cache and its key, and an imported Google client file. True when something was removed."""
+    from wizard.services.oauth.google import delete_client
+
+    _sessions.pop(name, None)
+    removed_cache = token_store.delete(name)
+    return delete_client(name) or removed_cache
 
 
 async def get_token(profile: Profile, *, force_refresh: bool = False) -> AccessToken:

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import secrets as std_secrets
 import ssl
 import time
@@ -28,6 +27,7 @@ from wizard.services.config import Profile, data_home
 from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, error_from_response, network_error
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser
+from wizard.services.oauth.microsoft import ca_bundle
 from wizard.services.oauth.model import AccessToken, SignIn, TokenStatus
 from wizard.services.secrets import SecretKind
 
@@ -81,6 +81,14 @@ def import_client_json(profile: Profile, text: str) -> GoogleClient:
     return client
 
 
+def delete_client(profile_name: str) -> bool:
+    """Remove the imported client file (its secret lives in the keyring); True when there was one."""
+    path = _client_file(profile_name)
+    existed = bool(path.exists())
+    path.unlink(missing_ok=True)
+    return existed
+
+
 def load_client(profile: Profile) -> GoogleClient:
     path = _client_file(profile.name)
     if not path.exists():
@@ -96,8 +104,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def _verify(profile: Profile) -> ssl.SSLContext:
-    cafile = profile.ca_file or os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE") or None
-    return ssl.create_default_context(cafile=cafile)
+    return ssl.create_default_context(cafile=ca_bundle(profile))  # the same trust as the Microsoft flows
 
 
 def _id_token_email(id_token: str) -> str:

@@ -78,13 +78,32 @@ def scopes_for(profile: Profile) -> list[str]:
     return [SMTP_APP_SCOPE] if app_only else [SMTP_DELEGATED_SCOPE]
 
 
+def ca_bundle(profile: Profile) -> str | None:
+    """The CA file to trust: the profile's `ca_file`, else REQUESTS_CA_BUNDLE, else SSL_CERT_FILE (None: system)."""
+    return profile.ca_file or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+
+
+class _PinnedCaSession(requests.Session):
+    """A session whose own `verify` is final.
+
+    requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override `Session.verify` whenever a request
+    passes no `verify`, which is how msal calls it (requests issue 3829). `trust_env = False` would fix
+    that but also drop the proxy variables a corporate network needs, so only the CA setting is pinned.
+    """
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings["verify"] = self.verify
+        return settings
+
+
 def http_session(profile: Profile) -> requests.Session:
-    """requests honours REQUESTS_CA_BUNDLE itself; we add SSL_CERT_FILE and the profile's own CA file."""
-    session = requests.Session()
-    if profile.ca_file:
-        session.verify = profile.ca_file
-    elif os.environ.get("SSL_CERT_FILE") and not os.environ.get("REQUESTS_CA_BUNDLE"):
-        session.verify = os.environ["SSL_CERT_FILE"]
+    """msal's HTTP client, trusting exactly `ca_bundle(profile)` (or the system store)."""
+    bundle = ca_bundle(profile)
+    session = _PinnedCaSession() if bundle else requests.Session()
+    if bundle:
+        session.verify = bundle
     return session
 
 

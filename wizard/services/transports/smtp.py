@@ -43,6 +43,7 @@ _KIND_BY_CODE = {
     "auth_not_supported": FailureKind.CONFIG,
     "relay_denied": FailureKind.CONFIG,
     "send_as_denied": FailureKind.CONFIG,
+    "quota_exceeded": FailureKind.TRANSIENT,  # Gmail's 550 5.4.5: the daily limit resets, the mail must wait
 }
 
 # OpenSSL X509 verify codes worth explaining differently (x509_vfy.h).
@@ -263,7 +264,8 @@ class SmtpTransport(OpensAsContext):
             if isinstance(exc, aiosmtplib.SMTPException) and not isinstance(exc, aiosmtplib.SMTPResponseException) \
                     and "AUTH" in str(exc):
                 raise self._fail("auth_not_supported", "") from None
-            raise translate(exc, self.settings, username=credential.username) from None
+            raise translate(exc, self.settings, username=credential.username,
+                            from_address=credential.username) from None
         methods = ", ".join(smtp.supported_auth_methods).upper()
         return f"{diagnostics.format_reply(response.code, response.message)} (server offers {methods})"
 
@@ -275,7 +277,8 @@ class SmtpTransport(OpensAsContext):
                 response = await self.smtp.auth_xoauth2(credential.username, token)
             except aiosmtplib.SMTPAuthenticationError as exc:
                 if attempt or diagnostics.code_for_smtp_reply(exc.code, exc.message) == "basic_auth_disabled":
-                    error = translate(exc, self.settings, username=credential.username)
+                    error = translate(exc, self.settings, username=credential.username,
+                                      from_address=credential.username)
                     if error.diagnosis.code == "auth_failed":
                         diagnosis = diagnostics.make("oauth_not_authorized", detail=error.diagnosis.detail,
                                                      username=credential.username, host=self.settings.host)

@@ -1,0 +1,259 @@
+"""The main window with two accounts on local SMTP servers: health, test mail through the outbox, pause, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWidget
+
+from tests.dns.server import dns_server
+from tests.dns.zones import ZONE
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory
+from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from wizard.app import BackgroundDelivery
+from wizard.main_window import MainWindow
+from wizard.services import accounts, secrets
+from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
+from wizard.services.config import ConfigStore, Profile, ProviderKind, Security
+from wizard.services.health import DnsVerdictStore
+from wizard.services.outbox import MessageState, Outbox
+from wizard.services.secrets import SecretKind
+
+pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    """Until `condition()` holds (the background sender works on its own schedule), or fail."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class App:
+    window: MainWindow
+    delivery: BackgroundDelivery
+    outbox: Outbox
+    store: ConfigStore
+    main: str
+    backup: str
+    main_server: RunningSmtpServer
+    backup_server: RunningSmtpServer
+
+    async def refresh(self) -> None:
+        await self.window.refresh()
+
+
+def _profile(name: str, server: RunningSmtpServer) -> Profile:
+    return Profile(name=name, from_address=GOOD_USER, host=server.host, port=server.port,
+                   security=Security.STARTTLS, username=GOOD_USER, ca_file=server.ca_file)
+
+
+@dataclass
+class Accounts:
+    store: ConfigStore
+    main: str
+    backup: str
+    main_server: RunningSmtpServer
+    backup_server: RunningSmtpServer
+
+
+@pytest.fixture
+def two_accounts(smtp_server: SmtpServerFactory, data_home: Path, profile_name: str) -> Iterator[Accounts]:
+    main_server, backup_server = smtp_server("starttls"), smtp_server("starttls")
+    store = ConfigStore()
+    main, backup = f"{profile_name}-main", f"{profile_name}-backup"
+    accounts.save_profile(_profile(main, main_server), GOOD_PASSWORD, store)
+    accounts.save_profile(_profile(backup, backup_server), GOOD_PASSWORD, store)
+    yield Accounts(store, main, backup, main_server, backup_server)
+    for name in (main, backup):
+        secrets.delete_profile_secrets(name)
+
+
+@contextlib.asynccontextmanager
+async def running_app(setup: Accounts) -> AsyncIterator[App]:
+    """The main window with the background sender running; both stopped before the test returns.
+
+    Inside the test, not in a fixture: between a test and its fixtures' teardown pytest-qt processes Qt
+    events outside the asyncio loop, and the sender's pending timers would fire there.
+    """
+    outbox = Outbox()
+    delivery = BackgroundDelivery(outbox, setup.store.load, poll_s=0.1)
+    dispatcher = AlertDispatcher(outbox, setup.store.load, load_settings=AlertSettings, tracker=AlertTracker())
+    window = MainWindow(setup.store, outbox, delivery, dispatcher, refresh_ms=100)
+    await delivery.start()
+    window.show()
+    await window.refresh()
+    try:
+        yield App(window, delivery, outbox, setup.store, setup.main, setup.backup, setup.main_server,
+                  setup.backup_server)
+    finally:
+        await window.shutdown()
+        await delivery.stop()
+        window.close()
+        window.deleteLater()
+
+
+def _click(button: QWidget) -> None:
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.asyncio
+async def test_both_accounts_show_their_state_provider_and_the_default(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        cards = app.window.cards
+        assert list(cards) == [app.main, app.backup]
+        assert cards[app.main].title() == f"{app.main} (default)"
+        assert cards[app.main].state_badge.text() == "● OK"
+        assert "SMTP server · app@example.com" in cards[app.backup].identity.text()
+        assert "Last success: never" in cards[app.backup].details.text()
+        assert "DNS: not checked yet" in cards[app.backup].extra.text()
+        assert app.window.summary.text() == "Background sender running. 0 message(s) waiting."
+        assert not app.window.banner.isVisible()
+        assert not cards[app.main].resume_button.isVisible()
+
+
+@pytest.mark.asyncio
+async def test_test_mail_goes_through_the_outbox_and_shows_the_server_reply(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        dialog = app.window.open_test_mail(app.backup)
+        dialog.to.setText("someone@example.net")
+        outcome = SignalWaiter(dialog.outcome)
+        _click(dialog.send_button)
+        (state,) = await outcome.wait()
+        await dialog.tasks.wait()
+        assert state == "sent"
+        [received] = app.backup_server.messages
+        assert received.rcpt_tos == ["someone@example.net"]
+        assert app.main_server.messages == []
+        assert dialog.status.text().startswith("The server accepted the message: 250 2.0.0 Ok: queued as Q00001")
+        [row] = app.outbox.messages()
+        assert (row.profile, row.priority, row.state) == (app.backup, 1, MessageState.SENT)
+        await app.refresh()
+        card = app.window.cards[app.backup]
+        assert "Last success: just now" in card.details.text()
+        assert "1 sent" in card.details.text()
+        dialog.close()
+
+
+@pytest.mark.asyncio
+async def test_wrong_password_pauses_the_account_and_resume_sends_held_mail_once_fixed(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        secrets.store_secret(app.main, SecretKind.PASSWORD, "the old password")
+        dialog = app.window.open_test_mail(app.main)
+        outcome = SignalWaiter(dialog.outcome)
+        _click(dialog.send_button)
+        (state,) = await outcome.wait()
+        await dialog.tasks.wait()
+        assert state == "held"  # never "sent": the server did not accept it
+        assert "held" in dialog.status.text()
+        assert dialog.diagnosis.title_label.text()  # what went wrong, in plain words
+        dialog.close()
+        await app.refresh()
+        card = app.window.cards[app.main]
+        assert card.state_badge.text() == "● Paused: sign-in failed (1 held)"
+        assert card.resume_button.isVisible()
+        assert app.window.banner.isVisible()
+        assert app.window.banner.text().startswith(f"{app.main}: Paused: sign-in failed (1 held).")
+        assert app.window.tray_model.worst.value == "paused"
+        assert app.main_server.messages == []
+
+        secrets.store_secret(app.main, SecretKind.PASSWORD, GOOD_PASSWORD)  # the admin fixed the account
+        _click(card.resume_button)
+        await eventually(lambda: len(app.main_server.messages) == 1)
+        await eventually(lambda: app.outbox.messages()[0].state is MessageState.SENT)
+        await app.refresh()
+        assert card.state_badge.text() == "● OK"
+        assert not card.resume_button.isVisible()
+        assert not app.window.banner.isVisible()
+
+
+@pytest.mark.asyncio
+async def test_check_runs_in_the_card_and_a_failed_check_marks_the_account_failing(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        card = app.window.cards[app.backup]
+        finished = SignalWaiter(card.check_finished)
+        _click(card.check_button)
+        _name, report = await finished.wait()
+        await card.tasks.wait()
+        assert report.ok
+        assert card.activity.text().startswith("Connection check passed")
+
+        secrets.store_secret(app.backup, SecretKind.PASSWORD, "wrong")
+        finished = SignalWaiter(card.check_finished)
+        _click(card.check_button)
+        _name, report = await finished.wait()
+        await card.tasks.wait()
+        assert not report.ok
+        assert card.activity.text().startswith("Check failed:")
+        await app.refresh()
+        assert card.state_badge.text() == "● Failing"
+        assert "Connection check failed" in card.reasons.text()
+
+
+@pytest.mark.asyncio
+async def test_pausing_sending_keeps_mail_queued_until_resumed(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        _click(app.window.pause_button)
+        await eventually(lambda: not app.delivery.sending)
+        await app.refresh()
+        assert app.window.pause_button.text() == "Resume sending"
+        assert app.window.summary.text().startswith("Sending paused")
+        dialog = app.window.open_test_mail(app.main)
+        outcome = SignalWaiter(dialog.outcome)
+        _click(dialog.send_button)
+        await eventually(lambda: "sending is paused" in dialog.status.text())
+        await app.refresh()
+        assert "1 message(s) waiting" in app.window.summary.text()
+        assert app.main_server.messages == []
+        _click(app.window.pause_button)
+        (state,) = await outcome.wait()
+        await dialog.tasks.wait()
+        assert state == "sent"
+        assert len(app.main_server.messages) == 1
+        await app.refresh()
+        assert app.window.pause_button.text() == "Pause sending"
+        dialog.close()
+
+
+@pytest.mark.asyncio
+async def test_the_dns_button_checks_the_sender_domain_and_the_verdict_stays(data_home: Path) -> None:
+    store = ConfigStore()
+    store.save_profile(Profile(name="bare", from_address="app@bare.test", host="smtp.bare.test"))
+    store.save_profile(Profile(name="contoso", provider=ProviderKind.M365_SMTP, from_address="app@contoso.test",
+                               host="smtp.office365.com", username="app@contoso.test"))
+    outbox = Outbox()
+    delivery = BackgroundDelivery(outbox, store.load)  # not started: nothing to send here
+    dispatcher = AlertDispatcher(outbox, store.load, enabled=False)
+    with dns_server(ZONE) as (nameserver, _resolver):
+        window = MainWindow(store, outbox, delivery, dispatcher, dns_nameserver=nameserver)
+        try:
+            window.show()
+            await window.refresh()
+            for name in ("bare", "contoso"):
+                card = window.cards[name]
+                done = SignalWaiter(card.dns_finished)
+                _click(card.dns_button)
+                await done.wait()
+                await card.tasks.wait()
+            await window.refresh()
+            bare, contoso = window.cards["bare"], window.cards["contoso"]
+            assert bare.extra.text().startswith("DNS (bare.test, just now): ")
+            assert "spf fail" in bare.extra.text()
+            assert contoso.extra.text().startswith("DNS (contoso.test, just now): all green")
+            verdicts = DnsVerdictStore(data_home / "dns-verdicts.json").load()
+            assert (verdicts["bare.test"].ok, verdicts["contoso.test"].ok) == (False, True)
+        finally:
+            await window.shutdown()
+            window.close()
+            window.deleteLater()

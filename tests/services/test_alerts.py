@@ -1,0 +1,177 @@
+"""Alerts fire once per transition into trouble, and reach a webhook and a mailbox for real."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory
+from wizard.services import accounts
+from wizard.services.alerts import (
+    Alert,
+    AlertDispatcher,
+    AlertSettings,
+    AlertTracker,
+    load_alert_settings,
+    parse_alert_settings,
+    post_webhook,
+)
+from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.health import HealthState, Issue, ProfileHealth
+from wizard.services.outbox import MessageState, Outbox
+from wizard.services.sender import Sender
+from wizard.services.validation import InvalidInputError
+
+
+def _health(name: str, state: HealthState, *issues: Issue) -> ProfileHealth:
+    return ProfileHealth(name=name, provider=Profile(name=name).provider, from_address=f"{name}@example.com",
+                         is_default=False, state=state, issues=issues,
+                         reasons=tuple(f"reason {i.value}" for i in issues))
+
+
+OK = HealthState.OK
+
+
+def test_an_alert_fires_once_when_a_profile_starts_failing_and_again_after_it_recovered() -> None:
+    tracker = AlertTracker()
+    assert tracker.update([_health("main", OK)]) == []
+    [alert] = tracker.update([_health("main", HealthState.PAUSED, Issue.PAUSED)])
+    assert (alert.profile, alert.state, alert.issues) == ("main", "paused", (Issue.PAUSED,))
+    assert tracker.update([_health("main", HealthState.PAUSED, Issue.PAUSED)]) == []  # still paused: silence
+    [worse] = tracker.update([_health("main", HealthState.PAUSED, Issue.PAUSED, Issue.SECRET_EXPIRING)])
+    assert worse.issues == (Issue.SECRET_EXPIRING,)  # only what is new
+    assert tracker.update([_health("main", OK)]) == []
+    assert len(tracker.update([_health("main", HealthState.PAUSED, Issue.PAUSED)])) == 1
+
+
+def test_plain_warnings_do_not_alert() -> None:
+    tracker = AlertTracker()
+    assert tracker.update([_health("main", HealthState.WARNING, Issue.RETRYING, Issue.LAST_MESSAGE_FAILED)]) == []
+    [alert] = tracker.update([_health("main", HealthState.FAILING, Issue.REPEATED_TEMPORARY_FAILURES)])
+    assert alert.issues == (Issue.REPEATED_TEMPORARY_FAILURES,)
+
+
+def test_alerts_already_raised_are_not_repeated_after_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "alerts-state.json"
+    assert len(AlertTracker(state).update([_health("main", HealthState.PAUSED, Issue.PAUSED)])) == 1
+    assert AlertTracker(state).update([_health("main", HealthState.PAUSED, Issue.PAUSED)]) == []
+
+
+def test_alert_settings_come_from_the_alerts_table_and_are_validated(data_home: Path) -> None:
+    assert load_alert_settings() == AlertSettings()
+    (data_home / "config.toml").write_text('[alerts]\nemail_to = "it@example.com"\nvia_profile = "backup"\n'
+                                           'webhook_url = "https://hooks.example.com/x"\n', encoding="utf-8")
+    assert load_alert_settings() == AlertSettings("it@example.com", "backup", "https://hooks.example.com/x")
+    with pytest.raises(InvalidInputError, match=r"alerts\.webhook_url"):
+        parse_alert_settings({"webhook_url": "ftp://x"})
+    with pytest.raises(InvalidInputError, match=r"Unknown setting alerts\.emial_to"):
+        parse_alert_settings({"emial_to": "x@example.com"})
+
+
+@dataclass
+class WebhookReceiver:
+    status: int = 204
+    bodies: list[dict[str, object]] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    port: int = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        length = next(int(line.split(":", 1)[1]) for line in head.split("\r\n")
+                      if line.lower().startswith("content-length:"))
+        self.headers.append(head)
+        self.bodies.append(json.loads(await reader.readexactly(length)))
+        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+
+@pytest_asyncio.fixture
+async def webhook() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+    receiver.port = server.sockets[0].getsockname()[1]
+    yield receiver
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.mark.asyncio
+async def test_the_webhook_receives_the_alert_as_json(webhook: WebhookReceiver) -> None:
+    alert = Alert("main", "paused", "Paused: sign-in failed (2 held)", (Issue.PAUSED,), ("535 5.7.8 bad",), 1.0)
+    delivery = await post_webhook(alert, webhook.url)
+    assert (delivery.ok, delivery.detail) == (True, "HTTP 204")
+    [body] = webhook.bodies
+    assert body["profile"] == "main"
+    assert body["issues"] == ["paused"]
+    assert body["reasons"] == ["535 5.7.8 bad"]
+    assert "POST /hook" in webhook.headers[0]
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_error_is_reported_not_raised(webhook: WebhookReceiver) -> None:
+    webhook.status = 500
+    alert = Alert("main", "failing", "Failing", (Issue.CHECK_FAILED,), (), 1.0)
+    delivery = await post_webhook(alert, webhook.url)
+    assert (delivery.ok, delivery.detail) == (False, "HTTP 500")
+
+
+@pytest.mark.keyring
+@pytest.mark.asyncio
+async def test_an_alert_mail_goes_through_another_profile_and_reaches_the_mailbox(
+        smtp_server: SmtpServerFactory, data_home: Path, profile_name: str, webhook: WebhookReceiver) -> None:
+    sink = smtp_server("starttls")
+    via = f"{profile_name}-via"
+    failing = f"{profile_name}-main"
+    store = ConfigStore()
+    accounts.save_profile(Profile(name=via, from_address=GOOD_USER, host=sink.host, port=sink.port,
+                                  security=Security.STARTTLS, username=GOOD_USER, ca_file=sink.ca_file),
+                          GOOD_PASSWORD, store)
+    accounts.save_profile(Profile(name=failing, from_address="app@example.com", host="127.0.0.1", port=1), None, store)
+    try:
+        outbox = Outbox()
+        settings = AlertSettings(email_to="it@example.com", via_profile=via, webhook_url=webhook.url)
+        dispatcher = AlertDispatcher(outbox, store.load, load_settings=lambda: settings)
+        alerts = await dispatcher.process([_health(failing, HealthState.PAUSED, Issue.PAUSED)])
+        assert [a.profile for a in alerts] == [failing]
+        assert [(d.channel, d.ok) for d in dispatcher.deliveries] == [("email", True), ("webhook", True)]
+        [queued] = outbox.messages()
+        assert (queued.profile, queued.priority) == (via, 1)
+        await Sender(outbox, store.load).run_once()
+        assert outbox.get(queued.id).state is MessageState.SENT
+        [received] = sink.messages
+        mail = message_from_bytes(received.data)
+        assert received.rcpt_tos == ["it@example.com"]
+        assert mail["Subject"] == f"[Mailwright] {failing}: Paused: sign-in failed"
+        assert "reason paused" in mail.get_payload()
+        # the same state on the next refresh: nothing more is sent
+        assert await dispatcher.process([_health(failing, HealthState.PAUSED, Issue.PAUSED)]) == []
+        assert len(outbox.messages()) == 1
+    finally:
+        accounts.remove_profile(via, store)
+        accounts.remove_profile(failing, store)
+
+
+@pytest.mark.asyncio
+async def test_the_failing_profile_never_sends_its_own_alert(data_home: Path) -> None:
+    store = ConfigStore()
+    store.save_profile(Profile(name="only", from_address="app@example.com", host="127.0.0.1"))
+    outbox = Outbox()
+    dispatcher = AlertDispatcher(outbox, store.load, load_settings=lambda: AlertSettings(email_to="it@example.com"))
+    await dispatcher.process([_health("only", HealthState.PAUSED, Issue.PAUSED)])
+    [delivery] = dispatcher.deliveries
+    assert not delivery.ok
+    assert "cannot send its own alert" in delivery.detail
+    assert outbox.messages() == []

@@ -1,0 +1,235 @@
+"""Sender settings: display name, priority, the postmaster, and who may send through the account.
+
+The policy semantics are services/policy.py's (MailUp SMTP+ and Akuiteo): empty lists allow everyone;
+an authorised domain covers itself and the domains under it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+from typing_extensions import override
+
+from wizard.pages.state import WizardState
+from wizard.services.validation import InvalidInputError, validate_address, validate_display_name, validate_host
+from wizard.widgets.editable_list import EditableList
+
+PRIORITY_LABELS = {1: "1 (very high)", 2: "2 (high)", 3: "3 (normal)", 4: "4 (low)", 5: "5 (very low)"}
+
+
+def normalise_authorized_domain(text: str) -> str:
+    """A domain as policy.py matches it: example.com (and everything under it) or news.example.com."""
+    value = text.strip().lower().rstrip(".")
+    value = value.removeprefix("@")
+    if value.startswith("*."):
+        raise InvalidInputError("authorised domain", f"Enter {value[2:]} without '*.': a domain already includes "
+                                                     "the domains under it.")
+    if "@" in value:
+        raise InvalidInputError("authorised domain", f"'{text.strip()}' is an address: add it to the authorised "
+                                                     "senders instead.")
+    host = validate_host(value, "authorised domain")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise InvalidInputError("authorised domain", f"'{host}' is an IP address, not a domain.")
+    if "." not in host:
+        raise InvalidInputError("authorised domain", f"'{host}' is not a domain: enter one like example.com.")
+    return host
+
+
+def normalise_authorized_sender(text: str) -> str:
+    return validate_address(text, "authorised sender").lower()
+
+
+def _line_edit(name: str, accessible: str, placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def _hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    label.setFont(font)
+    return label
+
+
+class SenderSettingsPage(QWizardPage):
+    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setTitle("Sender settings")
+        self.setSubTitle("How the account's mail is signed and who may send through it. The defaults suit most "
+                         "setups.")
+
+        self.display_name = _line_edit("senderDisplayName", "Display name", "Example Support (optional)")
+        self.priority = QComboBox()
+        self.priority.setObjectName("accountPriority")
+        self.priority.setAccessibleName("Account priority")
+        for value, label in PRIORITY_LABELS.items():
+            self.priority.addItem(label, value)
+        self.priority.setToolTip("When several messages wait, higher priority is sent first. A message's own "
+                                 "priority counts if it is higher than the account's.")
+        self.postmaster = _line_edit("postmaster", "Postmaster address", "postmaster@example.com (optional)")
+        self.force_postmaster = QCheckBox("Always send as the postmaster")
+        self.force_postmaster.setObjectName("forcePostmasterSender")
+        self.force_postmaster.setAccessibleName("Always send as the postmaster")
+        force_hint = _hint("From is replaced by the postmaster address; the original From goes into Reply-To, so "
+                           "replies still reach the author. Use it when the provider only lets this account send as "
+                           "itself.")
+
+        priority_row = QHBoxLayout()
+        priority_row.addWidget(self.priority)
+        priority_row.addWidget(_hint("Higher priority is sent first."), 1)
+        force_hint.setContentsMargins(22, 0, 0, 0)  # under the check box's text, not its box
+        form = QGridLayout()  # not QFormLayout: it mis-sizes word-wrapped rows (the hint) and leaves gaps
+        form.setColumnStretch(1, 1)
+        rows: tuple[tuple[str, QWidget | QHBoxLayout], ...] = (
+            ("Display name:", self.display_name), ("Priority:", priority_row), ("Postmaster:", self.postmaster),
+            ("", self.force_postmaster), ("", force_hint))
+        for row, (caption, field) in enumerate(rows):
+            form.addWidget(QLabel(caption), row, 0)
+            if isinstance(field, QWidget):
+                form.addWidget(field, row, 1)
+            else:
+                form.addLayout(field, row, 1)
+
+        self.domains = EditableList("authorizedDomains", "Authorised domains", normalise_authorized_domain,
+                                    "example.com")
+        self.senders = EditableList("authorizedSenders", "Authorised senders", normalise_authorized_sender,
+                                    "app@example.com")
+        self.block = QRadioButton("Refuse the message")
+        self.block.setObjectName("actionBlock")
+        self.block.setAccessibleName("Refuse mail from senders that are not authorised")
+        self.alert = QRadioButton("Send it, and raise an alert")
+        self.alert.setObjectName("actionAlert")
+        self.alert.setAccessibleName("Send mail from senders that are not authorised and raise an alert")
+        self.action = QButtonGroup(self)
+        self.action.addButton(self.block)
+        self.action.addButton(self.alert)
+        policy = QGroupBox("Who may send through this account")
+        grid = QGridLayout(policy)
+        grid.addWidget(QLabel("Authorised domains:"), 0, 0)
+        grid.addWidget(QLabel("Authorised senders:"), 0, 1)
+        grid.addWidget(self.domains, 1, 0)
+        grid.addWidget(self.senders, 1, 1)
+        grid.addWidget(_hint("Leave both empty to allow every sender. example.com also covers news.example.com; "
+                             "news.example.com covers only itself."), 2, 0, 1, 2)
+        self.action_label = QLabel("Other senders:")
+        action_row = QGridLayout()
+        action_row.addWidget(self.action_label, 0, 0)
+        action_row.addWidget(self.block, 0, 1)
+        action_row.addWidget(self.alert, 0, 2)
+        action_row.setColumnStretch(3, 1)
+        grid.addLayout(action_row, 3, 0, 1, 2)
+
+        self.messages = QLabel()
+        self.messages.setObjectName("senderValidation")
+        self.messages.setAccessibleName("Problems with the sender settings")
+        self.messages.setWordWrap(True)
+        self.messages.setStyleSheet("color: #b00020")
+        self.messages.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addSpacing(6)
+        layout.addWidget(policy, 1)
+        layout.addWidget(self.messages)
+
+        self._loading = False
+        for edit in (self.display_name, self.postmaster):
+            edit.textChanged.connect(self._on_changed)
+        self.force_postmaster.toggled.connect(self._on_changed)
+        self.priority.currentIndexChanged.connect(self._on_changed)
+        self.block.toggled.connect(self._on_changed)
+        self.domains.changed.connect(self._on_changed)
+        self.senders.changed.connect(self._on_changed)
+
+    @override
+    def initializePage(self) -> None:
+        s = self.state
+        self._loading = True
+        self.display_name.setText(s.display_name)
+        self.priority.setCurrentIndex(max(0, self.priority.findData(s.priority)))
+        self.postmaster.setText(s.postmaster)
+        self.force_postmaster.setChecked(s.force_postmaster_sender)
+        self.domains.set_values(s.authorized_domains)
+        self.senders.set_values(s.authorized_senders)
+        (self.alert if s.unauthorized_action == "alert" else self.block).setChecked(True)
+        self._loading = False
+        self._on_changed()
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        try:
+            validate_display_name(self.display_name.text(), "Display name")
+        except InvalidInputError as exc:
+            found.append(str(exc))
+        postmaster = self.postmaster.text().strip()
+        if postmaster:
+            try:
+                validate_address(postmaster, "postmaster")
+            except InvalidInputError as exc:
+                found.append(f"Postmaster: {exc}")
+        elif self.force_postmaster.isChecked():
+            found.append("Enter the postmaster address, or untick “Always send as the postmaster”.")
+        found.extend(p for p in (self.domains.problem(), self.senders.problem()) if p)
+        return found
+
+    def _store(self) -> None:
+        s = self.state
+        s.display_name = self.display_name.text().strip()
+        s.priority = int(self.priority.currentData())
+        postmaster = self.postmaster.text().strip()
+        try:
+            s.postmaster = validate_address(postmaster, "postmaster") if postmaster else ""
+        except InvalidInputError:
+            s.postmaster = postmaster
+        s.force_postmaster_sender = self.force_postmaster.isChecked()
+        s.authorized_domains = self.domains.values()
+        s.authorized_senders = self.senders.values()
+        s.unauthorized_action = "alert" if self.alert.isChecked() else "block"
+
+    def _on_changed(self) -> None:
+        if self._loading:
+            return
+        self._store()
+        restricted = bool(self.state.authorized_domains or self.state.authorized_senders)
+        for widget in (self.action_label, self.block, self.alert):
+            widget.setEnabled(restricted)
+        found = self.problems()
+        self.messages.setText("\n".join(found))
+        self.messages.setVisible(bool(found))
+        self.completeChanged.emit()
+
+    @override
+    def isComplete(self) -> bool:
+        return not self.problems()
+
+    @override
+    def validatePage(self) -> bool:
+        """Entries typed but not added are added, so nothing the user typed is silently dropped."""
+        ok = self.domains.add_pending() and self.senders.add_pending()
+        self._on_changed()
+        return ok and not self.problems()

@@ -1,0 +1,368 @@
+"""Each profile's health at a glance: ok, warning, failing, paused (auth) or disabled, and why.
+
+Pure assessment over what is already known (the outbox's per-profile stats, the sender's paused
+profiles, the last connection check, the last DNS run, the recorded secret expiry), so the main
+window, the tray, the alerts and a future `mailwright status` all tell the same story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from wizard.services import diagnostics
+from wizard.services.config import AuthMode, Config, Profile, ProviderKind, data_home
+from wizard.services.diagnostics import Diagnosis
+from wizard.services.outbox import MessageState, Outbox, ProfilePause
+
+DNS_VERDICTS_FILE = "dns-verdicts.json"
+SECRET_WARNING_DAYS = 14
+# Messages retried this often after temporary errors (4xx, timeouts) make the profile "failing".
+REPEATED_TEMPORARY_FAILURES = 3
+
+
+class HealthState(StrEnum):
+    OK = "ok"
+    DISABLED = "disabled"  # sending switched off by the admin: mail still queues
+    WARNING = "warning"
+    FAILING = "failing"
+    PAUSED = "paused"  # the account broke (auth/config): its mail is held until it is fixed and resumed
+
+
+SEVERITY = {HealthState.OK: 0, HealthState.DISABLED: 1, HealthState.WARNING: 2, HealthState.FAILING: 3,
+            HealthState.PAUSED: 4}
+
+STATE_LABELS = {
+    HealthState.OK: "OK",
+    HealthState.DISABLED: "Sending switched off",
+    HealthState.WARNING: "Needs attention",
+    HealthState.FAILING: "Failing",
+    HealthState.PAUSED: "Paused: sign-in failed",
+}
+
+
+PROVIDER_LABELS = {
+    ProviderKind.SMTP: "SMTP server",
+    ProviderKind.GMAIL: "Gmail / Google Workspace",
+    ProviderKind.M365_SMTP: "Microsoft 365 (SMTP)",
+    ProviderKind.GRAPH: "Microsoft Graph",
+}
+
+
+class Issue(StrEnum):
+    """Why a profile is not plainly OK; the alerts fire when one of these appears."""
+
+    PAUSED = "paused"
+    HELD = "held"
+    REPEATED_TEMPORARY_FAILURES = "repeated_temporary_failures"
+    RETRYING = "retrying"
+    LAST_MESSAGE_FAILED = "last_message_failed"
+    CHECK_FAILED = "check_failed"
+    SECRET_EXPIRING = "secret_expiring"
+    SECRET_EXPIRED = "secret_expired"
+    NOT_SIGNED_IN = "not_signed_in"
+    SENDING_DISABLED = "sending_disabled"
+
+
+@dataclass(frozen=True)
+class ProfileStats:
+    """One profile's slice of the outbox: counts, last outcomes, retries and holds."""
+
+    counts: Mapping[MessageState, int]
+    last_sent_at: float | None = None
+    last_failed_at: float | None = None
+    last_failure_reply: str = ""
+    last_failure_code: str = ""
+    retrying: int = 0  # queued again after a temporary error (4xx, timeout, dropped connection)
+    most_attempts: int = 0  # the highest attempt count among those
+    retry_reply: str = ""
+    retry_code: str = ""
+    held_code: str = ""  # why mail is held ("" when held at startup, not by an error)
+    held_reply: str = ""
+
+
+# SQLite fills the bare columns next to MAX() from the row that holds the maximum (documented behaviour).
+_STATS_QUERIES = {
+    "counts": "SELECT profile, state, COUNT(*) FROM messages GROUP BY profile, state",
+    "sent": "SELECT profile, MAX(updated_at) FROM messages WHERE state = 'sent' GROUP BY profile",
+    "failed": "SELECT profile, MAX(updated_at), last_reply, diagnosis_code FROM messages WHERE state = 'failed'"
+              " GROUP BY profile",
+    "retrying": "SELECT profile, COUNT(*), MAX(attempts), last_reply, diagnosis_code FROM messages"
+                " WHERE state = 'queued' AND attempts > 0 AND diagnosis_code != '' GROUP BY profile",
+    "held": "SELECT profile, MAX(updated_at), diagnosis_code, last_reply FROM messages WHERE state = 'held'"
+            " GROUP BY profile",
+}
+
+
+def read_profile_stats(outbox_path: Path) -> dict[str, ProfileStats]:
+    """Per-profile stats from the outbox file, on a read-only connection (WAL readers never block the sender)."""
+    if not outbox_path.exists():
+        return {}
+    connection = sqlite3.connect(f"{outbox_path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = {name: connection.execute(query).fetchall() for name, query in _STATS_QUERIES.items()}
+    finally:
+        connection.close()
+    counts: dict[str, dict[MessageState, int]] = {}
+    for profile, state, count in rows["counts"]:
+        counts.setdefault(profile, {})[MessageState(state)] = count
+    sent = {row[0]: row[1] for row in rows["sent"]}
+    failed = {row[0]: row for row in rows["failed"]}
+    retrying = {row[0]: row for row in rows["retrying"]}
+    held = {row[0]: row for row in rows["held"]}
+    stats: dict[str, ProfileStats] = {}
+    for profile, by_state in counts.items():
+        fail, retry, hold = failed.get(profile), retrying.get(profile), held.get(profile)
+        stats[profile] = ProfileStats(
+            counts=by_state, last_sent_at=sent.get(profile),
+            last_failed_at=fail[1] if fail else None, last_failure_reply=fail[2] if fail else "",
+            last_failure_code=fail[3] if fail else "",
+            retrying=retry[1] if retry else 0, most_attempts=retry[2] if retry else 0,
+            retry_reply=retry[3] if retry else "", retry_code=retry[4] if retry else "",
+            held_code=hold[2] if hold else "", held_reply=hold[3] if hold else "")
+    return stats
+
+
+@dataclass(frozen=True)
+class DnsVerdict:
+    domain: str
+    ok: bool
+    summary: str
+    checked_at: float
+
+
+@dataclass(frozen=True)
+class ProfileHealth:
+    name: str
+    provider: ProviderKind
+    from_address: str
+    is_default: bool
+    state: HealthState
+    issues: tuple[Issue, ...] = ()
+    reasons: tuple[str, ...] = ()  # plain-language lines, most important first
+    diagnosis_code: str = ""
+    counts: Mapping[MessageState, int] = field(default_factory=dict)
+    last_success_at: float | None = None
+    secret_expires: date | None = None
+    dns: DnsVerdict | None = None
+
+    @property
+    def held(self) -> int:
+        return self.counts.get(MessageState.HELD, 0)
+
+    @property
+    def label(self) -> str:
+        if self.state is HealthState.PAUSED and self.held:
+            return f"{STATE_LABELS[self.state]} ({self.held} held)"
+        return STATE_LABELS[self.state]
+
+    def to_json(self) -> dict[str, object]:
+        return {"profile": self.name, "state": self.state.value, "issues": [i.value for i in self.issues],
+                "reasons": list(self.reasons), "diagnosis_code": self.diagnosis_code,
+                "counts": {s.value: self.counts.get(s, 0) for s in MessageState},
+                "last_success_at": self.last_success_at,
+                "secret_expires": self.secret_expires.isoformat() if self.secret_expires else None,
+                "dns": None if self.dns is None else {"domain": self.dns.domain, "ok": self.dns.ok,
+                                                      "summary": self.dns.summary}}
+
+
+def secret_expiry(profile: Profile) -> date | None:
+    """The recorded client-secret expiry date (ISO), or None when there is none or it is not a date."""
+    if profile.auth is not AuthMode.CLIENT_SECRET or not profile.client_secret_expires:
+        return None
+    try:
+        return date.fromisoformat(profile.client_secret_expires.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _day(epoch: float) -> date:
+    return datetime.fromtimestamp(epoch, UTC).date()
+
+
+def format_time(epoch: float | None, now: float) -> str:
+    """'never', 'just now', '5 min ago', '3 h ago', or the date for anything older than a day."""
+    if epoch is None:
+        return "never"
+    age = max(0.0, now - epoch)
+    if age < 60:
+        return "just now"
+    if age < 3600:
+        return f"{int(age // 60)} min ago"
+    if age < 86400:
+        return f"{int(age // 3600)} h ago"
+    return _day(epoch).isoformat()
+
+
+def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, is_default: bool = False,
+                   delivery_enabled: bool = True, paused: ProfilePause | None = None,
+                   failed_check: Diagnosis | None = None, dns: DnsVerdict | None = None,
+                   needs_sign_in: bool = False) -> ProfileHealth:
+    """One profile's state: the worst of what the outbox, the sender, the check and the secret say."""
+    stats = stats or ProfileStats(counts={})
+    found: list[tuple[HealthState, Issue, str, str]] = []  # state, issue, reason, diagnosis code
+    held = stats.counts.get(MessageState.HELD, 0)
+    if paused is not None:
+        title = diagnostics.make(paused.code or "unknown", detail=paused.reply).title
+        found.append((HealthState.PAUSED, Issue.PAUSED,
+                      f"{title} ({paused.reply or paused.code}). {held} message(s) held until the account is "
+                      "fixed and resumed.", paused.code))
+    elif held and stats.held_code:
+        found.append((HealthState.PAUSED, Issue.PAUSED,
+                      f"{held} message(s) held after: {stats.held_reply or stats.held_code}. Fix the account, "
+                      "then resume.", stats.held_code))
+    elif held:
+        found.append((HealthState.WARNING, Issue.HELD,
+                      f"{held} message(s) held at startup: release them in the Outbox.", ""))
+    if failed_check is not None:
+        found.append((HealthState.FAILING, Issue.CHECK_FAILED, f"Connection check failed: {failed_check.title}.",
+                      failed_check.code))
+    if stats.retrying:
+        repeated = stats.most_attempts >= REPEATED_TEMPORARY_FAILURES
+        found.append((HealthState.FAILING if repeated else HealthState.WARNING,
+                      Issue.REPEATED_TEMPORARY_FAILURES if repeated else Issue.RETRYING,
+                      f"{stats.retrying} message(s) waiting to be retried (tried {stats.most_attempts}x): "
+                      f"{stats.retry_reply or stats.retry_code}", stats.retry_code))
+    if stats.last_failed_at is not None and (stats.last_sent_at is None or stats.last_failed_at > stats.last_sent_at):
+        found.append((HealthState.WARNING, Issue.LAST_MESSAGE_FAILED,
+                      f"The last message failed: {stats.last_failure_reply or stats.last_failure_code}",
+                      stats.last_failure_code))
+    expires = secret_expiry(profile)
+    if expires is not None:
+        days = (expires - _day(now)).days
+        if days < 0:
+            found.append((HealthState.FAILING, Issue.SECRET_EXPIRED,
+                          f"The client secret expired on {expires.isoformat()}: create a new one.",
+                          "client_secret_expired"))
+        elif days <= SECRET_WARNING_DAYS:
+            found.append((HealthState.WARNING, Issue.SECRET_EXPIRING,
+                          f"The client secret expires in {days} day(s) ({expires.isoformat()}): create a new one "
+                          "before then.", ""))
+    if needs_sign_in:
+        found.append((HealthState.WARNING, Issue.NOT_SIGNED_IN,
+                      "Not signed in: mail cannot be sent until someone signs in (Accounts → Edit → sign-in).",
+                      "not_signed_in"))
+    if not delivery_enabled:
+        found.append((HealthState.DISABLED, Issue.SENDING_DISABLED,
+                      "Sending is switched off (delivery.enabled = false): mail is queued, not sent.", ""))
+    found.sort(key=lambda item: SEVERITY[item[0]], reverse=True)
+    state = found[0][0] if found else HealthState.OK
+    code = next((c for _, _, _, c in found if c), "")
+    return ProfileHealth(
+        name=profile.name, provider=profile.provider, from_address=profile.from_address, is_default=is_default,
+        state=state, issues=tuple(i for _, i, _, _ in found), reasons=tuple(r for _, _, r, _ in found),
+        diagnosis_code=code, counts=dict(stats.counts), last_success_at=stats.last_sent_at,
+        secret_expires=expires, dns=dns)
+
+
+def assess(config: Config, stats: Mapping[str, ProfileStats], *, now: float,
+           paused: Mapping[str, ProfilePause] | None = None, failed_checks: Mapping[str, Diagnosis] | None = None,
+           dns: Mapping[str, DnsVerdict] | None = None, needs_sign_in: Set[str] = frozenset()) -> list[ProfileHealth]:
+    """Every configured profile's health, in configuration order."""
+    paused, failed_checks, dns = paused or {}, failed_checks or {}, dns or {}
+    return [assess_profile(profile, stats.get(name), now=now, is_default=name == config.default_profile,
+                           delivery_enabled=config.delivery.enabled, paused=paused.get(name),
+                           failed_check=failed_checks.get(name), dns=dns.get(sender_domain(profile)),
+                           needs_sign_in=name in needs_sign_in)
+            for name, profile in config.profiles.items()]
+
+
+async def load_health(config: Config, outbox: Outbox, *, failed_checks: Mapping[str, Diagnosis] | None = None,
+                      dns_store: DnsVerdictStore | None = None, now: float | None = None,
+                      needs_sign_in: Set[str] = frozenset()) -> list[ProfileHealth]:
+    """Read the outbox (stats, paused profiles) and the DNS verdicts off the event loop, then assess."""
+    stats = await asyncio.to_thread(read_profile_stats, outbox.path)
+    paused = await outbox.run_async(outbox.paused_profiles)
+    verdicts = await asyncio.to_thread((dns_store or DnsVerdictStore()).load)
+    return assess(config, stats, now=time.time() if now is None else now, paused=paused,
+                  failed_checks=failed_checks, dns=verdicts, needs_sign_in=needs_sign_in)
+
+
+def worst_state(healths: Sequence[ProfileHealth]) -> HealthState:
+    return max((h.state for h in healths), key=SEVERITY.__getitem__, default=HealthState.OK)
+
+
+def sender_domain(profile: Profile) -> str:
+    return profile.from_address.rpartition("@")[2].lower()
+
+
+class DnsVerdictStore:
+    """The last DNS health verdict per sender domain (no secrets), so the main window can show it later."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or data_home() / DNS_VERDICTS_FILE
+
+    def load(self) -> dict[str, DnsVerdict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        verdicts: dict[str, DnsVerdict] = {}
+        for domain, item in data.items() if isinstance(data, dict) else ():
+            try:
+                verdicts[domain] = DnsVerdict(domain, bool(item["ok"]), str(item["summary"]), float(item["checked_at"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return verdicts
+
+    def record(self, verdict: DnsVerdict) -> None:
+        verdicts = self.load()
+        verdicts[verdict.domain] = verdict
+        payload = {d: {"ok": v.ok, "summary": v.summary, "checked_at": v.checked_at} for d, v in verdicts.items()}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+DELEGATED_AUTH = (AuthMode.OAUTH_INTERACTIVE, AuthMode.OAUTH_DEVICE)
+
+
+@dataclass(frozen=True)
+class SignInView:
+    """What the overview says about an OAuth profile's tokens; `needs_sign_in` makes the profile a warning."""
+
+    text: str
+    needs_sign_in: bool = False
+
+
+async def sign_in_view(profile: Profile, now: float | None = None) -> SignInView:
+    """OAuth profiles: who is signed in and until when; empty for password profiles. Reads the token cache lazily."""
+    if profile.auth is AuthMode.PASSWORD:
+        return SignInView("")
+    from wizard.services import oauth
+    from wizard.services.oauth import token_store
+    from wizard.services.secrets import KeyringUnavailableError
+
+    if await asyncio.to_thread(token_store.modified_at, profile.name) is None:
+        # No token cache at all: say so without building an msal app (that contacts the identity provider).
+        status = oauth.TokenStatus(False)
+    else:
+        try:
+            status = await oauth.status(profile)
+        except KeyringUnavailableError:
+            return SignInView("Sign-in status unknown: the keyring is locked or unavailable")
+        except Exception as exc:  # a broken token cache or an unreachable identity provider
+            return SignInView(f"Sign-in status unknown ({type(exc).__name__})")
+    if not status.signed_in:
+        if profile.auth in DELEGATED_AUTH:
+            return SignInView("Not signed in", needs_sign_in=True)
+        return SignInView("A token is fetched with the app's credentials when needed")
+    current = time.time() if now is None else now
+    parts = [f"Signed in as {status.account}" if status.account else "Signed in"]
+    if status.expires_at is not None:
+        if status.expires_at > current:
+            parts.append(f"access token valid for {int((status.expires_at - current) // 60)} min")
+        else:
+            parts.append("access token expired")
+        if status.has_refresh_token:
+            parts.append("renewed automatically")
+    parts.extend(status.warnings)
+    return SignInView("; ".join(parts))

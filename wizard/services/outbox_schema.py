@@ -1,0 +1,107 @@
+"""The outbox's SQLite schema, its migrations, and the mapping from rows to `OutboxMessage`.
+
+Migrations are additive column additions checked against `PRAGMA table_info`, so an outbox
+written by an older Mailwright opens with every message intact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    envelope_from TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    pending_recipients TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    first_attempt_at REAL,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL,
+    last_reply TEXT NOT NULL DEFAULT '',
+    diagnosis_code TEXT NOT NULL DEFAULT '',
+    recipient_results TEXT NOT NULL DEFAULT '{}',
+    updated_at REAL NOT NULL,
+    delivered_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS messages_due ON messages (state, priority, next_attempt_at);
+CREATE TABLE IF NOT EXISTS paused_profiles (
+    profile TEXT PRIMARY KEY,
+    diagnosis_code TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    since REAL NOT NULL
+);
+"""
+
+# Columns added after the first release: (column, definition). Applied when missing.
+COLUMN_MIGRATIONS = (
+    ("delivered_by", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def migrate(connection: sqlite3.Connection) -> None:
+    connection.executescript(SCHEMA)
+    present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+    for column, definition in COLUMN_MIGRATIONS:
+        if column not in present:
+            connection.execute(f"ALTER TABLE messages ADD COLUMN {column} {definition}")
+
+
+class MessageState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    HELD = "held"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    message_id: str
+    profile: str
+    priority: int
+    envelope_from: str
+    recipients: tuple[str, ...]
+    pending_recipients: tuple[str, ...]
+    raw: bytes
+    state: MessageState
+    attempts: int
+    created_at: float
+    first_attempt_at: float | None
+    next_attempt_at: float
+    last_reply: str
+    diagnosis_code: str
+    recipient_results: dict[str, str]
+    delivered_by: str = ""  # the profile that delivered it (differs from `profile` after a fallback)
+
+
+@dataclass(frozen=True)
+class ProfilePause:
+    """A profile the sender stopped using because its account failed (auth or settings); survives restarts."""
+
+    profile: str
+    code: str
+    reply: str
+    since: float
+
+
+def row_to_message(row: sqlite3.Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"], message_id=row["message_id"], profile=row["profile"], priority=row["priority"],
+        envelope_from=row["envelope_from"], recipients=tuple(json.loads(row["recipients"])),
+        pending_recipients=tuple(json.loads(row["pending_recipients"])), raw=bytes(row["raw"]),
+        state=MessageState(row["state"]), attempts=row["attempts"], created_at=row["created_at"],
+        first_attempt_at=row["first_attempt_at"], next_attempt_at=row["next_attempt_at"],
+        last_reply=row["last_reply"], diagnosis_code=row["diagnosis_code"],
+        recipient_results=json.loads(row["recipient_results"]), delivered_by=row["delivered_by"],
+    )
