@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis
 
 SYMBOLS = {"passed": "ok  ", "failed": "FAIL", "skipped": " -- ", "running": " .. "}
 
@@ -20,15 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services.check import Step, StepStatus, check_profile
-    from wizard.services.config import ConfigStore
-    from wizard.services.validation import InvalidInputError
 
-    try:
-        profile = ConfigStore().load().profile(args.profile)
-    except KeyError as exc:
-        return usage_error(exc.args[0], as_json=args.json)
-    except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+    profile = load_profile(args)
+    if isinstance(profile, int):
+        return profile
 
     def show(step: Step) -> None:
         if not args.json and step.status is not StepStatus.RUNNING:

@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,15 +27,11 @@ def _when(epoch: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services import oauth
-    from wizard.services.config import AuthMode, ConfigStore
-    from wizard.services.validation import InvalidInputError
+    from wizard.services.config import AuthMode
 
-    try:
-        profile = ConfigStore().load().profile(args.profile)
-    except KeyError as exc:
-        return usage_error(exc.args[0], as_json=args.json)
-    except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+    profile = load_profile(args)
+    if isinstance(profile, int):
+        return profile
     if profile.auth is AuthMode.PASSWORD:
         return usage_error(f"Profile '{profile.name}' signs in with a password, not OAuth.", as_json=args.json)
     payload: dict[str, Any] = {"ok": True, "profile": profile.name}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.services.diagnostics import Diagnosis
+
+if TYPE_CHECKING:
+    from wizard.services.config import Profile
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,3 +39,16 @@ def print_diagnosis(diagnosis: Diagnosis) -> None:
     print(f"  How to fix it: {diagnosis.fix}", file=sys.stderr)
     if diagnosis.detail and diagnosis.detail not in diagnosis.explanation:
         print(f"  Server said:   {diagnosis.detail}", file=sys.stderr)
+
+
+def load_profile(args: argparse.Namespace) -> Profile | int:
+    """The profile `--profile` names (else the default one), or the exit code after saying why there is none."""
+    from wizard.services.config import ConfigStore
+    from wizard.services.validation import InvalidInputError
+
+    try:
+        return ConfigStore().load().profile(args.profile)
+    except KeyError as exc:
+        return usage_error(exc.args[0], as_json=args.json)
+    except InvalidInputError as exc:
+        return usage_error(f"config.toml: {exc}", as_json=args.json)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.commands.output import EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_OK, emit_json, load_profile, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,13 +27,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from email.message import EmailMessage
 
-    from wizard.services.config import ConfigStore
     from wizard.services.outbox import Outbox, OutboxError
 
-    try:
-        profile = ConfigStore().load().profile(args.profile)
-    except KeyError as exc:
-        return usage_error(exc.args[0], as_json=args.json)
+    profile = load_profile(args)
+    if isinstance(profile, int):
+        return profile
     # MailUp SMTP+ semantics: the higher of account and message priority (the lower number) wins.
     priority = min(profile.priority, args.priority or profile.priority)
     message: EmailMessage | bytes

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,20 +23,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services import accounts
-    from wizard.services.config import ConfigStore
     from wizard.services.message import TestMail, build_test_message, default_test_body, queue_id
     from wizard.services.transports.base import TransportError
     from wizard.services.validation import InvalidInputError
 
+    profile = load_profile(args)
+    if isinstance(profile, int):
+        return profile
     try:
-        profile = ConfigStore().load().profile(args.profile)
         mail = TestMail(from_address=profile.from_address, display_name=profile.display_name, to=args.to,
                         cc=args.cc, subject=args.subject,
                         body=args.body or default_test_body(profile.name, profile.from_address),
                         attachments=tuple(args.attach))
         message = build_test_message(mail)
-    except KeyError as exc:
-        return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
         return usage_error(str(exc), as_json=args.json)
 
