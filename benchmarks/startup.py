@@ -9,7 +9,9 @@ Both run in fresh processes with QT_QPA_PLATFORM=offscreen, interleaved, in the 
 "to PNG" is the PNG file's modification time minus the moment the process was spawned; "to exit" adds
 Python and Qt teardown. Bytecode is cached in a temporary PYTHONPYCACHEPREFIX. The target is app/bare <= 1.3
 on "to PNG". The `-X importtime` table of one extra app run names the modules that cost the most, and which
-heavy libraries the startup path loads.
+heavy libraries the startup path loads. `-X importtime` does not list modules loaded with
+`importlib.import_module` (qasync's Qt modules, the wizard's first page): their cost shows as their importer's
+self time, or (for the page, imported while the wizard is built) not at all.
 
     .venv/bin/python benchmarks/startup.py [--runs 9] [--frozen dist/mailwright/mailwright]
 """

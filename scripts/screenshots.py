@@ -195,7 +195,51 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
     window.next()
     await shot(window, "summary")
     window.close()
+    await shot_main_window(shot)
     return written
+
+
+async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
+    """The main window for two saved accounts (settings only: the keyring is never touched) with some mail."""
+    import time
+    from email.message import EmailMessage
+
+    from wizard.app import SCREENSHOT_SIZE, BackgroundDelivery
+    from wizard.main_window import MainWindow
+    from wizard.services.alerts import AlertDispatcher
+    from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind, Security
+    from wizard.services.health import DnsVerdict, DnsVerdictStore
+    from wizard.services.outbox import Outbox
+
+    store = ConfigStore()
+    store.save_profile(Profile(name="support", from_address=DEMO_USER, display_name="Example Support",
+                               host="smtp.example.com", port=587, security=Security.STARTTLS, username=DEMO_USER))
+    expires = time.strftime("%Y-%m-%d", time.localtime(time.time() + 9 * 86400))  # shows the expiry warning
+    store.save_profile(Profile(name="alerts", provider=ProviderKind.M365_SMTP, from_address="alerts@example.com",
+                               host="smtp.office365.com", port=587, security=Security.STARTTLS,
+                               auth=AuthMode.CLIENT_SECRET, tenant=DEMO_TENANT, client_id=DEMO_CLIENT,
+                               client_secret_expires=expires))
+    outbox = Outbox()
+    for number in range(5):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = DEMO_USER, "customer@example.net", f"Receipt {number}"
+        message.set_content("Thank you for your order.")
+        queued = outbox.enqueue(message, profile="support")
+        if number < 4:
+            claimed = outbox.claim("support")
+            assert claimed is not None and claimed.id == queued.id
+            outbox.mark_sent(claimed.id, f"250 2.0.0 Ok: queued as 4F2A9D{number:04d}", {})
+    DnsVerdictStore(store.home / "dns-verdicts.json").record(
+        DnsVerdict("example.com", False, "3 problems, 2 warnings", time.time()))
+    delivery = BackgroundDelivery(outbox, store.load)  # never started: a screenshot sends nothing
+    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+    window.resize(*SCREENSHOT_SIZE)
+    try:
+        await window.refresh()
+        await shot(window, "main")
+    finally:
+        await window.shutdown()
+        window.close()
 
 
 def main(argv: list[str]) -> int:
@@ -217,7 +261,7 @@ def main(argv: list[str]) -> int:
 
             from wizard.app import application
 
-            application()
+            application().setQuitOnLastWindowClosed(False)  # the wizard closes before the main window opens
             run: Callable[..., list[Path]] = qasync.run
             with dns_server(DEMO_ZONE) as (nameserver, _resolver):
                 written = run(render_all(out, int(controller.port), ca_file, nameserver))

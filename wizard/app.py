@@ -14,7 +14,6 @@ import gc
 import importlib
 import logging
 import sys
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard, SavedAccounts
 from wizard.services.config import CONFIG_FILE, Config, ConfigStore, data_home
 from wizard.services.logs import configure_logging
 
@@ -123,6 +122,11 @@ async def warm_up(collector: MainThreadGarbageCollector, delay_ms: int = 300) ->
     await _next_frame(delay_ms)
     for name in WARM_UP_MODULES:
         await asyncio.to_thread(importlib.import_module, name)
+    # The wizard's pages are built when first reached; with their modules imported here (Qt classes: in the
+    # GUI thread, one a turn of the loop, a few ms each once the services are in) Next only builds the page.
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+        await asyncio.sleep(0)
     collector.freeze_heap()
 
 
@@ -240,6 +244,8 @@ class BackgroundDelivery:
 def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
     """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
     path = path or data_home() / CONFIG_FILE
+    import tomllib
+
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("relay", {})
     except (OSError, ValueError):

@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSystemTrayIcon,
@@ -32,211 +30,28 @@ from wizard.dialogs.outbox import OutboxDialog, OutboxTestMailDialog
 from wizard.dialogs.profiles import ProfilesDialog
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.alerts import AlertDispatcher, AlertTracker
-from wizard.services.check import CheckReport, Step, StepStatus, check_profile
-from wizard.services.config import Config, ConfigStore, Profile, ProviderKind, data_home
+from wizard.services.check import CheckReport
+from wizard.services.config import Config, ConfigStore, data_home
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.health import (
-    PROVIDER_LABELS,
-    DnsVerdict,
     DnsVerdictStore,
     HealthState,
     ProfileHealth,
     SignInView,
-    format_time,
     load_health,
-    sender_domain,
     sign_in_view,
     worst_state,
 )
 from wizard.services.outbox import MessageState, Outbox
 from wizard.tray import STATE_COLOURS, TrayModel
+from wizard.widgets.profile_card import ProfileCard, named
 
 if TYPE_CHECKING:
     from wizard.app import BackgroundDelivery
 
 log = logging.getLogger(__name__)
 
-DNS_PROVIDER_IDS = {ProviderKind.GMAIL: "google", ProviderKind.M365_SMTP: "m365", ProviderKind.GRAPH: "m365"}
 REFRESH_MS = 2000
-W = TypeVar("W", bound=QWidget)
-
-
-def _named(widget: W, name: str, accessible: str) -> W:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
-
-
-def counts_text(health: ProfileHealth) -> str:
-    return "Outbox: " + " · ".join(f"{health.counts.get(s, 0)} {s.value}" for s in MessageState)
-
-
-def dns_text(verdict: DnsVerdict | None, now: float) -> str:
-    if verdict is None:
-        return "DNS: not checked yet"
-    when = format_time(verdict.checked_at, now)
-    return f"DNS ({verdict.domain}, {when}): {'all green' if verdict.ok else verdict.summary}"
-
-
-async def run_dns_check(profile: Profile, store: DnsVerdictStore, nameserver: str | None = None) -> DnsVerdict:
-    """The DNS health of the profile's sender domain, remembered for the overview."""
-    from wizard.services.dns_health import Status, check_domain
-
-    report = await check_domain(sender_domain(profile), provider=DNS_PROVIDER_IDS.get(profile.provider),
-                                sending_ips=profile.sending_ips, nameserver=nameserver)
-    problems = [f"{c.id} {c.status.value}" for c in report.checks if c.status in (Status.FAIL, Status.ERROR)]
-    warnings = [f"{c.id} {c.status.value}" for c in report.checks if c.status is Status.WARN]
-    summary = ", ".join(problems + warnings) or "all green"
-    verdict = DnsVerdict(report.domain, report.ok, summary, time.time())
-    await asyncio.to_thread(store.record, verdict)
-    return verdict
-
-
-class ProfileCard(QGroupBox):
-    """One account: state, last success, outbox counts, DNS, expiry; and what the admin can do about it."""
-
-    check_finished = Signal(str, object)  # profile name, CheckReport
-    dns_finished = Signal(str)  # profile name
-
-    def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
-                 dns_nameserver: str | None = None) -> None:
-        super().__init__(parent)
-        self.profile = profile
-        self.dns_store = dns_store
-        self.dns_nameserver = dns_nameserver
-        self.tasks = TaskTracker(self)
-        self.health: ProfileHealth | None = None
-        _named(self, f"profileCard-{profile.name}", f"Account {profile.name}")
-        self.setTitle(profile.name)
-        self.state_badge = _named(QLabel(), "stateLabel", "State")
-        self.state_badge.setTextFormat(Qt.TextFormat.PlainText)
-        self.identity = _named(QLabel(), "identityLabel", "Provider and sender")
-        self.details = _named(QLabel(), "detailsLabel", "Last success and outbox")
-        self.extra = _named(QLabel(), "extraLabel", "DNS and sign-in")
-        self.reasons = _named(QLabel(), "reasonsLabel", "What needs attention")
-        self.activity = _named(QLabel(), "activityLabel", "Result of the last action")
-        for label in (self.identity, self.details, self.extra, self.reasons, self.activity):
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reasons.setStyleSheet("color: #b00020")
-        self.progress = _named(QProgressBar(), "checkProgress", "Working")
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumWidth(120)
-        self.progress.hide()
-
-        self.check_button = self._button("checkButton", "Check", "Check the connection")
-        self.cancel_button = self._button("cancelButton", "Cancel", "Cancel the running check")
-        self.cancel_button.hide()
-        self.test_button = self._button("testMailButton", "Send test mail…", "Send a test mail through the outbox")
-        self.outbox_button = self._button("outboxButton", "Outbox…", "Show the outbox")
-        self.dns_button = self._button("dnsButton", "DNS", "Check the sender domain's DNS")
-        self.resume_button = self._button("resumeButton", "Resume", "Resume sending and release held mail")
-        self.resume_button.hide()
-        self.check_button.clicked.connect(self._on_check_clicked)
-        self.dns_button.clicked.connect(self._on_dns_clicked)
-        self.cancel_button.clicked.connect(self.tasks.cancel)
-        self.tasks.busy_changed.connect(self._on_busy_changed)
-
-        top = QHBoxLayout()
-        top.addWidget(self.state_badge)
-        top.addWidget(self.identity, 1)
-        buttons = QHBoxLayout()
-        for widget in (self.check_button, self.cancel_button, self.test_button, self.outbox_button, self.dns_button,
-                       self.resume_button):
-            buttons.addWidget(widget)
-        buttons.addWidget(self.progress)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setSpacing(4)
-        layout.addLayout(top)
-        layout.addWidget(self.details)
-        layout.addWidget(self.extra)
-        layout.addWidget(self.reasons)
-        layout.addWidget(self.activity)
-        layout.addLayout(buttons)
-        self.activity.hide()
-        self.reasons.hide()
-
-    def _button(self, name: str, text: str, accessible: str) -> QPushButton:
-        return _named(QPushButton(text, self), name, accessible)
-
-    def show_health(self, health: ProfileHealth, token_text: str, now: float) -> None:
-        self.health = health
-        default = " (default)" if health.is_default else ""
-        self.setTitle(f"{health.name}{default}")
-        colour = STATE_COLOURS[health.state]
-        self.state_badge.setText(f"● {health.label}")
-        self.state_badge.setStyleSheet(f"color: {colour}; font-weight: bold")
-        provider = PROVIDER_LABELS[health.provider] + (f" ({self.profile.preset})" if self.profile.preset else "")
-        self.identity.setText(f"{provider} · {health.from_address}")
-        self.details.setText(f"Last success: {format_time(health.last_success_at, now)} · {counts_text(health)}")
-        extra = [dns_text(health.dns, now)]
-        if health.secret_expires is not None:
-            extra.append(f"Client secret expires {health.secret_expires.isoformat()}")
-        if token_text:
-            extra.append(token_text)
-        self.extra.setText(" · ".join(extra))
-        self.reasons.setText("\n".join(health.reasons))
-        self.reasons.setVisible(bool(health.reasons) and health.state is not HealthState.OK)
-        self.resume_button.setVisible(health.state is HealthState.PAUSED or health.held > 0)
-
-    def show_activity(self, text: str, error: bool = False) -> None:
-        self.activity.setText(text)
-        self.activity.setStyleSheet("color: #b00020" if error else "")
-        self.activity.setVisible(bool(text))
-
-    def _on_busy_changed(self, busy: bool) -> None:
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        self.check_button.setEnabled(not busy)
-        self.dns_button.setEnabled(not busy)
-
-    @async_slot()
-    async def _on_check_clicked(self) -> None:
-        await self.tasks.run(self.check())
-
-    async def check(self) -> CheckReport | None:
-        self.show_activity("Checking the connection…")
-
-        def on_step(step: Step) -> None:
-            if step.status is StepStatus.RUNNING:
-                self.show_activity(f"Checking: {step.title}…")
-
-        try:
-            report = await check_profile(self.profile, on_step=on_step)
-        except asyncio.CancelledError:
-            self.show_activity("Check cancelled.")
-            raise
-        if report.ok:
-            self.show_activity("Connection check passed: " + ", ".join(s.title for s in report.steps if s.ok) + ".")
-        else:
-            diagnosis = report.diagnosis
-            text = f"Check failed: {diagnosis.title}. {diagnosis.fix}" if diagnosis else "Check failed."
-            if diagnosis and diagnosis.detail:
-                text += f"\nServer said: {diagnosis.detail}"
-            self.show_activity(text, error=True)
-        self.check_finished.emit(self.profile.name, report)
-        return report
-
-    @async_slot()
-    async def _on_dns_clicked(self) -> None:
-        await self.tasks.run(self.check_dns())
-
-    async def check_dns(self) -> DnsVerdict | None:
-        self.show_activity(f"Checking the DNS of {sender_domain(self.profile)}…")
-        try:
-            verdict = await run_dns_check(self.profile, self.dns_store, self.dns_nameserver)
-        except asyncio.CancelledError:
-            self.show_activity("DNS check cancelled.")
-            raise
-        except ValueError as exc:  # InvalidInputError: no usable domain
-            self.show_activity(f"DNS check not possible: {exc}", error=True)
-            return None
-        self.show_activity(dns_text(verdict, time.time()), error=not verdict.ok)
-        self.dns_finished.emit(self.profile.name)
-        return verdict
 
 
 class MainWindow(QMainWindow):
@@ -256,6 +71,7 @@ class MainWindow(QMainWindow):
         self.dispatcher = dispatcher or AlertDispatcher(
             outbox, store.load, tracker=AlertTracker(data_home() / "alerts-state.json"))
         self.tray_model = TrayModel(self)
+        self.tray_model.update((), delivery.started and not delivery.sending, sender_started=delivery.started)
         self.tray: QSystemTrayIcon | None = None
         self.failed_checks: dict[str, Diagnosis] = {}
         self.sign_ins: dict[str, SignInView] = {}
@@ -274,14 +90,15 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("Mailwright")
 
-        self.banner = _named(QLabel(), "alertBanner", "Alerts")
+        self.banner = named(QLabel(), "alertBanner", "Alerts")
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.hide()
-        self.summary = _named(QLabel(), "summaryLabel", "Sending status")
-        self.accounts_button = _named(QPushButton("Accounts…"), "accountsButton", "Add, edit or remove accounts")
-        self.outbox_button = _named(QPushButton("Outbox…"), "mainOutboxButton", "Show the outbox")
-        self.pause_button = _named(QPushButton("Pause sending"), "pauseButton", "Pause or resume sending")
+        self.summary = named(QLabel(), "summaryLabel", "Sending status")
+        self.accounts_button = named(QPushButton("Accounts…"), "accountsButton", "Add, edit or remove accounts")
+        self.outbox_button = named(QPushButton("Outbox…"), "mainOutboxButton", "Show the outbox")
+        self.pause_button = named(QPushButton(self.tray_model.pause_text), "pauseButton",
+                                  "Start, pause or resume sending")
         self.accounts_button.clicked.connect(self.open_profiles)
         self.outbox_button.clicked.connect(lambda: self.open_outbox())
         self.pause_button.clicked.connect(self.toggle_sending)
@@ -294,7 +111,7 @@ class MainWindow(QMainWindow):
         self.cards_layout = QVBoxLayout(self.cards_box)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
         self.cards_layout.addStretch(1)
-        scroll = _named(QScrollArea(), "profilesArea", "Accounts")
+        scroll = named(QScrollArea(), "profilesArea", "Accounts")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.cards_box)
@@ -372,8 +189,9 @@ class MainWindow(QMainWindow):
         self.config = config
 
     def _show_summary(self) -> None:
-        paused = not self.delivery.sending
-        self.tray_model.update(self.healths, paused)
+        started = self.delivery.started
+        paused = started and not self.delivery.sending
+        self.tray_model.update(self.healths, paused, sender_started=started)
         self.pause_button.setText(self.tray_model.pause_text)
         queued = sum(h.counts.get(MessageState.QUEUED, 0) + h.counts.get(MessageState.SENDING, 0)
                      for h in self.healths)
@@ -441,11 +259,19 @@ class MainWindow(QMainWindow):
         return released
 
     def toggle_sending(self) -> None:
+        if not self.delivery.started:  # first start: recovers abandoned mail and opens the relay, as the app does
+            self._start_sending()
+            return
         if self.delivery.sending:
             self.delivery.pause_sending()
         else:
             self.delivery.resume_sending()
         QTimer.singleShot(0, self._on_timer)  # the paused sender's task ends on the next loop turn
+
+    @async_slot()
+    async def _start_sending(self) -> None:
+        await self.tasks.run(self.delivery.start())
+        self._on_timer()
 
     def bring_to_front(self) -> None:
         self.showNormal()

@@ -49,6 +49,7 @@ class TrayModel(QObject):
         super().__init__(parent)
         self.healths: tuple[ProfileHealth, ...] = ()
         self.sending_paused = False
+        self.sender_started = True  # False: the background sender has not run yet (nothing to resume)
 
     @property
     def worst(self) -> HealthState:
@@ -60,7 +61,10 @@ class TrayModel(QObject):
 
     @property
     def tooltip(self) -> str:
-        lines = ["Mailwright: sending paused" if self.sending_paused else "Mailwright"]
+        if not self.sender_started:
+            lines = ["Mailwright: background sender not running"]
+        else:
+            lines = ["Mailwright: sending paused" if self.sending_paused else "Mailwright"]
         if not self.healths:
             lines.append("No accounts configured")
         for health in self.healths:
@@ -69,11 +73,14 @@ class TrayModel(QObject):
 
     @property
     def pause_text(self) -> str:
+        if not self.sender_started:
+            return "Start sending"
         return "Resume sending" if self.sending_paused else "Pause sending"
 
-    def update(self, healths: Sequence[ProfileHealth], sending_paused: bool) -> None:
+    def update(self, healths: Sequence[ProfileHealth], sending_paused: bool, sender_started: bool = True) -> None:
         self.healths = tuple(healths)
-        self.sending_paused = sending_paused
+        self.sending_paused = sending_paused and sender_started
+        self.sender_started = sender_started
         self.changed.emit()
 
     def announce(self, title: str, text: str) -> None:

@@ -245,9 +245,21 @@ async def test_the_dns_button_checks_the_sender_domain_and_the_verdict_stays(dat
                 done = SignalWaiter(card.dns_finished)
                 _click(card.dns_button)
                 await done.wait()
-                await card.tasks.wait()
+                assert card.dns_dialog is not None
+                await card.dns_dialog.tasks.wait()
             await window.refresh()
             bare, contoso = window.cards["bare"], window.cards["contoso"]
+            # the details are in a dialog with the wizard's DNS widgets: each check, the records, the letter
+            dialog = bare.dns_dialog
+            assert dialog is not None and dialog.isVisible()
+            assert dialog.results.statuses()["spf"] == "fail"
+            assert "bare.test" in dialog.target.text() and "problem" in dialog.status.text()
+            assert dialog.records.values and any(v.text().startswith("v=spf1") for v in dialog.records.values)
+            assert "bare.test" in dialog.letter.toPlainText() and dialog.copy_letter_button.isEnabled()
+            assert contoso.dns_dialog is not None and contoso.dns_dialog.status.text().startswith("All green")
+            assert bare.activity.text().startswith("DNS (bare.test, just now): ")
+            for card in (bare, contoso):
+                card.dns_dialog.close()
             assert bare.extra.text().startswith("DNS (bare.test, just now): ")
             assert "spf fail" in bare.extra.text()
             assert contoso.extra.text().startswith("DNS (contoso.test, just now): all green")
@@ -257,3 +269,30 @@ async def test_the_dns_button_checks_the_sender_domain_and_the_verdict_stays(dat
             await window.shutdown()
             window.close()
             window.deleteLater()
+
+
+@pytest.mark.asyncio
+async def test_the_sending_button_says_start_before_the_sender_ever_ran(data_home: Path) -> None:
+    store = ConfigStore()
+    store.save_profile(Profile(name="bare", from_address="app@bare.test", host="smtp.bare.test"))
+    outbox = Outbox()
+    delivery = BackgroundDelivery(outbox, store.load, poll_s=0.1)
+    dispatcher = AlertDispatcher(outbox, store.load, enabled=False)
+    window = MainWindow(store, outbox, delivery, dispatcher)
+    try:
+        window.show()
+        assert window.pause_button.text() == "Start sending"  # not "Resume": nothing was ever paused
+        await window.refresh()
+        assert window.pause_button.text() == "Start sending"
+        assert window.summary.text().startswith("Background sender not running.")
+        assert window.tray_model.tooltip.startswith("Mailwright: background sender not running")
+        _click(window.pause_button)
+        await eventually(lambda: delivery.started and delivery.sending)
+        await window.refresh()
+        assert window.pause_button.text() == "Pause sending"
+        assert window.summary.text().startswith("Background sender running.")
+    finally:
+        await window.shutdown()
+        await delivery.stop()
+        window.close()
+        window.deleteLater()

@@ -81,7 +81,9 @@ def test_wrong_authorised_domains_are_refused_with_a_reason(typed: str, why: str
 
 def test_page_shows_the_state_and_defaults(qtbot: QtBot) -> None:
     page, window, _ = sender_page(qtbot)
-    assert page.findChild(QLineEdit, "senderDisplayName").text() == "Example App"
+    # entered once, on the sender page: shown here read-only
+    assert page.findChild(QLabel, "settingsSender").text() == "Example App <app@example.com>"
+    assert page.findChild(QLineEdit, "senderDisplayName") is None
     priority = page.findChild(QComboBox, "accountPriority")
     assert [priority.itemText(i) for i in range(priority.count())] == [
         "1 (very high)", "2 (high)", "3 (normal)", "4 (low)", "5 (very low)"]
@@ -114,11 +116,12 @@ def test_forcing_the_postmaster_needs_a_postmaster_address(qtbot: QtBot) -> None
     assert state.force_postmaster_sender and state.postmaster == "postmaster@example.com"
 
 
-def test_display_name_with_a_line_break_is_refused(qtbot: QtBot) -> None:
-    page, window, _ = sender_page(qtbot)
-    page.findChild(QLineEdit, "senderDisplayName").setText("App\r\nBcc: victim@example.net")
-    assert "single line" in shown_problems(page, "senderValidation")
-    assert not next_enabled(window)
+def test_leaving_the_page_keeps_the_sender_entered_earlier(qtbot: QtBot) -> None:
+    page, _window, state = sender_page(qtbot)
+    page.findChild(QLineEdit, "postmaster").setText("postmaster@example.com")
+    assert page.validatePage()
+    assert (state.from_address, state.display_name) == ("app@example.com", "Example App")
+    assert state.profile().display_name == "Example App"
 
 
 def test_priority_and_action_are_written_to_the_state(qtbot: QtBot) -> None:

@@ -17,10 +17,15 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 @pytest.fixture
 def window(qtbot: QtBot) -> MailwrightWizard:
-    wizard = MailwrightWizard(SavedAccounts(WizardState()), start=PageId.SMTP, autostart_check=False)
+    state = WizardState(from_address="app@example.com", display_name="Example App")
+    wizard = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP, autostart_check=False)
     qtbot.addWidget(wizard)
     wizard.show()
     return wizard
+
+
+def edit_or_none(window: MailwrightWizard, name: str) -> QLineEdit | None:
+    return window.smtp_page.findChild(QLineEdit, name)
 
 
 def edit(window: MailwrightWizard, name: str) -> QLineEdit:
@@ -41,7 +46,6 @@ def can_go_next(window: MailwrightWizard) -> bool:
 
 
 def fill_valid(window: MailwrightWizard) -> None:
-    edit(window, "fromAddress").setText("app@example.com")
     edit(window, "host").setText("smtp.example.com")
     edit(window, "password").setText("secret")
 
@@ -54,12 +58,10 @@ def choose_security(window: MailwrightWizard, security: Security) -> None:
 def test_next_is_disabled_until_every_setting_is_valid(window: MailwrightWizard) -> None:
     assert not can_go_next(window)
     assert messages(window) == ""  # empty fields block Next without nagging
-    edit(window, "fromAddress").setText("app@example")
     edit(window, "host").setText("smtp example.com")
     edit(window, "port").setText("70000")
     assert not can_go_next(window)
     shown = messages(window)
-    assert "not a valid e-mail address" in shown
     assert "not a valid host name" in shown
     assert "Port must be a whole number from 1 to 65535" in shown
     fill_valid(window)
@@ -85,13 +87,30 @@ def test_port_follows_security_until_the_user_types_one(qtbot: QtBot, window: Ma
     assert port.text() == "2525"
 
 
-@pytest.mark.parametrize("name", ["Example\r\nBcc: victim@example.net", "Example\nSupport"])
-def test_line_breaks_in_display_name_are_rejected(window: MailwrightWizard, name: str) -> None:
+def test_the_sender_is_shown_not_entered_again(window: MailwrightWizard) -> None:
+    """Sender address and display name are typed once, on the sender page."""
+    assert edit_or_none(window, "fromAddress") is None and edit_or_none(window, "displayName") is None
+    assert window.smtp_page.findChild(QLabel, "smtpSender").text() == "Example App <app@example.com>"
+    assert edit(window, "username").text() == "app@example.com"  # the address is usually the user name too
     fill_valid(window)
     assert can_go_next(window)
-    edit(window, "displayName").setText(name)
-    assert "line breaks are not allowed" in messages(window)
-    assert not can_go_next(window)
+    assert window.state.profile().from_address == "app@example.com"
+    assert window.state.profile().display_name == "Example App"
+
+
+@pytest.mark.parametrize(("address", "name", "shown"), [
+    ("app@example", "", "not a valid e-mail address"),
+    ("app@example.com", "Example\r\nBcc: victim@example.net", "line breaks are not allowed"),
+])
+def test_a_bad_sender_in_a_profile_opened_here_points_back_to_the_sender_page(
+        qtbot: QtBot, address: str, name: str, shown: str) -> None:
+    state = WizardState(from_address=address, display_name=name, host="smtp.example.com", password="secret",
+                        username="app@example.com")
+    wizard = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP, autostart_check=False)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    assert shown in messages(wizard) and "sender page" in messages(wizard)
+    assert not can_go_next(wizard)
 
 
 def test_no_encryption_to_another_computer_refuses_to_send_the_password(window: MailwrightWizard) -> None:

@@ -180,7 +180,7 @@ class AzureRegistrationPage(QWizardPage):
         return self.state.profile()
 
     async def _prepare(self) -> None:
-        await stage_secrets(self.state)
+        await stage_secrets(self.state, self)
 
     def open_consent(self) -> None:
         QDesktopServices.openUrl(QUrl(self.consent_url.text()))

@@ -213,7 +213,7 @@ class CheckPage(QWizardPage):
     async def _check_with_token(self) -> CheckReport:
         """OAuth / app-only: the typed secret goes where the token code reads it, then the CLI's own check."""
         try:
-            await stage_secrets(self.state)
+            await stage_secrets(self.state, self)
         except secrets.KeyringUnavailableError as exc:
             diagnosis = diagnostics.make("keyring_unavailable", reason=str(exc))
             return CheckReport([Step("token", StepStatus.FAILED, diagnosis.title)], diagnosis)

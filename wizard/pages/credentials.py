@@ -2,10 +2,18 @@
 and the credential a test mail signs in with.
 
 msal's caller (services/oauth) loads the client secret or certificate passphrase from the keyring under the
-profile's name, which is also where Save keeps them; nothing else ever holds them.
+profile's name, which is also where Save keeps them; nothing else ever holds them. So the check stages a typed
+secret in the keyring before Save. `StagedSecrets` remembers what each staged entry held before; when the
+wizard closes, every entry not committed by a Save is put back (removed if it was new), so a cancelled wizard
+leaves no secret behind and never replaces a saved profile's secret.
 """
 
 from __future__ import annotations
+
+import sys
+import weakref
+
+from PySide6.QtWidgets import QWizard, QWizardPage
 
 from wizard.pages.state import WizardState
 from wizard.services import secrets
@@ -13,15 +21,79 @@ from wizard.services.config import AuthMode
 from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import Credential, TokenCredential
 
+_WATCHED_PROPERTY = "mailwrightRestoresStagedSecrets"
 
-async def stage_secrets(state: WizardState) -> None:
+
+class StagedSecrets:
+    """Keyring entries the wizard wrote before Save, with the value each held before (None: no entry)."""
+
+    def __init__(self) -> None:
+        self._previous: dict[tuple[str, SecretKind], str | None] = {}
+
+    def remember(self, name: str, kind: SecretKind, previous: str | None) -> None:
+        self._previous.setdefault((name, kind), previous)  # the first value is the one to go back to
+
+    def commit(self, name: str) -> None:
+        """Saved under `name`: what the keyring holds for it now is the profile's."""
+        self._previous = {key: value for key, value in self._previous.items() if key[0] != name}
+
+    def pending(self) -> list[tuple[str, SecretKind]]:
+        return list(self._previous)
+
+    def restore(self) -> None:
+        """Blocking (keyring over D-Bus): put back every uncommitted entry. Runs once, as the wizard closes."""
+        entries, self._previous = self._previous, {}
+        for (name, kind), previous in entries.items():
+            if previous is None:
+                secrets.delete_secret(name, kind)
+            else:
+                secrets.store_secret(name, kind, previous)
+        if entries and "wizard.services.oauth" in sys.modules:
+            sys.modules["wizard.services.oauth"].forget_sessions()  # msal apps still hold the staged secret
+
+
+_LEDGERS: dict[int, StagedSecrets] = {}
+
+
+def staged_secrets(state: WizardState) -> StagedSecrets:
+    """The ledger of this wizard state (WizardState is an unhashable dataclass: keyed by identity)."""
+    key = id(state)
+    ledger = _LEDGERS.get(key)
+    if ledger is None:
+        ledger = _LEDGERS[key] = StagedSecrets()
+        weakref.finalize(state, _LEDGERS.pop, key, None)
+    return ledger
+
+
+def restore_staged_secrets(state: WizardState) -> None:
+    try:
+        staged_secrets(state).restore()
+    except secrets.KeyringUnavailableError:
+        pass  # the keyring went away: nothing can be written or removed now, and nothing is lost by trying later
+
+
+def _restore_when_closed(page: QWizardPage | None, state: WizardState) -> None:
+    wizard: QWizard | None = page.wizard() if page is not None else None
+    if wizard is None or wizard.property(_WATCHED_PROPERTY):
+        return
+    wizard.setProperty(_WATCHED_PROPERTY, True)
+    # finished: Finish, Cancel, Escape and closing the window all end in QDialog.done()
+    wizard.finished.connect(lambda _result: restore_staged_secrets(state))
+
+
+async def stage_secrets(state: WizardState, page: QWizardPage | None = None) -> None:
+    """Put a typed client secret / passphrase in the keyring under the profile name for msal's caller; `page`
+    ties the staging to its wizard, which puts the keyring back as it was unless the profile is saved."""
     name = state.profile().name
     staged = {AuthMode.CLIENT_SECRET: (SecretKind.CLIENT_SECRET, state.client_secret.strip()),
               AuthMode.CLIENT_CERTIFICATE: (SecretKind.CERTIFICATE_PASSPHRASE, state.certificate_passphrase)}
     kind, value = staged.get(state.auth, (None, ""))
     if kind is None or not value:
         return
-    if await secrets.load_secret_async(name, kind) != value:
+    previous = await secrets.load_secret_async(name, kind)
+    if previous != value:
+        _restore_when_closed(page, state)
+        staged_secrets(state).remember(name, kind, previous)
         await secrets.store_secret_async(name, kind, value)
         from wizard.services import oauth
 

@@ -47,7 +47,7 @@ CHECK_TITLES = {
     "submission_tls": "Submission TLS", "ptr": "Reverse DNS", "mta_sts": "MTA-STS", "tls_rpt": "TLS-RPT",
     "bimi": "BIMI", "dnssec": "DNSSEC",
 }
-_ALWAYS_RUN = ("spf", "dkim", "dmarc", "sender_rules", "mx", "mta_sts", "tls_rpt", "bimi", "dnssec")
+ALWAYS_RUN = ("spf", "dkim", "dmarc", "sender_rules", "mx", "mta_sts", "tls_rpt", "bimi", "dnssec")
 
 
 def sending_domain(state: WizardState) -> str:
@@ -117,6 +117,28 @@ class RecordList(QScrollArea):
 
 def copy_text(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
+
+
+def describe_verdict(report: HealthReport) -> str:
+    """One sentence for the status line: all green, or the counts of problems and what to do."""
+    counts = {status: sum(1 for c in report.checks if c.status == status) for status in ("fail", "warn", "error")}
+    wait = ""
+    if report.max_ttl:
+        minutes = max(1, round(report.max_ttl / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        wait = f" After a DNS change, allow up to {minutes} {unit} (the records' TTL) before checking again."
+    if not any(counts.values()):
+        return f"All green: {report.domain} is ready for sending." + wait
+    parts = []
+    if counts["fail"]:
+        parts.append(f"{counts['fail']} problem{'s' if counts['fail'] != 1 else ''}")
+    if counts["warn"]:
+        parts.append(f"{counts['warn']} warning{'s' if counts['warn'] != 1 else ''}")
+    if counts["error"]:
+        parts.append(f"{counts['error']} check{'s' if counts['error'] != 1 else ''} could not be done "
+                     "(DNS did not answer)")
+    return (f"{', '.join(parts).capitalize()}. You can continue; send the records or the letter to your DNS "
+            "admin." + wait)
 
 
 class DnsHealthPage(QWizardPage):
@@ -230,7 +252,7 @@ class DnsHealthPage(QWizardPage):
         await self.tasks.run(self._check())
 
     def _expected_checks(self) -> list[str]:
-        expected = list(_ALWAYS_RUN)
+        expected = list(ALWAYS_RUN)
         if self._smtp_host():
             expected.insert(5, "submission_tls")
         return expected
@@ -282,34 +304,13 @@ class DnsHealthPage(QWizardPage):
         self.tabs.setTabText(1, f"Records to publish ({len(report.recommendations)})")
         self.letter.setPlainText(report.letter)
         self._show_letter_buttons()
-        self.status.setText(self._verdict(report))
+        self.status.setText(describe_verdict(report))
         self.check_finished.emit(report.ok)
 
     def _on_progress(self, result: CheckResult) -> None:
         self.results.show_result(result)
         if self.progress.value() < self.progress.maximum():
             self.progress.setValue(self.progress.value() + 1)
-
-    @staticmethod
-    def _verdict(report: HealthReport) -> str:
-        counts = {status: sum(1 for c in report.checks if c.status == status) for status in ("fail", "warn", "error")}
-        wait = ""
-        if report.max_ttl:
-            minutes = max(1, round(report.max_ttl / 60))
-            unit = "minute" if minutes == 1 else "minutes"
-            wait = f" After a DNS change, allow up to {minutes} {unit} (the records' TTL) before checking again."
-        if not any(counts.values()):
-            return f"All green: {report.domain} is ready for sending." + wait
-        parts = []
-        if counts["fail"]:
-            parts.append(f"{counts['fail']} problem{'s' if counts['fail'] != 1 else ''}")
-        if counts["warn"]:
-            parts.append(f"{counts['warn']} warning{'s' if counts['warn'] != 1 else ''}")
-        if counts["error"]:
-            parts.append(f"{counts['error']} check{'s' if counts['error'] != 1 else ''} could not be done "
-                         "(DNS did not answer)")
-        return (f"{', '.join(parts).capitalize()}. You can continue; send the records or the letter to your DNS "
-                "admin." + wait)
 
     def _show_letter_buttons(self) -> None:
         has_letter = bool(self.letter.toPlainText())

@@ -144,7 +144,7 @@ class M365AuthPage(QWizardPage):
         return replace(self.state.profile(), auth=self.auth_mode())
 
     async def _prepare(self) -> None:
-        await stage_secrets(self.state)
+        await stage_secrets(self.state, self)
 
     @override
     def initializePage(self) -> None:

@@ -1,4 +1,6 @@
-"""Sender settings: display name, priority, the postmaster, and who may send through the account.
+"""Sender settings: priority, the postmaster, and who may send through the account.
+
+The sender address and display name are entered on the sender page; this page shows them read-only.
 
 The policy semantics are services/policy.py's (MailUp SMTP+ and Akuiteo): empty lists allow everyone;
 an authorised domain covers itself and the domains under it.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -25,7 +28,7 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.pages.state import WizardState
-from wizard.services.validation import InvalidInputError, validate_address, validate_display_name, validate_host
+from wizard.services.validation import InvalidInputError, validate_address, validate_host
 from wizard.widgets.editable_list import EditableList
 
 PRIORITY_LABELS = {1: "1 (very high)", 2: "2 (high)", 3: "3 (normal)", 4: "4 (low)", 5: "5 (very low)"}
@@ -83,7 +86,11 @@ class SenderSettingsPage(QWizardPage):
         self.setSubTitle("How the account's mail is signed and who may send through it. The defaults suit most "
                          "setups.")
 
-        self.display_name = _line_edit("senderDisplayName", "Display name", "Example Support (optional)")
+        self.sender_label = QLabel()
+        self.sender_label.setObjectName("settingsSender")
+        self.sender_label.setAccessibleName("Sender (entered on the sender page)")
+        self.sender_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sender_label.setWordWrap(True)
         self.priority = QComboBox()
         self.priority.setObjectName("accountPriority")
         self.priority.setAccessibleName("Account priority")
@@ -106,7 +113,7 @@ class SenderSettingsPage(QWizardPage):
         form = QGridLayout()  # not QFormLayout: it mis-sizes word-wrapped rows (the hint) and leaves gaps
         form.setColumnStretch(1, 1)
         rows: tuple[tuple[str, QWidget | QHBoxLayout], ...] = (
-            ("Display name:", self.display_name), ("Priority:", priority_row), ("Postmaster:", self.postmaster),
+            ("Sends as:", self.sender_label), ("Priority:", priority_row), ("Postmaster:", self.postmaster),
             ("", self.force_postmaster), ("", force_hint))
         for row, (caption, field) in enumerate(rows):
             form.addWidget(QLabel(caption), row, 0)
@@ -158,8 +165,7 @@ class SenderSettingsPage(QWizardPage):
         layout.addWidget(self.messages)
 
         self._loading = False
-        for edit in (self.display_name, self.postmaster):
-            edit.textChanged.connect(self._on_changed)
+        self.postmaster.textChanged.connect(self._on_changed)
         self.force_postmaster.toggled.connect(self._on_changed)
         self.priority.currentIndexChanged.connect(self._on_changed)
         self.block.toggled.connect(self._on_changed)
@@ -170,7 +176,8 @@ class SenderSettingsPage(QWizardPage):
     def initializePage(self) -> None:
         s = self.state
         self._loading = True
-        self.display_name.setText(s.display_name)
+        address = s.from_address.strip()
+        self.sender_label.setText(f"{s.display_name.strip()} <{address}>" if s.display_name.strip() else address)
         self.priority.setCurrentIndex(max(0, self.priority.findData(s.priority)))
         self.postmaster.setText(s.postmaster)
         self.force_postmaster.setChecked(s.force_postmaster_sender)
@@ -182,10 +189,6 @@ class SenderSettingsPage(QWizardPage):
 
     def problems(self) -> list[str]:
         found: list[str] = []
-        try:
-            validate_display_name(self.display_name.text(), "Display name")
-        except InvalidInputError as exc:
-            found.append(str(exc))
         postmaster = self.postmaster.text().strip()
         if postmaster:
             try:
@@ -199,7 +202,6 @@ class SenderSettingsPage(QWizardPage):
 
     def _store(self) -> None:
         s = self.state
-        s.display_name = self.display_name.text().strip()
         s.priority = int(self.priority.currentData())
         postmaster = self.postmaster.text().strip()
         try:

@@ -1,7 +1,11 @@
-"""The SMTP account: sender, server, security, sign-in, and an optional CA file; validated as you type."""
+"""The SMTP account: server, security, sign-in, and an optional CA file; validated as you type.
+
+The sender address and display name are entered on the sender page; this page only shows them.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,8 +49,11 @@ class SmtpAccountPage(QWizardPage):
         self.setTitle("Your SMTP account")
         self.setSubTitle("Enter the settings from your provider's documentation. Fields marked * are required.")
 
-        self.from_address = _line_edit("fromAddress", "Sender address", "support@example.com")
-        self.display_name = _line_edit("displayName", "Display name", "Example Support (optional)")
+        self.sender_label = QLabel()
+        self.sender_label.setObjectName("smtpSender")
+        self.sender_label.setAccessibleName("Sender (entered on the sender page)")
+        self.sender_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sender_label.setWordWrap(True)
         self.host = _line_edit("host", "Server", "smtp.example.com")
         self.security = QComboBox()
         self.security.setObjectName("security")
@@ -86,8 +93,7 @@ class SmtpAccountPage(QWizardPage):
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(self.browse_ca)
         form = QFormLayout()
-        form.addRow("Sender address*:", self.from_address)
-        form.addRow("Display name:", self.display_name)
+        form.addRow("Sends as:", self.sender_label)
         form.addRow("Server*:", server_row)
         form.addRow("Security:", self.security)
         form.addRow("User name:", self.username)
@@ -100,7 +106,6 @@ class SmtpAccountPage(QWizardPage):
         layout.addWidget(self.confirm_plaintext)
         layout.addStretch(1)
 
-        self.registerField("fromAddress*", self.from_address)
         self.registerField("host*", self.host)
         self.registerField("port*", self.port)
         self.registerField("username", self.username)
@@ -111,11 +116,9 @@ class SmtpAccountPage(QWizardPage):
         self._ca_dialog: QFileDialog | None = None
         self.port.textEdited.connect(self._on_port_edited)
         self.username.textEdited.connect(self._on_username_edited)
-        self.from_address.textChanged.connect(self._mirror_username)
         self.security.currentIndexChanged.connect(self._on_security_changed)
         self.browse_ca.clicked.connect(self._choose_ca_file)
-        for edit in (self.from_address, self.display_name, self.host, self.port, self.username, self.password,
-                     self.ca_file):
+        for edit in (self.host, self.port, self.username, self.password, self.ca_file):
             edit.textChanged.connect(self._on_changed)
         self.confirm_plaintext.toggled.connect(self._on_changed)
 
@@ -123,8 +126,9 @@ class SmtpAccountPage(QWizardPage):
     def initializePage(self) -> None:
         s = self.state
         self._loading = True
-        self.from_address.setText(s.from_address)
-        self.display_name.setText(s.display_name)
+        address = s.from_address.strip()
+        self.sender_label.setText(f"{s.display_name.strip()} <{address}>" if s.display_name.strip() and address
+                            else address or "no sender address yet: go back to the sender page")
         self.host.setText(s.host)
         self.security.setCurrentIndex(self.security.findData(s.security.value))
         self.port.setText(str(s.port))
@@ -164,10 +168,6 @@ class SmtpAccountPage(QWizardPage):
     def _on_username_edited(self, text: str) -> None:
         self._username_typed = bool(text.strip())
 
-    def _mirror_username(self, text: str) -> None:
-        if not self._username_typed and not self._loading:
-            self.username.setText(text.strip())
-
     def _on_security_changed(self) -> None:
         if not self._port_typed:
             self.port.setText(str(DEFAULT_PORTS[self.selected_security()]))
@@ -187,8 +187,6 @@ class SmtpAccountPage(QWizardPage):
 
     def _store(self) -> None:
         s = self.state
-        s.from_address = self.from_address.text()
-        s.display_name = self.display_name.text()
         s.host = self.host.text()
         s.security = self.selected_security()
         port_text = self.port.text().strip()

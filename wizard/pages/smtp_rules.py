@@ -41,11 +41,19 @@ def smtp_problems(state: WizardState, port_text: str) -> list[Problem]:
         except InvalidInputError as exc:
             problems.append(Problem(field, str(exc)))
 
-    check("Sender address", state.from_address, lambda v: validate_address(v, "sender address"))
+    # Entered on the sender page: named here so a profile opened straight at this page says where to fix it.
+    back = " Change it on the sender page (Back)."
+    if not state.from_address.strip():
+        problems.append(Problem("Sender address", "Enter the sender address on the sender page (Back)."))
+    else:
+        try:
+            validate_address(state.from_address, "sender address")
+        except InvalidInputError as exc:
+            problems.append(Problem("Sender address", str(exc) + back))
     try:
         validate_display_name(state.display_name, "Display name")
     except InvalidInputError as exc:
-        problems.append(Problem("Display name", str(exc)))
+        problems.append(Problem("Display name", str(exc) + back))
     check("Server", state.host, validate_host)
     check("Port", port_text, validate_port)
     username = state.username.strip()

@@ -1,7 +1,8 @@
 """Summary: what will be saved, saving it, and how applications hand their mail to Mailwright.
 
 Settings go to config.toml; the password, client secret or certificate passphrase to the keyring (never to
-the file); the `[delivery]` settings to config.toml's `[delivery]` table.
+the file); the `[delivery]` settings to config.toml's `[delivery]` table, the loopback relay choice to `[relay]`
+(read by wizard/app.py's `relay_address_from_config` when the main window starts the background sender).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import fields
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from wizard.pages.credentials import staged_secrets
 from wizard.pages.oauth_sign_in import copy_button
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
@@ -76,7 +79,7 @@ def submission_help(profile_name: str) -> str:
     """How applications hand mail to Mailwright: the loopback relay, the command line, the Python API."""
     host, port = RELAY_ADDRESS.split(":")
     return (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
-            "#   (the loopback relay, this computer only: [relay] enabled = true in config.toml)\n"
+            "#   (the loopback relay, this computer only: tick \"Run the loopback relay\" above)\n"
             "# Scripts and scheduled jobs:\n"
             f"mailwright send --profile {profile_name} --to ops@example.com \\\n"
             "    --subject \"Nightly report\" --body \"All jobs finished.\"\n"
@@ -99,8 +102,27 @@ def save_delivery(store: ConfigStore, wanted: DeliverySettings) -> None:
         store.set(f"delivery.{name}", str(value).lower() if isinstance(value, bool) else str(value))
 
 
-def save_account(state: WizardState, profile: Profile, store: ConfigStore) -> Profile:
-    """Blocking (keyring over D-Bus, file writes): run in a worker thread."""
+def relay_listen(store: ConfigStore) -> tuple[bool, str]:
+    """Whether config.toml turns the loopback relay on, and the address it listens on."""
+    try:
+        table = store.table_values("relay")
+    except (OSError, ValueError):  # a broken config.toml: the wizard's welcome page explains it
+        table = {}
+    return table.get("enabled") is True, str(table.get("listen", RELAY_ADDRESS))
+
+
+def save_relay(store: ConfigStore, enabled: bool) -> None:
+    """`[relay] enabled` (and `listen`, unless the admin set another address) as the check box says."""
+    table = store.table_values("relay")
+    if (table.get("enabled") is True) != enabled:
+        store.set_table_value("relay", "enabled", enabled)
+    if enabled and "listen" not in table:
+        store.set_table_value("relay", "listen", RELAY_ADDRESS)
+
+
+def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
+                 relay_enabled: bool | None = None) -> Profile:
+    """Blocking (keyring over D-Bus, file writes): run in a worker thread. `relay_enabled` None: `[relay]` as is."""
     name = profile.validated().name  # nothing goes to the keyring for a profile that cannot be saved
     if state.auth is AuthMode.CLIENT_SECRET and state.client_secret.strip():
         secrets.store_secret(name, SecretKind.CLIENT_SECRET, state.client_secret.strip())
@@ -109,6 +131,8 @@ def save_account(state: WizardState, profile: Profile, store: ConfigStore) -> Pr
     password = state.password if state.auth is AuthMode.PASSWORD and state.username.strip() else ""
     saved = accounts.save_profile(profile, password or None, store)
     save_delivery(store, state.delivery)
+    if relay_enabled is not None:
+        save_relay(store, relay_enabled)
     return saved
 
 
@@ -139,6 +163,14 @@ class SummaryPage(QWizardPage):
         form.addRow("Sign-in:", self.sign_in)
         form.addRow("CA file:", self.ca)
 
+        self.relay = QCheckBox(f"Run the loopback relay on {RELAY_ADDRESS} for applications on this computer")
+        self.relay.setObjectName("relayEnabled")
+        self.relay.setAccessibleName("Run the loopback relay for applications on this computer")
+        self.relay.setToolTip("Applications on this computer hand mail to Mailwright over SMTP without signing in; "
+                              "other computers cannot connect. It starts with Mailwright's main window (restart "
+                              "Mailwright if it is already open).")
+        self._relay_loaded = False
+
         self.save_button = QPushButton("Save account")
         self.save_button.setObjectName("saveProfile")
         self.save_button.setAccessibleName("Save the account")
@@ -168,12 +200,14 @@ class SummaryPage(QWizardPage):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.relay)
         layout.addLayout(buttons)
         layout.addWidget(send_box)
         layout.addStretch(1)
 
         self.profile_name.textChanged.connect(self._on_name_changed)
         self.save_button.clicked.connect(self._on_save_clicked)
+        self.relay.toggled.connect(self._on_relay_toggled)
         self.tasks.busy_changed.connect(self._on_busy_changed)
 
     @override
@@ -193,6 +227,13 @@ class SummaryPage(QWizardPage):
             self.server.setText(f"{s.host.strip()} port {s.port}, security {_SECURITY_WORDS[s.security]}")
         self.sign_in.setText(describe_sign_in(s))
         self.ca.setText(s.ca_file.strip() or "the system's trusted certificates")
+        if not self._relay_loaded:  # once: going Back and Next keeps what the admin ticked
+            enabled, listen = relay_listen(ConfigStore())
+            self.relay.setText(f"Run the loopback relay on {listen} for applications on this computer")
+            self.relay.blockSignals(True)
+            self.relay.setChecked(enabled)
+            self.relay.blockSignals(False)
+            self._relay_loaded = True
         self._show_saved_state()
 
     def _show_saved_state(self) -> None:
@@ -207,6 +248,14 @@ class SummaryPage(QWizardPage):
             self.result.setText("")
         self.how_to_send.setPlainText(submission_help(self.state.profile_name.strip() or "NAME"))
         self.completeChanged.emit()
+
+    def _on_relay_toggled(self) -> None:
+        """The relay choice is saved with the account: after a save, a change asks for another."""
+        if self.state.saved is not None:
+            self.state.saved = None
+            self.result.setStyleSheet("")
+            self.result.setText("Click Save account again to keep the relay setting.")
+            self.completeChanged.emit()
 
     def _on_name_changed(self, text: str) -> None:
         self.state.profile_name = text
@@ -238,7 +287,8 @@ class SummaryPage(QWizardPage):
         self.result.setStyleSheet("")
         self.result.setText("Saving…")
         try:
-            saved = await asyncio.to_thread(save_account, self.state, profile, store)
+            saved = await asyncio.to_thread(save_account, self.state, profile, store,
+                                            relay_enabled=self.relay.isChecked())
         except secrets.KeyringUnavailableError as exc:
             self._failed(f"Not saved. {exc}")
             return
@@ -246,6 +296,7 @@ class SummaryPage(QWizardPage):
             self._failed(f"Not saved: {exc}")
             return
         self.state.saved = saved
+        staged_secrets(self.state).commit(saved.name)  # the staged secret is now the saved profile's
         self.state.editing = saved.name
         self.state.saved_profiles[saved.name] = saved
         backend = secrets.backend_name().rsplit(".", 2)[-2]  # keyring.backends.SecretService.Keyring -> SecretService

@@ -170,7 +170,7 @@ class TestMailPage(QWizardPage):
                 return diagnostics.make("secret_missing")
             return PasswordCredential(self.state.username.strip(), password)
         try:
-            await stage_secrets(self.state)  # a typed client secret / passphrase goes where msal's caller reads it
+            await stage_secrets(self.state, self)  # where msal's caller reads it
         except secrets.KeyringUnavailableError as exc:
             return diagnostics.make("keyring_unavailable", reason=str(exc))
         # msal and friends load only when an OAuth account sends, and off the event loop

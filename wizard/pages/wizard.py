@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QWidget, QWizard, QWizardPage
+from PySide6.QtWidgets import QDialog, QWidget, QWizard, QWizardPage
 from typing_extensions import override
 
 from wizard.pages import flow
-from wizard.pages.azure_registration import AzureRegistrationPage
-from wizard.pages.check import CheckPage
-from wizard.pages.delivery_settings import DeliverySettingsPage
-from wizard.pages.dns_page import DnsHealthPage
-from wizard.pages.gmail_auth import GmailAuthPage
-from wizard.pages.graph_permissions import GraphPermissionsPage
 from wizard.pages.ids import PageId
-from wizard.pages.m365_auth import M365AuthPage
-from wizard.pages.provider import ProviderPage
-from wizard.pages.sender_address import SenderAddressPage
-from wizard.pages.sender_settings import SenderSettingsPage
-from wizard.pages.smtp_account import SmtpAccountPage
 from wizard.pages.state import WizardState, unused_profile_name
-from wizard.pages.summary import SummaryPage
-from wizard.pages.test_mail import TestMailPage
-from wizard.pages.welcome import WelcomePage
 from wizard.qt_async import TaskTracker
 from wizard.services.config import ConfigStore
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
+
+    from wizard.pages.azure_registration import AzureRegistrationPage
+    from wizard.pages.check import CheckPage
+    from wizard.pages.delivery_settings import DeliverySettingsPage
+    from wizard.pages.dns_page import DnsHealthPage
+    from wizard.pages.gmail_auth import GmailAuthPage
+    from wizard.pages.graph_permissions import GraphPermissionsPage
+    from wizard.pages.m365_auth import M365AuthPage
+    from wizard.pages.provider import ProviderPage
+    from wizard.pages.sender_address import SenderAddressPage
+    from wizard.pages.sender_settings import SenderSettingsPage
+    from wizard.pages.smtp_account import SmtpAccountPage
+    from wizard.pages.summary import SummaryPage
+    from wizard.pages.test_mail import TestMailPage
+    from wizard.pages.welcome import WelcomePage
 
 WINDOW_TITLE = "Mailwright"
 PAGE_TITLES = {
@@ -45,6 +50,27 @@ PAGE_TITLES = {
     PageId.TEST_MAIL: "Send a test mail",
     PageId.SUMMARY: "Summary and save",
 }
+
+# Each page's module and class. A page is built when the wizard first needs it (it is the start page, Next is
+# about to show it, or code asks for it), so startup imports only the first page and not the check's SMTP
+# client, the sign-in panels or the test-mail form.
+PAGE_CLASSES: dict[PageId, tuple[str, str]] = {
+    PageId.WELCOME: ("wizard.pages.welcome", "WelcomePage"),
+    PageId.SENDER: ("wizard.pages.sender_address", "SenderAddressPage"),
+    PageId.PROVIDER: ("wizard.pages.provider", "ProviderPage"),
+    PageId.SMTP: ("wizard.pages.smtp_account", "SmtpAccountPage"),
+    PageId.M365_AUTH: ("wizard.pages.m365_auth", "M365AuthPage"),
+    PageId.AZURE_REGISTRATION: ("wizard.pages.azure_registration", "AzureRegistrationPage"),
+    PageId.GMAIL_AUTH: ("wizard.pages.gmail_auth", "GmailAuthPage"),
+    PageId.GRAPH_PERMISSIONS: ("wizard.pages.graph_permissions", "GraphPermissionsPage"),
+    PageId.CHECK: ("wizard.pages.check", "CheckPage"),
+    PageId.SENDER_SETTINGS: ("wizard.pages.sender_settings", "SenderSettingsPage"),
+    PageId.DELIVERY: ("wizard.pages.delivery_settings", "DeliverySettingsPage"),
+    PageId.DNS: ("wizard.pages.dns_page", "DnsHealthPage"),
+    PageId.TEST_MAIL: ("wizard.pages.test_mail", "TestMailPage"),
+    PageId.SUMMARY: ("wizard.pages.summary", "SummaryPage"),
+}
+PAGE_MODULES = tuple(module for module, _class in PAGE_CLASSES.values())
 
 
 @dataclass(frozen=True)
@@ -70,58 +96,140 @@ def load_saved_accounts(store: ConfigStore | None = None) -> SavedAccounts:
 
 
 class MailwrightWizard(QWizard):
+    """The wizard. Pages are registered when first needed; `window.check_page` etc. build theirs on access."""
+
     def __init__(self, saved: SavedAccounts | None = None, *, start: PageId = PageId.WELCOME,
                  autostart_check: bool = True, dns_nameserver: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         saved = saved or load_saved_accounts()
         self.state = saved.state
+        self._page_options: dict[PageId, dict[str, Any]] = {
+            PageId.WELCOME: {"default_profile": saved.default_profile, "load_error": saved.error},
+            PageId.CHECK: {"autostart": autostart_check},
+            PageId.DNS: {"nameserver": dns_nameserver, "autostart": autostart_check},
+        }
+        self._pages: dict[PageId, QWizardPage] = {}
         self.setObjectName("mailwrightWizard")
         self.setWindowTitle(WINDOW_TITLE)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        state = self.state
-        self.welcome_page = WelcomePage(state, saved.default_profile, saved.error)
-        self.sender_page = SenderAddressPage(state)
-        self.provider_page = ProviderPage(state)
-        self.smtp_page = SmtpAccountPage(state)
-        self.m365_auth_page = M365AuthPage(state)
-        self.azure_registration_page = AzureRegistrationPage(state)
-        self.gmail_auth_page = GmailAuthPage(state)
-        self.graph_permissions_page = GraphPermissionsPage(state)
-        self.check_page = CheckPage(state, autostart=autostart_check)
-        self.sender_settings_page = SenderSettingsPage(state)
-        self.delivery_page = DeliverySettingsPage(state)
-        self.dns_page = DnsHealthPage(state, nameserver=dns_nameserver, autostart=autostart_check)
-        self.test_mail_page = TestMailPage(state)
-        self.summary_page = SummaryPage(state)
-        pages: dict[PageId, QWizardPage] = {
-            PageId.WELCOME: self.welcome_page, PageId.SENDER: self.sender_page, PageId.PROVIDER: self.provider_page,
-            PageId.SMTP: self.smtp_page, PageId.M365_AUTH: self.m365_auth_page,
-            PageId.AZURE_REGISTRATION: self.azure_registration_page, PageId.GMAIL_AUTH: self.gmail_auth_page,
-            PageId.GRAPH_PERMISSIONS: self.graph_permissions_page, PageId.CHECK: self.check_page,
-            PageId.SENDER_SETTINGS: self.sender_settings_page, PageId.DELIVERY: self.delivery_page,
-            PageId.DNS: self.dns_page, PageId.TEST_MAIL: self.test_mail_page, PageId.SUMMARY: self.summary_page,
-        }
-        for page_id, page in pages.items():
-            page.setObjectName(f"page-{page_id.cli_name}")
-            self.setPage(page_id, page)
-        self.check_page.use_graph_requested.connect(self.switch_to_graph)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
+        self.helpRequested.connect(self.show_help)
+        self.help_dialog: QDialog | None = None
+        self.ensure_page(start)
         self.setStartId(start)
         self.resize(800, 600)
+
+    def show_help(self) -> None:
+        """What the current page is for, with the chosen provider's own documentation."""
+        from wizard.dialogs.page_help import PageHelpDialog
+        from wizard.pages.page_help import help_html
+
+        page = PageId(self.currentId())
+        if self.help_dialog is not None:
+            self.help_dialog.close()
+        self.help_dialog = PageHelpDialog(help_html(page, PAGE_TITLES[page], self.state), self)
+        self.help_dialog.open()
+
+    def ensure_page(self, page_id: PageId) -> QWizardPage:
+        """The page for `page_id`, built and registered with `setPage` the first time it is needed."""
+        page = self._pages.get(page_id)
+        if page is None:
+            module, class_name = PAGE_CLASSES[page_id]
+            page_class = getattr(importlib.import_module(module), class_name)
+            page = cast(QWizardPage, page_class(self.state, **self._page_options.get(page_id, {})))
+            page.setObjectName(f"page-{page_id.cli_name}")
+            self._pages[page_id] = page
+            self.setPage(page_id, page)
+            if page_id is PageId.CHECK:
+                cast("CheckPage", page).use_graph_requested.connect(self.switch_to_graph)
+        return page
+
+    @override
+    def page(self, id: int) -> QWizardPage:
+        """QWizard.page for callers in Python: builds the page if it was not needed yet."""
+        return self.ensure_page(PageId(id)) if id in PAGE_CLASSES else super().page(id)
+
+    @override
+    def validateCurrentPage(self) -> bool:
+        """QWizard.next() asks this before it moves on: build the page it is about to show."""
+        if not super().validateCurrentPage():
+            return False
+        following = self.nextId()
+        if following in PAGE_CLASSES:
+            self.ensure_page(PageId(following))
+        return True
 
     @override
     def nextId(self) -> int:
         current = self.currentId()
         if current < 0:
             return self.startId()
-        return flow.next_page(PageId(current), self.state, {PageId(i) for i in self.pageIds()})
+        return flow.next_page(PageId(current), self.state, PAGE_CLASSES.keys())
+
+    @property
+    def welcome_page(self) -> WelcomePage:
+        return cast("WelcomePage", self.ensure_page(PageId.WELCOME))
+
+    @property
+    def sender_page(self) -> SenderAddressPage:
+        return cast("SenderAddressPage", self.ensure_page(PageId.SENDER))
+
+    @property
+    def provider_page(self) -> ProviderPage:
+        return cast("ProviderPage", self.ensure_page(PageId.PROVIDER))
+
+    @property
+    def smtp_page(self) -> SmtpAccountPage:
+        return cast("SmtpAccountPage", self.ensure_page(PageId.SMTP))
+
+    @property
+    def m365_auth_page(self) -> M365AuthPage:
+        return cast("M365AuthPage", self.ensure_page(PageId.M365_AUTH))
+
+    @property
+    def azure_registration_page(self) -> AzureRegistrationPage:
+        return cast("AzureRegistrationPage", self.ensure_page(PageId.AZURE_REGISTRATION))
+
+    @property
+    def gmail_auth_page(self) -> GmailAuthPage:
+        return cast("GmailAuthPage", self.ensure_page(PageId.GMAIL_AUTH))
+
+    @property
+    def graph_permissions_page(self) -> GraphPermissionsPage:
+        return cast("GraphPermissionsPage", self.ensure_page(PageId.GRAPH_PERMISSIONS))
+
+    @property
+    def check_page(self) -> CheckPage:
+        return cast("CheckPage", self.ensure_page(PageId.CHECK))
+
+    @property
+    def sender_settings_page(self) -> SenderSettingsPage:
+        return cast("SenderSettingsPage", self.ensure_page(PageId.SENDER_SETTINGS))
+
+    @property
+    def delivery_page(self) -> DeliverySettingsPage:
+        return cast("DeliverySettingsPage", self.ensure_page(PageId.DELIVERY))
+
+    @property
+    def dns_page(self) -> DnsHealthPage:
+        return cast("DnsHealthPage", self.ensure_page(PageId.DNS))
+
+    @property
+    def test_mail_page(self) -> TestMailPage:
+        return cast("TestMailPage", self.ensure_page(PageId.TEST_MAIL))
+
+    @property
+    def summary_page(self) -> SummaryPage:
+        return cast("SummaryPage", self.ensure_page(PageId.SUMMARY))
 
     def switch_to_graph(self) -> None:
         """From a failed Microsoft 365 SMTP check back to the sign-in page, which now offers Graph's modes."""
         while self.currentId() != PageId.M365_AUTH and PageId.M365_AUTH in self.visitedIds()[:-1]:
             self.back()
         if self.currentId() != PageId.M365_AUTH:  # opened at the check page: no history to go back through
+            self.ensure_page(PageId.M365_AUTH)
             self.setStartId(PageId.M365_AUTH)
             self.restart()
         else:

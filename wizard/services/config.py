@@ -1,7 +1,8 @@
 """Profiles and settings (never secrets) as TOML in the data home.
 
 `config.toml` is edited with tomlkit so that comments and keys a human added survive every
-write. Secrets live in the keyring (see secrets.py); nothing in this module ever holds one.
+write; reading needs only the standard library's tomllib, so starting the app does not import tomlkit.
+Secrets live in the keyring (see secrets.py); nothing in this module ever holds one.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import threading
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-import tomlkit
-from tomlkit.items import Table
 
 from wizard.services.validation import (
     InvalidInputError,
@@ -24,6 +23,9 @@ from wizard.services.validation import (
     validate_host,
     validate_port,
 )
+
+if TYPE_CHECKING:
+    import tomlkit
 
 CONFIG_FILE = "config.toml"
 
@@ -248,19 +250,32 @@ class ConfigStore:
         self.home = home or data_home()
         self.path = self.home / CONFIG_FILE
 
+    def _read(self) -> dict[str, Any]:
+        """The file as plain values ({} when there is none), for reading only."""
+        if not self.path.exists():
+            return {}
+        import tomllib  # a first start has no file to parse
+
+        return tomllib.loads(self.path.read_text(encoding="utf-8"))
+
     def _document(self) -> tomlkit.TOMLDocument:
+        """The file as a tomlkit document that keeps comments and layout, for writing."""
+        import tomlkit  # about 10 ms: only the writers need it, not the app's startup
+
         if not self.path.exists():
             return tomlkit.document()
         return tomlkit.parse(self.path.read_text(encoding="utf-8"))
 
     def _write(self, document: tomlkit.TOMLDocument) -> None:
+        import tomlkit
+
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
         tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
         os.replace(tmp, self.path)
 
     def load(self) -> Config:
-        document = self._document().unwrap()
+        document = self._read()
         profiles = {name: Profile.from_toml(name, data) for name, data in document.get("profiles", {}).items()}
         for profile in profiles.values():
             validate_fallback(profile.name, profile.fallback)
@@ -272,6 +287,9 @@ class ConfigStore:
                       delivery=DeliverySettings.from_toml(document.get("delivery", {})))
 
     def save_profile(self, profile: Profile) -> None:
+        import tomlkit
+        from tomlkit.items import Table
+
         with self._lock:
             document = self._document()
             profiles = document.get("profiles")
@@ -289,6 +307,8 @@ class ConfigStore:
             self._write(document)
 
     def remove_profile(self, name: str) -> None:
+        from tomlkit.items import Table
+
         with self._lock:
             document = self._document()
             profiles = document.get("profiles")
@@ -323,7 +343,32 @@ class ConfigStore:
             return config.default_profile
         raise InvalidInputError(key, f"Unknown setting {key}.")
 
+    def table_values(self, table: str) -> dict[str, Any]:
+        """A top-level table's keys as plain values ({} when the table is missing)."""
+        found = self._read().get(table, {})
+        return found if isinstance(found, dict) else {}
+
+    def set_table_value(self, table: str, key: str, value: str | int | bool) -> None:
+        """Set one key of a top-level table such as `[relay]`, creating the table; comments and other keys stay.
+        Profiles and `[delivery]` have their own validated methods."""
+        if table in {"profiles", "delivery"} or not table or not key:
+            raise InvalidInputError(f"{table}.{key}", f"Use the {table} settings' own commands for {table}.{key}.")
+        import tomlkit
+        from tomlkit.items import Table
+
+        with self._lock:
+            document = self._document()
+            current = document.get(table)
+            if not isinstance(current, Table):
+                current = tomlkit.table()
+                document[table] = current
+            current[key] = value
+            self._write(document)
+
     def set(self, key: str, value: str) -> bool | int:
+        import tomlkit
+        from tomlkit.items import Table
+
         section, _, name = key.partition(".")
         if section != "delivery" or not name:
             raise InvalidInputError(key, f"Unknown setting {key} (settings are delivery.<key>).")

@@ -1,0 +1,63 @@
+"""Every page has help in plain words; provider pages link to that provider's own documentation."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTextBrowser, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import OFFSCREEN_NOISE
+from wizard.pages.ids import PageId
+from wizard.pages.page_help import PAGE_TEXT, help_html, page_links
+from wizard.pages.state import WizardState
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.config import AuthMode, ProviderKind
+
+
+def test_every_page_has_help() -> None:
+    assert set(PAGE_TEXT) == set(PageId)
+    for page in PageId:
+        html = help_html(page, page.cli_name, WizardState())
+        assert PAGE_TEXT[page][:40].replace("'", "&#x27;") in html
+
+
+@pytest.mark.parametrize(("provider", "auth", "preset", "expected"), [
+    (ProviderKind.M365_SMTP, AuthMode.OAUTH_INTERACTIVE, "", "learn.microsoft.com/exchange/client-developer"),
+    (ProviderKind.GRAPH, AuthMode.CLIENT_SECRET, "", "learn.microsoft.com/graph/api/user-sendmail"),
+    (ProviderKind.GMAIL, AuthMode.PASSWORD, "", "support.google.com/accounts/answer/185833"),
+    (ProviderKind.GMAIL, AuthMode.OAUTH_INTERACTIVE, "", "developers.google.com/identity/protocols/oauth2/native-app"),
+    (ProviderKind.SMTP, AuthMode.PASSWORD, "zoho", "zoho.com/mail/help"),
+])
+def test_provider_pages_link_to_the_providers_documentation(provider: ProviderKind, auth: AuthMode, preset: str,
+                                                            expected: str) -> None:
+    state = WizardState(provider=provider, auth=auth, preset=preset)
+    urls = [url for _text, url in page_links(PageId.CHECK, state)]
+    assert any(expected in url for url in urls), urls
+    assert expected in help_html(PageId.CHECK, "Connection check", state)
+
+
+def test_a_server_without_a_preset_has_no_made_up_links() -> None:
+    assert page_links(PageId.SMTP, WizardState(provider=ProviderKind.SMTP)) == []
+
+
+def test_dns_help_points_at_the_standards() -> None:
+    urls = [url for _text, url in page_links(PageId.DNS, WizardState(provider=ProviderKind.M365_SMTP))]
+    assert "https://www.rfc-editor.org/rfc/rfc7208" in urls and "https://www.rfc-editor.org/rfc/rfc7489" in urls
+
+
+@pytest.mark.gui
+@pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
+def test_the_help_button_shows_the_current_pages_help(qtbot: QtBot) -> None:
+    state = WizardState(provider=ProviderKind.GMAIL, auth=AuthMode.PASSWORD)
+    window = MailwrightWizard(SavedAccounts(state), start=PageId.GMAIL_AUTH, autostart_check=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.mouseClick(window.button(QWizard.WizardButton.HelpButton), Qt.MouseButton.LeftButton)
+    dialog = window.help_dialog
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.findChild(QTextBrowser, "pageHelpText")
+    assert "app password" in text.toPlainText()
+    assert "https://support.google.com/accounts/answer/185833" in text.toHtml()
+    assert text.openExternalLinks()
+    dialog.close()

@@ -1,0 +1,101 @@
+"""The summary page's loopback relay check box: saved to config.toml's `[relay]` table (comments kept), which
+is what the app reads to start the relay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QPushButton, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from wizard.app import relay_address_from_config
+from wizard.pages.ids import PageId
+from wizard.pages.state import WizardState
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services import secrets
+from wizard.services.config import ConfigStore
+from wizard.services.validation import InvalidInputError
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+
+
+@pytest.fixture
+def summary(qtbot: QtBot, profile_name: str) -> Iterator[MailwrightWizard]:
+    state = WizardState(profile_name=profile_name, from_address="app@example.com", host="smtp.example.com",
+                        port=587)  # no sign-in: nothing to put in the keyring
+    window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    secrets.delete_profile_secrets(profile_name)
+
+
+async def save(qtbot: QtBot, window: MailwrightWizard) -> None:
+    saved = SignalWaiter(window.summary_page.save_finished)
+    qtbot.mouseClick(window.summary_page.findChild(QPushButton, "saveProfile"), Qt.MouseButton.LeftButton)
+    assert await saved.wait() == (True,), window.summary_page.result.text()
+    await window.wait_idle()
+
+
+def relay_box(window: MailwrightWizard) -> QCheckBox:
+    box = window.summary_page.findChild(QCheckBox, "relayEnabled")
+    assert box is not None and box.isVisible()
+    return box
+
+
+@pytest.mark.asyncio
+async def test_ticking_the_relay_saves_it_where_the_app_reads_it(qtbot: QtBot, data_home: Path,
+                                                                 summary: MailwrightWizard) -> None:
+    config = data_home / "config.toml"
+    config.write_text("# kept by the admin\n[delivery]\nretention_days = 60 # two months\n", encoding="utf-8")
+    box = relay_box(summary)
+    assert box.text() == "Run the loopback relay on 127.0.0.1:2525 for applications on this computer"
+    assert not box.isChecked()
+    assert relay_address_from_config(config) is None
+    box.setChecked(True)
+
+    await save(qtbot, summary)
+
+    text = config.read_text(encoding="utf-8")
+    assert "# kept by the admin" in text and "# two months" in text
+    assert ConfigStore().table_values("relay") == {"enabled": True, "listen": "127.0.0.1:2525"}
+    assert relay_address_from_config(config) == ("127.0.0.1", 2525)
+    finish = summary.button(QWizard.WizardButton.FinishButton)
+    assert finish.isEnabled()
+    box.setChecked(False)  # changed after the save: Finish waits for another save
+    assert not finish.isEnabled()
+    await save(qtbot, summary)
+    assert relay_address_from_config(config) is None
+    assert ConfigStore().table_values("relay") == {"enabled": False, "listen": "127.0.0.1:2525"}
+
+
+@pytest.mark.asyncio
+async def test_an_enabled_relay_on_another_address_is_shown_and_kept(qtbot: QtBot, data_home: Path,
+                                                                     profile_name: str) -> None:
+    config = data_home / "config.toml"
+    config.write_text('[relay]\nenabled = true\nlisten = "127.0.0.1:2600"  # port 2525 is taken here\n')
+    state = WizardState(profile_name=profile_name, from_address="app@example.com", host="smtp.example.com")
+    window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
+    qtbot.addWidget(window)
+    window.show()
+    box = relay_box(window)
+    assert box.isChecked() and "127.0.0.1:2600" in box.text()
+
+    await save(qtbot, window)
+
+    assert "# port 2525 is taken here" in config.read_text()
+    assert relay_address_from_config(config) == ("127.0.0.1", 2600)
+
+
+def test_set_table_value_keeps_comments_and_refuses_validated_tables(data_home: Path) -> None:
+    store = ConfigStore()
+    store.path.write_text("# top\n[relay] # the relay\nenabled = false\n")
+    store.set_table_value("relay", "enabled", True)
+    assert store.path.read_text() == "# top\n[relay] # the relay\nenabled = true\n"
+    for table in ("delivery", "profiles"):
+        with pytest.raises(InvalidInputError):
+            store.set_table_value(table, "enabled", True)

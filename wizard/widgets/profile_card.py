@@ -1,0 +1,217 @@
+"""One account's card in the main window: state, last success, outbox counts, DNS verdict, token/secret expiry,
+and the buttons to check, send a test mail, open the outbox, see the DNS health, resume held mail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from wizard.qt_async import TaskTracker, async_slot
+from wizard.services.check import CheckReport, Step, StepStatus, check_profile
+from wizard.services.config import Profile, ProviderKind
+from wizard.services.health import (
+    PROVIDER_LABELS,
+    DnsVerdict,
+    DnsVerdictStore,
+    HealthState,
+    ProfileHealth,
+    format_time,
+    sender_domain,
+)
+from wizard.services.outbox import MessageState
+from wizard.tray import STATE_COLOURS
+
+if TYPE_CHECKING:
+    from wizard.dialogs.dns_health import DnsHealthDialog
+    from wizard.services.dns_health import CheckResult, HealthReport
+
+DNS_PROVIDER_IDS = {ProviderKind.GMAIL: "google", ProviderKind.M365_SMTP: "m365", ProviderKind.GRAPH: "m365"}
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, accessible: str) -> W:
+    widget.setObjectName(name)
+    widget.setAccessibleName(accessible)
+    return widget
+
+
+def counts_text(health: ProfileHealth) -> str:
+    return "Outbox: " + " · ".join(f"{health.counts.get(s, 0)} {s.value}" for s in MessageState)
+
+
+def dns_text(verdict: DnsVerdict | None, now: float) -> str:
+    if verdict is None:
+        return "DNS: not checked yet"
+    when = format_time(verdict.checked_at, now)
+    return f"DNS ({verdict.domain}, {when}): {'all green' if verdict.ok else verdict.summary}"
+
+
+async def run_dns_check(profile: Profile, store: DnsVerdictStore, nameserver: str | None = None,
+                        on_progress: Callable[[CheckResult], None] | None = None
+                        ) -> tuple[HealthReport, DnsVerdict]:
+    """The DNS health of the profile's sender domain (dnspython loaded in a worker thread the first time), and
+    its verdict, remembered for the overview."""
+    import importlib
+
+    dns_health = await asyncio.to_thread(importlib.import_module, "wizard.services.dns_health")
+    report: HealthReport = await dns_health.check_domain(
+        sender_domain(profile), provider=DNS_PROVIDER_IDS.get(profile.provider), sending_ips=profile.sending_ips,
+        nameserver=nameserver, on_progress=on_progress)
+    failing = (dns_health.Status.FAIL, dns_health.Status.ERROR)
+    problems = [f"{c.id} {c.status.value}" for c in report.checks if c.status in failing]
+    warnings = [f"{c.id} {c.status.value}" for c in report.checks if c.status is dns_health.Status.WARN]
+    summary = ", ".join(problems + warnings) or "all green"
+    verdict = DnsVerdict(report.domain, report.ok, summary, time.time())
+    await asyncio.to_thread(store.record, verdict)
+    return report, verdict
+
+
+class ProfileCard(QGroupBox):
+    """One account: state, last success, outbox counts, DNS, expiry; and what the admin can do about it."""
+
+    check_finished = Signal(str, object)  # profile name, CheckReport
+    dns_finished = Signal(str)  # profile name: its DNS verdict was recorded
+
+    def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
+                 dns_nameserver: str | None = None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.dns_store = dns_store
+        self.dns_nameserver = dns_nameserver
+        self.tasks = TaskTracker(self)
+        self.health: ProfileHealth | None = None
+        self.dns_dialog: DnsHealthDialog | None = None
+        named(self, f"profileCard-{profile.name}", f"Account {profile.name}")
+        self.setTitle(profile.name)
+        self.state_badge = named(QLabel(), "stateLabel", "State")
+        self.state_badge.setTextFormat(Qt.TextFormat.PlainText)
+        self.identity = named(QLabel(), "identityLabel", "Provider and sender")
+        self.details = named(QLabel(), "detailsLabel", "Last success and outbox")
+        self.extra = named(QLabel(), "extraLabel", "DNS and sign-in")
+        self.reasons = named(QLabel(), "reasonsLabel", "What needs attention")
+        self.activity = named(QLabel(), "activityLabel", "Result of the last action")
+        for label in (self.identity, self.details, self.extra, self.reasons, self.activity):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasons.setStyleSheet("color: #b00020")
+        self.progress = named(QProgressBar(), "checkProgress", "Working")
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumWidth(120)
+        self.progress.hide()
+
+        self.check_button = self._button("checkButton", "Check", "Check the connection")
+        self.cancel_button = self._button("cancelButton", "Cancel", "Cancel the running check")
+        self.cancel_button.hide()
+        self.test_button = self._button("testMailButton", "Send test mail…", "Send a test mail through the outbox")
+        self.outbox_button = self._button("outboxButton", "Outbox…", "Show the outbox")
+        self.dns_button = self._button("dnsButton", "DNS health…", "Check the sender domain's DNS")
+        self.resume_button = self._button("resumeButton", "Resume", "Resume sending and release held mail")
+        self.resume_button.hide()
+        self.check_button.clicked.connect(self._on_check_clicked)
+        self.dns_button.clicked.connect(self.open_dns)
+        self.cancel_button.clicked.connect(self.tasks.cancel)
+        self.tasks.busy_changed.connect(self._on_busy_changed)
+
+        top = QHBoxLayout()
+        top.addWidget(self.state_badge)
+        top.addWidget(self.identity, 1)
+        buttons = QHBoxLayout()
+        for widget in (self.check_button, self.cancel_button, self.test_button, self.outbox_button, self.dns_button,
+                       self.resume_button):
+            buttons.addWidget(widget)
+        buttons.addWidget(self.progress)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.details)
+        layout.addWidget(self.extra)
+        layout.addWidget(self.reasons)
+        layout.addWidget(self.activity)
+        layout.addLayout(buttons)
+        self.activity.hide()
+        self.reasons.hide()
+
+    def _button(self, name: str, text: str, accessible: str) -> QPushButton:
+        return named(QPushButton(text, self), name, accessible)
+
+    def show_health(self, health: ProfileHealth, token_text: str, now: float) -> None:
+        self.health = health
+        default = " (default)" if health.is_default else ""
+        self.setTitle(f"{health.name}{default}")
+        colour = STATE_COLOURS[health.state]
+        self.state_badge.setText(f"● {health.label}")
+        self.state_badge.setStyleSheet(f"color: {colour}; font-weight: bold")
+        provider = PROVIDER_LABELS[health.provider] + (f" ({self.profile.preset})" if self.profile.preset else "")
+        self.identity.setText(f"{provider} · {health.from_address}")
+        self.details.setText(f"Last success: {format_time(health.last_success_at, now)} · {counts_text(health)}")
+        extra = [dns_text(health.dns, now)]
+        if health.secret_expires is not None:
+            extra.append(f"Client secret expires {health.secret_expires.isoformat()}")
+        if token_text:
+            extra.append(token_text)
+        self.extra.setText(" · ".join(extra))
+        self.reasons.setText("\n".join(health.reasons))
+        self.reasons.setVisible(bool(health.reasons) and health.state is not HealthState.OK)
+        self.resume_button.setVisible(health.state is HealthState.PAUSED or health.held > 0)
+
+    def show_activity(self, text: str, error: bool = False) -> None:
+        self.activity.setText(text)
+        self.activity.setStyleSheet("color: #b00020" if error else "")
+        self.activity.setVisible(bool(text))
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.check_button.setEnabled(not busy)
+
+    @async_slot()
+    async def _on_check_clicked(self) -> None:
+        await self.tasks.run(self.check())
+
+    async def check(self) -> CheckReport | None:
+        self.show_activity("Checking the connection…")
+
+        def on_step(step: Step) -> None:
+            if step.status is StepStatus.RUNNING:
+                self.show_activity(f"Checking: {step.title}…")
+
+        try:
+            report = await check_profile(self.profile, on_step=on_step)
+        except asyncio.CancelledError:
+            self.show_activity("Check cancelled.")
+            raise
+        if report.ok:
+            self.show_activity("Connection check passed: " + ", ".join(s.title for s in report.steps if s.ok) + ".")
+        else:
+            diagnosis = report.diagnosis
+            text = f"Check failed: {diagnosis.title}. {diagnosis.fix}" if diagnosis else "Check failed."
+            if diagnosis and diagnosis.detail:
+                text += f"\nServer said: {diagnosis.detail}"
+            self.show_activity(text, error=True)
+        self.check_finished.emit(self.profile.name, report)
+        return report
+
+    def open_dns(self) -> DnsHealthDialog:
+        """The DNS health in a dialog: each check with details and fix, the records to publish, the letter."""
+        from wizard.dialogs.dns_health import DnsHealthDialog
+
+        if self.dns_dialog is None:
+            self.dns_dialog = DnsHealthDialog(self.profile, self.dns_store, self.dns_nameserver, self)
+            self.dns_dialog.verdict_recorded.connect(self._on_dns_verdict)
+            self.dns_dialog.start_check()
+        if self.dns_dialog.isVisible():
+            self.dns_dialog.raise_()  # opened again: bring it forward rather than a second copy
+        self.dns_dialog.show()
+        return self.dns_dialog
+
+    def _on_dns_verdict(self, verdict: DnsVerdict) -> None:
+        self.show_activity(dns_text(verdict, time.time()), error=not verdict.ok)
+        self.dns_finished.emit(self.profile.name)
