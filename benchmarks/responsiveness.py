@@ -251,10 +251,10 @@ class Setup:
 # How the app loads each service the first time when the warm-up after the first paint (wizard/app.py
 # `warm_up`, modelled by --preload) has not done it yet, so the first round measures what the app does:
 # the check with its page, in the loop, when Next first reaches it (wizard/pages/wizard.py builds pages on
-# demand; wizard/pages/check.py imports it), dns_health in a worker thread (wizard/pages/dns_page.py),
-# autodetect inside the event loop (wizard/pages/sender_address.py).
+# demand; wizard/pages/check.py imports it), dns_health and autodetect in a worker thread
+# (wizard/pages/dns_page.py, wizard/pages/sender_address.py).
 FIRST_IMPORT = {"check": ("loop", "wizard.services.check"), "dns": ("thread", "wizard.services.dns_health"),
-                "autodetect": ("loop", "wizard.services.autodetect")}
+                "autodetect": ("thread", "wizard.services.autodetect")}
 
 
 async def load(operation: str) -> ModuleType:
@@ -311,9 +311,9 @@ def operations(setup: Setup) -> dict[str, Callable[[], Awaitable[object]]]:
     return {"autodetect": autodetect, "check": check, "dns": dns, "all": together}
 
 
-# What the operations import on first use, beyond what the app imported at startup. httpcore imports
-# anyio's asyncio backend (about 30 ms) only when autodetect opens its first HTTPS connection.
-SERVICE_MODULES = (*(name for _how, name in FIRST_IMPORT.values()), "anyio._backends._asyncio")
+# What the operations import on first use, beyond what the app imported at startup (autodetect's https_get
+# brings anyio's asyncio backend along, which httpcore would otherwise import in the loop on first use).
+SERVICE_MODULES = tuple(name for _how, name in FIRST_IMPORT.values())
 
 
 async def measure(setup: Setup, rounds: int, preload: bool, freeze: bool) -> dict[str, list[Phase]]:

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import anyio._backends._asyncio  # noqa: F401  (httpcore imports it on first use: in the caller's thread, not the loop's)
 import httpcore
 
 from wizard.services.autodetect.model import ConnectTo
