@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.dialogs.send_test import SendTestDialog
-from wizard.pages.credentials import credential_for_state, stage_secrets
+from wizard.pages.credentials import credential_for_state, password_credential, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import diagnostics, secrets
@@ -39,7 +39,6 @@ from wizard.services.check import (
 )
 from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
-from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import Credential, PasswordCredential
 from wizard.widgets.diagnosis_box import DiagnosisBox
 
@@ -232,17 +231,12 @@ class CheckPage(QWizardPage):
         self.use_graph_requested.emit()
 
     async def _credential(self) -> Credential | Diagnosis:
-        """The typed password, or the saved one from the keyring when editing and the field was left empty."""
-        if not self.state.needs_saved_password():
-            return self.state.credential()
-        try:
-            password = await secrets.load_secret_async(self.state.editing, SecretKind.PASSWORD)
-        except secrets.KeyringUnavailableError as exc:
-            return diagnostics.make("keyring_unavailable", reason=str(exc))
-        if password is None:
-            return diagnostics.make("secret_missing")
-        self.state.password = password
-        return PasswordCredential(self.state.username.strip(), password)
+        """As `password_credential`; a password loaded from the keyring is kept in the state (a no-op for a
+        typed one), as the check records what it checked."""
+        credential = await password_credential(self.state)
+        if isinstance(credential, PasswordCredential):
+            self.state.password = credential.password
+        return credential
 
     def _reset_rows(self) -> None:
         for name in _ALL_STEPS:

@@ -16,10 +16,11 @@ import weakref
 from PySide6.QtWidgets import QWizard, QWizardPage
 
 from wizard.pages.state import WizardState
-from wizard.services import secrets
+from wizard.services import diagnostics, secrets
 from wizard.services.config import AuthMode
+from wizard.services.diagnostics import Diagnosis
 from wizard.services.secrets import SecretKind
-from wizard.services.transports.base import Credential, TokenCredential
+from wizard.services.transports.base import Credential, PasswordCredential, TokenCredential
 
 _WATCHED_PROPERTY = "mailwrightRestoresStagedSecrets"
 
@@ -98,6 +99,19 @@ async def stage_secrets(state: WizardState, page: QWizardPage | None = None) -> 
         from wizard.services import oauth
 
         oauth.forget_sessions()  # a cached msal application still holds the previous secret
+
+
+async def password_credential(state: WizardState) -> Credential | Diagnosis:
+    """The typed password, or the saved one from the keyring when editing and the field was left empty."""
+    if not state.needs_saved_password():
+        return state.credential()
+    try:
+        password = await secrets.load_secret_async(state.editing, SecretKind.PASSWORD)
+    except secrets.KeyringUnavailableError as exc:
+        return diagnostics.make("keyring_unavailable", reason=str(exc))
+    if password is None:
+        return diagnostics.make("secret_missing")
+    return PasswordCredential(state.username.strip(), password)
 
 
 def credential_for_state(state: WizardState) -> Credential:

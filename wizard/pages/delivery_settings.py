@@ -26,6 +26,7 @@ from wizard.pages.state import WizardState
 from wizard.services.config import DeliverySettings
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
+from wizard.widgets.form_widgets import hint_label, problem_label
 
 # key -> (label, explanation); the order is the page's
 LABELS = {
@@ -51,15 +52,6 @@ def _spin(name: str, accessible: str, suffix: str) -> QSpinBox:
     spin.setSuffix(suffix)
     spin.setMinimumWidth(120)
     return spin
-
-
-def _hint(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 0.9)
-    label.setFont(font)
-    return label
 
 
 class DeliverySettingsPage(QWizardPage):
@@ -97,13 +89,9 @@ class DeliverySettingsPage(QWizardPage):
                 caption.setBuddy(widget)
                 grid.addWidget(caption, row, 0)
                 grid.addWidget(widget, row, 1, Qt.AlignmentFlag.AlignLeft)
-            grid.addWidget(_hint(explanation), row, 2)
+            grid.addWidget(hint_label(explanation), row, 2)
 
-        self.messages = QLabel()
-        self.messages.setObjectName("deliveryValidation")
-        self.messages.setAccessibleName("Problems with the delivery settings")
-        self.messages.setWordWrap(True)
-        self.messages.setStyleSheet("color: #b00020")
+        self.messages = problem_label("deliveryValidation", "Problems with the delivery settings")
         self.messages.hide()
         self.restore_button = QPushButton("Restore defaults")
         self.restore_button.setObjectName("restoreDeliveryDefaults")

@@ -29,6 +29,7 @@ from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.config import AuthMode, Profile
+from wizard.widgets.form_widgets import PROBLEM_STYLE
 
 APP_PASSWORD_HELP = (
     "Google accepts your normal password from applications no more. Create an app password: "
@@ -78,7 +79,7 @@ class GmailAuthPage(QWizardPage):
         self.app_password.setPlaceholderText("abcd efgh ijkl mnop")
         self.app_password_hint = QLabel()
         self.app_password_hint.setObjectName("gmailAppPasswordHint")
-        self.app_password_hint.setStyleSheet("color: #b00020")
+        self.app_password_hint.setStyleSheet(PROBLEM_STYLE)
         self.app_password_box = QWidget()
         box = QVBoxLayout(self.app_password_box)
         box.addWidget(help_label)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -30,6 +29,7 @@ from typing_extensions import override
 from wizard.pages.state import WizardState
 from wizard.services.validation import InvalidInputError, validate_address, validate_host
 from wizard.widgets.editable_list import EditableList
+from wizard.widgets.form_widgets import hint_label, line_edit, problem_label
 
 PRIORITY_LABELS = {1: "1 (very high)", 2: "2 (high)", 3: "3 (normal)", 4: "4 (low)", 5: "5 (very low)"}
 
@@ -60,24 +60,6 @@ def normalise_authorized_sender(text: str) -> str:
     return validate_address(text, "authorised sender").lower()
 
 
-def _line_edit(name: str, accessible: str, placeholder: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    edit.setAccessibleName(accessible)
-    edit.setPlaceholderText(placeholder)
-    edit.setClearButtonEnabled(True)
-    return edit
-
-
-def _hint(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 0.9)
-    label.setFont(font)
-    return label
-
-
 class SenderSettingsPage(QWizardPage):
     def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,17 +80,17 @@ class SenderSettingsPage(QWizardPage):
             self.priority.addItem(label, value)
         self.priority.setToolTip("When several messages wait, higher priority is sent first. A message's own "
                                  "priority counts if it is higher than the account's.")
-        self.postmaster = _line_edit("postmaster", "Postmaster address", "postmaster@example.com (optional)")
+        self.postmaster = line_edit("postmaster", "Postmaster address", "postmaster@example.com (optional)")
         self.force_postmaster = QCheckBox("Always send as the postmaster")
         self.force_postmaster.setObjectName("forcePostmasterSender")
         self.force_postmaster.setAccessibleName("Always send as the postmaster")
-        force_hint = _hint("From is replaced by the postmaster address; the original From goes into Reply-To, so "
+        force_hint = hint_label("From is replaced by the postmaster address; the original From goes into Reply-To, so "
                            "replies still reach the author. Use it when the provider only lets this account send as "
                            "itself.")
 
         priority_row = QHBoxLayout()
         priority_row.addWidget(self.priority)
-        priority_row.addWidget(_hint("Higher priority is sent first."), 1)
+        priority_row.addWidget(hint_label("Higher priority is sent first."), 1)
         force_hint.setContentsMargins(22, 0, 0, 0)  # under the check box's text, not its box
         form = QGridLayout()  # not QFormLayout: it mis-sizes word-wrapped rows (the hint) and leaves gaps
         form.setColumnStretch(1, 1)
@@ -141,7 +123,7 @@ class SenderSettingsPage(QWizardPage):
         grid.addWidget(QLabel("Authorised senders:"), 0, 1)
         grid.addWidget(self.domains, 1, 0)
         grid.addWidget(self.senders, 1, 1)
-        grid.addWidget(_hint("Leave both empty to allow every sender. example.com also covers news.example.com; "
+        grid.addWidget(hint_label("Leave both empty to allow every sender. example.com also covers news.example.com; "
                              "news.example.com covers only itself."), 2, 0, 1, 2)
         self.action_label = QLabel("Other senders:")
         action_row = QGridLayout()
@@ -151,11 +133,7 @@ class SenderSettingsPage(QWizardPage):
         action_row.setColumnStretch(3, 1)
         grid.addLayout(action_row, 3, 0, 1, 2)
 
-        self.messages = QLabel()
-        self.messages.setObjectName("senderValidation")
-        self.messages.setAccessibleName("Problems with the sender settings")
-        self.messages.setWordWrap(True)
-        self.messages.setStyleSheet("color: #b00020")
+        self.messages = problem_label("senderValidation", "Problems with the sender settings")
         self.messages.hide()
 
         layout = QVBoxLayout(self)

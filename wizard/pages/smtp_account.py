@@ -25,21 +25,13 @@ from wizard.pages.smtp_rules import needs_plaintext_confirmation, smtp_problems
 from wizard.pages.state import WizardState
 from wizard.services import providers
 from wizard.services.config import DEFAULT_PORTS, Security
+from wizard.widgets.form_widgets import line_edit, problem_label
 
 SECURITY_CHOICES = (
     (Security.STARTTLS, "STARTTLS (usually port 587)"),
     (Security.TLS, "Implicit TLS / SSL (usually port 465)"),
     (Security.NONE, "None: no encryption (port 25)"),
 )
-
-
-def _line_edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    edit.setAccessibleName(accessible)
-    edit.setPlaceholderText(placeholder)
-    edit.setClearButtonEnabled(True)
-    return edit
 
 
 class SmtpAccountPage(QWizardPage):
@@ -54,20 +46,20 @@ class SmtpAccountPage(QWizardPage):
         self.sender_label.setAccessibleName("Sender (entered on the sender page)")
         self.sender_label.setTextFormat(Qt.TextFormat.PlainText)
         self.sender_label.setWordWrap(True)
-        self.host = _line_edit("host", "Server", "smtp.example.com")
+        self.host = line_edit("host", "Server", "smtp.example.com")
         self.security = QComboBox()
         self.security.setObjectName("security")
         self.security.setAccessibleName("Security")
         for value, label in SECURITY_CHOICES:
             self.security.addItem(label, value.value)
-        self.port = _line_edit("port", "Port")
+        self.port = line_edit("port", "Port")
         self.port.setClearButtonEnabled(False)
         self.port.setMaxLength(5)
         self.port.setMaximumWidth(70)
-        self.username = _line_edit("username", "User name", "usually the full e-mail address")
-        self.password = _line_edit("password", "Password", "password or app password")
+        self.username = line_edit("username", "User name", "usually the full e-mail address")
+        self.password = line_edit("password", "Password", "password or app password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.ca_file = _line_edit("caFile", "Custom CA file", "only for a server with a private certificate")
+        self.ca_file = line_edit("caFile", "Custom CA file", "only for a server with a private certificate")
         self.browse_ca = QPushButton("Browse…")
         self.browse_ca.setObjectName("browseCaFile")
         self.browse_ca.setAccessibleName("Choose a CA file")
@@ -79,11 +71,7 @@ class SmtpAccountPage(QWizardPage):
         self.preset_help.setAccessibleName("Advice for this provider")
         self.preset_help.setWordWrap(True)
         self.preset_help.setOpenExternalLinks(True)
-        self.messages = QLabel()
-        self.messages.setObjectName("validationMessages")
-        self.messages.setAccessibleName("Problems with the settings")
-        self.messages.setWordWrap(True)
-        self.messages.setStyleSheet("color: #b00020")
+        self.messages = problem_label("validationMessages", "Problems with the settings")
 
         server_row = QHBoxLayout()
         server_row.addWidget(self.host, 1)

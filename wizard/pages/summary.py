@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -36,6 +35,7 @@ from wizard.services import accounts, secrets
 from wizard.services.config import AuthMode, ConfigStore, DeliverySettings, Profile, ProviderKind, Security
 from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
+from wizard.widgets.form_widgets import PROBLEM_STYLE, selectable_text
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "implicit TLS", Security.NONE: "none (unencrypted)"}
@@ -45,16 +45,6 @@ _AUTH_WORDS = {AuthMode.OAUTH_INTERACTIVE: "browser sign-in (OAuth)", AuthMode.O
                AuthMode.CLIENT_SECRET: "app-only with a client secret",
                AuthMode.CLIENT_CERTIFICATE: "app-only with a certificate"}
 RELAY_ADDRESS = "127.0.0.1:2525"
-
-
-def _value(name: str, accessible: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAccessibleName(accessible)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setWordWrap(True)
-    return label
 
 
 def describe_sign_in(state: WizardState) -> str:
@@ -145,11 +135,11 @@ class SummaryPage(QWizardPage):
         self.tasks = TaskTracker(self)
         self.setTitle("Save the account")
         self.setSubTitle("Check the summary, save the account, then click Finish.")
-        self.from_line = _value("summarySender", "Sender")
-        self.provider = _value("summaryProvider", "Provider")
-        self.server = _value("summaryServer", "Server")
-        self.sign_in = _value("summarySignIn", "Sign-in")
-        self.ca = _value("summaryCaFile", "CA file")
+        self.from_line = selectable_text("summarySender", "Sender")
+        self.provider = selectable_text("summaryProvider", "Provider")
+        self.server = selectable_text("summaryServer", "Server")
+        self.sign_in = selectable_text("summarySignIn", "Sign-in")
+        self.ca = selectable_text("summaryCaFile", "CA file")
         self.profile_name = QLineEdit()
         self.profile_name.setObjectName("profileName")
         self.profile_name.setAccessibleName("Profile name")
@@ -174,12 +164,7 @@ class SummaryPage(QWizardPage):
         self.save_button = QPushButton("Save account")
         self.save_button.setObjectName("saveProfile")
         self.save_button.setAccessibleName("Save the account")
-        self.result = QLabel()
-        self.result.setObjectName("saveResult")
-        self.result.setAccessibleName("Save result")
-        self.result.setWordWrap(True)
-        self.result.setTextFormat(Qt.TextFormat.PlainText)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result = selectable_text("saveResult", "Save result")
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
         buttons.addWidget(self.result, 1)
@@ -263,7 +248,7 @@ class SummaryPage(QWizardPage):
         self.save_button.setEnabled(valid and not self.tasks.busy)
         self.how_to_send.setPlainText(submission_help(text.strip() if valid else "NAME"))
         if not valid:
-            self.result.setStyleSheet("color: #b00020")
+            self.result.setStyleSheet(PROBLEM_STYLE)
             self.result.setText("A profile name is one word: letters, digits, - and _.")
         elif self.state.saved is None or self.state.saved.name != text.strip():
             replaces = text.strip() in self.state.saved_profiles and text.strip() != self.state.editing
@@ -314,7 +299,7 @@ class SummaryPage(QWizardPage):
 
     def _failed(self, text: str) -> None:
         self.state.saved = None
-        self.result.setStyleSheet("color: #b00020")
+        self.result.setStyleSheet(PROBLEM_STYLE)
         self.result.setText(text)
         self.save_finished.emit(False)
 

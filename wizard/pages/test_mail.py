@@ -24,17 +24,17 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import stage_secrets
+from wizard.pages.credentials import password_credential, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import diagnostics, secrets
 from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.message import build_test_message, envelope_recipients
-from wizard.services.secrets import SecretKind
-from wizard.services.transports.base import Credential, PasswordCredential, SendResult, TransportError
+from wizard.services.transports.base import Credential, SendResult, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
+from wizard.widgets.form_widgets import selectable_text
 from wizard.widgets.test_mail_form import TestMailForm, accepted_text, deliver_test_mail, named
 
 
@@ -54,11 +54,7 @@ class TestMailPage(QWizardPage):
         self.form = TestMailForm(state.profile(), body_lines=4)
         self.status_icon = QLabel()
         self.status_icon.setFixedSize(24, 24)
-        self.status = QLabel()
-        named(self.status, "testMailStatus", "Result")
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = selectable_text("testMailStatus", "Result")
         status_row = QHBoxLayout()
         status_row.addWidget(self.status_icon, 0, Qt.AlignmentFlag.AlignTop)
         status_row.addWidget(self.status, 1)
@@ -160,15 +156,7 @@ class TestMailPage(QWizardPage):
     async def _credential(self) -> Credential | Diagnosis:
         """The typed password, the saved one when editing with the field left empty, or the OAuth tokens."""
         if self.state.auth is AuthMode.PASSWORD:
-            if not self.state.needs_saved_password():
-                return self.state.credential()
-            try:
-                password = await secrets.load_secret_async(self.state.editing, SecretKind.PASSWORD)
-            except secrets.KeyringUnavailableError as exc:
-                return diagnostics.make("keyring_unavailable", reason=str(exc))
-            if password is None:
-                return diagnostics.make("secret_missing")
-            return PasswordCredential(self.state.username.strip(), password)
+            return await password_credential(self.state)
         try:
             await stage_secrets(self.state, self)  # where msal's caller reads it
         except secrets.KeyringUnavailableError as exc:

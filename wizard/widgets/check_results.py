@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.widgets.form_widgets import selectable_text
+
 
 class ResultLike(Protocol):
     @property
@@ -46,16 +48,6 @@ STATUS_ICONS = {
 }
 
 
-def _text(name: str, accessible: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAccessibleName(accessible)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
 class CheckResultRow(QFrame):
     """One result; problems open their details by default, passes keep them folded."""
 
@@ -70,16 +62,16 @@ class CheckResultRow(QFrame):
         self.icon.setFixedSize(16, 16)
         heading = QLabel(f"<b>{title}</b>")
         heading.setMinimumWidth(110)
-        self.verdict = _text(f"verdict-{check_id}", f"{title}: verdict")
-        self.summary = _text(f"summary-{check_id}", f"{title}: summary")
+        self.verdict = selectable_text(f"verdict-{check_id}", f"{title}: verdict")
+        self.summary = selectable_text(f"summary-{check_id}", f"{title}: summary")
         self.toggle = QToolButton()
         self.toggle.setObjectName(f"toggle-{check_id}")
         self.toggle.setAccessibleName(f"Show the details of {title}")
         self.toggle.setCheckable(True)
         self.toggle.setAutoRaise(True)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.details = _text(f"details-{check_id}", f"{title}: details")
-        self.fix = _text(f"fix-{check_id}", f"{title}: how to fix it")
+        self.details = selectable_text(f"details-{check_id}", f"{title}: details")
+        self.fix = selectable_text(f"fix-{check_id}", f"{title}: how to fix it")
         self.details.setIndent(4)
         self.fix.setIndent(4)
 

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QStyle, QVBoxLayout, QWidget
 
 from wizard.services.diagnostics import Diagnosis
-
-
-def _label(name: str, accessible: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAccessibleName(accessible)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+from wizard.widgets.form_widgets import selectable_text
 
 
 class DiagnosisBox(QGroupBox):
@@ -23,16 +13,16 @@ class DiagnosisBox(QGroupBox):
         super().__init__("Diagnosis", parent)
         self.setObjectName("diagnosisBox")
         self.setAccessibleName("Diagnosis")
-        self.title_label = _label("diagnosisTitle", "Diagnosis title")
+        self.title_label = selectable_text("diagnosisTitle", "Diagnosis title")
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
         self.icon = QLabel()
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self.icon.setPixmap(icon.pixmap(24, 24))
-        self.explanation = _label("diagnosisExplanation", "What happened")
-        self.fix = _label("diagnosisFix", "How to fix it")
-        self.reply = _label("diagnosisReply", "Server reply")
+        self.explanation = selectable_text("diagnosisExplanation", "What happened")
+        self.fix = selectable_text("diagnosisFix", "How to fix it")
+        self.reply = selectable_text("diagnosisReply", "Server reply")
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         form.addRow(self.icon, self.title_label)

@@ -25,6 +25,7 @@ from wizard.services.health import (
 )
 from wizard.services.outbox import MessageState
 from wizard.tray import STATE_COLOURS
+from wizard.widgets.form_widgets import PROBLEM_STYLE
 
 if TYPE_CHECKING:
     from wizard.dialogs.dns_health import DnsHealthDialog
@@ -99,7 +100,7 @@ class ProfileCard(QGroupBox):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reasons.setStyleSheet("color: #b00020")
+        self.reasons.setStyleSheet(PROBLEM_STYLE)
         self.progress = named(QProgressBar(), "checkProgress", "Working")
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
@@ -164,7 +165,7 @@ class ProfileCard(QGroupBox):
 
     def show_activity(self, text: str, error: bool = False) -> None:
         self.activity.setText(text)
-        self.activity.setStyleSheet("color: #b00020" if error else "")
+        self.activity.setStyleSheet(PROBLEM_STYLE if error else "")
         self.activity.setVisible(bool(text))
 
     def _on_busy_changed(self, busy: bool) -> None:

@@ -1,0 +1,50 @@
+"""Small named widgets the pages build the same way: a line edit, a hint, a problem line, a read-only text."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit
+
+PROBLEM_STYLE = "color: #b00020"
+
+
+def line_edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def hint_label(text: str) -> QLabel:
+    """An explanation in a slightly smaller font, wrapped."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    label.setFont(font)
+    return label
+
+
+def _wrapped_label(name: str, accessible: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setAccessibleName(accessible)
+    label.setWordWrap(True)
+    return label
+
+
+def problem_label(name: str, accessible: str) -> QLabel:
+    """Where a page lists what is wrong with its input, in red; the page shows and hides it."""
+    label = _wrapped_label(name, accessible)
+    label.setStyleSheet(PROBLEM_STYLE)
+    return label
+
+
+def selectable_text(name: str, accessible: str) -> QLabel:
+    """Plain text (never rich: it may quote a server or the user) that can be selected and copied."""
+    label = _wrapped_label(name, accessible)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
