@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import qasync
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from wizard.pages.ids import PageId
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from wizard.dialogs.error_report import ErrorReportDialog
     from wizard.services.outbox import Outbox
     from wizard.services.sender import Sender
+    from wizard.services.sender_lock import SenderLockOwner
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,13 @@ def application(argv: Sequence[str] = ()) -> QApplication:
     app = QApplication([sys.argv[0] if sys.argv else "mailwright", *argv])
     app.setApplicationName("Mailwright")
     app.setOrganizationName("Mailwright")
+    app.setDesktopFileName("mailwright")  # Wayland and the .desktop entry: the window gets the app's icon
+    icon = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    from wizard.theme import follow_system_colour_scheme
+
+    follow_system_colour_scheme(app)
     return app
 
 
@@ -175,11 +184,10 @@ class BackgroundDelivery:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
-        config = self.load_config()
         if not self._started:
-            await self.outbox.run_async(self.outbox.recover_abandoned)
-            if not config.delivery.send_pending_at_startup:
-                await self.outbox.run_async(self.outbox.hold_queued)
+            # Only the holder of the outbox's sender lock sends; otherwise the loop below keeps trying to take
+            # over (the other Mailwright may quit or die), and the window shows whose progress it is.
+            await self.sender.take_over()
             self._started = True
             if self.relay_address is not None:
                 from wizard.services.relay import RelayConfigError, start_relay
@@ -192,6 +200,13 @@ class BackgroundDelivery:
                                         f"{self.relay_address[1]}: {exc}")
                     log.warning("%s", self.relay_error)
         self.resume_sending()
+
+    @property
+    def other_sender(self) -> SenderLockOwner | None:
+        """Who delivers this outbox when this process does not (another app window or `mailwright serve`)."""
+        if not self._started or self.sender.lock.held:
+            return None
+        return self.sender.lock.owner()
 
     def resume_sending(self) -> None:
         if self.sending:
@@ -218,7 +233,8 @@ class BackgroundDelivery:
         while not stop.is_set():
             self._wake.clear()  # a wake during the round makes the wait below return at once
             try:
-                await self.sender.run_once()
+                if await self.sender.take_over(startup=False):
+                    await self.sender.run_once()
             except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
                 log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
             try:
@@ -235,6 +251,7 @@ class BackgroundDelivery:
                 await asyncio.wait_for(task, grace_s)
             except TimeoutError:
                 pass  # wait_for cancelled it; an interrupted message is due again at the next start
+        self.sender.give_up()
         if self.relay is not None:
             self.relay.close()
             await self.relay.wait_closed()

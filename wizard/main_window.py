@@ -36,14 +36,17 @@ from wizard.services.diagnostics import Diagnosis
 from wizard.services.health import (
     DnsVerdictStore,
     HealthState,
+    OrphanedMail,
     ProfileHealth,
     SignInView,
     load_health,
+    load_orphaned_mail,
     sign_in_view,
     worst_state,
 )
 from wizard.services.outbox import MessageState, Outbox
 from wizard.tray import STATE_COLOURS, TrayModel
+from wizard.widgets.colours import banner_style
 from wizard.widgets.profile_card import ProfileCard, named
 
 if TYPE_CHECKING:
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.failed_checks: dict[str, Diagnosis] = {}
         self.sign_ins: dict[str, SignInView] = {}
         self.healths: list[ProfileHealth] = []
+        self.orphans: list[OrphanedMail] = []  # mail of deleted profiles: nothing will send it
         self.cards: dict[str, ProfileCard] = {}
         self.config: Config | None = None
         self.tasks = TaskTracker(self)
@@ -95,6 +99,7 @@ class MainWindow(QMainWindow):
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.hide()
         self.summary = named(QLabel(), "summaryLabel", "Sending status")
+        self.summary.setWordWrap(True)  # "Another Mailwright (pid N) is delivering…" must fit at 800 px
         self.accounts_button = named(QPushButton("Accounts…"), "accountsButton", "Add, edit or remove accounts")
         self.outbox_button = named(QPushButton("Outbox…"), "mainOutboxButton", "Show the outbox")
         self.pause_button = named(QPushButton(self.tray_model.pause_text), "pauseButton",
@@ -160,6 +165,7 @@ class MainWindow(QMainWindow):
         needs_sign_in = {name for name, view in views.items() if view.needs_sign_in}
         self.healths = await load_health(config, self.outbox, failed_checks=dict(self.failed_checks),
                                          dns_store=self.dns_store, needs_sign_in=needs_sign_in)
+        self.orphans = await load_orphaned_mail(config, self.outbox)
         for health in self.healths:
             card = self.cards.get(health.name)
             if card is not None:
@@ -195,22 +201,29 @@ class MainWindow(QMainWindow):
         self.pause_button.setText(self.tray_model.pause_text)
         queued = sum(h.counts.get(MessageState.QUEUED, 0) + h.counts.get(MessageState.SENDING, 0)
                      for h in self.healths)
+        other = self.delivery.other_sender
         if not self.delivery.started:
             sending = "Background sender not running."
+        elif other is not None:
+            sending = f"{other.describe()} is delivering this outbox; this window shows its progress."
         else:
             sending = "Sending paused: mail is queued, not sent." if paused else "Background sender running."
         relay = ""
         if self.delivery.relay is not None and self.delivery.relay_address is not None:
             relay = f" Relay on {self.delivery.relay_address[0]}:{self.delivery.relay_address[1]}."
-        self.summary.setText(f"{sending}{relay} {queued} message(s) waiting.")
+        orphaned = sum(o.count for o in self.orphans)
+        stuck = f" {orphaned} message(s) of deleted profiles will not be sent." if orphaned else ""
+        self.summary.setText(f"{sending}{relay} {queued} message(s) waiting.{stuck}")
         worst = worst_state(self.healths)
+        if self.orphans and worst in (HealthState.OK, HealthState.DISABLED):
+            worst = HealthState.WARNING
         problems = [f"{h.name}: {h.label}. {h.reasons[0]}" for h in self.healths
                     if h.state in (HealthState.PAUSED, HealthState.FAILING) and h.reasons]
+        problems += [o.advice() for o in self.orphans]
         if self.delivery.relay_error:
             problems.append(self.delivery.relay_error)
         self.banner.setText("\n".join(problems))
-        self.banner.setStyleSheet(f"background: {STATE_COLOURS[worst]}; color: white; padding: 6px;"
-                                  " border-radius: 4px")
+        self.banner.setStyleSheet(banner_style(STATE_COLOURS[worst]))
         self.banner.setVisible(bool(problems))
 
     def _on_check_finished(self, name: str, report: CheckReport) -> None:

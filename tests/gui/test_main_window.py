@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +295,71 @@ async def test_the_sending_button_says_start_before_the_sender_ever_ran(data_hom
         await window.refresh()
         assert window.pause_button.text() == "Pause sending"
         assert window.summary.text().startswith("Background sender running.")
+    finally:
+        await window.shutdown()
+        await delivery.stop()
+        window.close()
+        window.deleteLater()
+
+
+def _start_serve(home: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "wizard", "serve", "--poll-s", "0.05"],
+                            env={**os.environ, "MAILWRIGHT_HOME": str(home)}, stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_while_mailwright_serve_delivers_the_window_shows_its_progress_and_takes_over_when_it_dies(
+        two_accounts: Accounts, data_home: Path) -> None:
+    serve = _start_serve(data_home)
+    try:
+        assert serve.stdout is not None
+        assert await asyncio.to_thread(serve.stdout.readline) == "sender running\n"
+        async with running_app(two_accounts) as app:
+            assert app.window.summary.text() == (f"Another Mailwright (pid {serve.pid}) is delivering this outbox; "
+                                                 "this window shows its progress. 0 message(s) waiting.")
+            raw = f"From: {GOOD_USER}\r\nTo: a@example.net\r\n\r\nby serve\r\n".encode()
+            by_serve = app.outbox.enqueue(raw, profile=app.main, envelope_from=GOOD_USER, recipients=["a@example.net"])
+            await eventually(lambda: app.outbox.get(by_serve.id).state is MessageState.SENT, 60)
+            assert not app.delivery.sender.lock.held  # serve sent it; this window only watched
+
+            serve.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(serve.wait)
+            await eventually(lambda: app.delivery.sender.lock.held, 60)
+            raw = f"From: {GOOD_USER}\r\nTo: b@example.net\r\n\r\nby the app\r\n".encode()
+            by_app = app.outbox.enqueue(raw, profile=app.main, envelope_from=GOOD_USER, recipients=["b@example.net"])
+            app.delivery.wake()
+            await eventually(lambda: app.outbox.get(by_app.id).state is MessageState.SENT, 60)
+            await app.refresh()
+            assert app.window.summary.text() == "Background sender running. 0 message(s) waiting."
+        assert [m.rcpt_tos for m in app.main_server.messages] == [["a@example.net"], ["b@example.net"]]
+    finally:
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGKILL)
+        serve.communicate(timeout=30)
+
+
+@pytest.mark.asyncio
+async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(data_home: Path) -> None:
+    store = ConfigStore()
+    store.save_profile(Profile(name="bare", from_address="app@bare.test", host="smtp.bare.test"))
+    outbox = Outbox()
+    outbox.enqueue(b"Subject: x\r\n\r\nbody\r\n", profile="removed", envelope_from="app@bare.test",
+                   recipients=["bob@example.net"])
+    delivery = BackgroundDelivery(outbox, store.load, poll_s=0.1)  # not started: the report needs no sender
+    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+    try:
+        window.show()
+        await window.refresh()
+        assert window.summary.text() == ("Background sender not running. 0 message(s) waiting. "
+                                         "1 message(s) of deleted profiles will not be sent.")
+        assert window.banner.isVisible()
+        assert "1 message(s) of the deleted profile 'removed' will not be sent: re-create the profile" in (
+            window.banner.text())
+        outbox.delete_waiting("removed")
+        await window.refresh()
+        assert window.summary.text() == "Background sender not running. 0 message(s) waiting."
+        assert not window.banner.isVisible()
     finally:
         await window.shutdown()
         await delivery.stop()

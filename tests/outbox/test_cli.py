@@ -56,3 +56,42 @@ def test_queue_list_and_status_show_a_paused_profile_until_released(capsys: pyte
     assert _run(capsys, "queue", "release", "main", "--json")[1]["released"] == 1
     assert _run(capsys, "queue", "status", "--json")[1]["paused"] == []
     assert outbox.get(stored.id).state.value == "queued"
+
+
+def test_mail_of_a_deleted_profile_is_reported_as_orphaned_until_deleted_or_its_profile_returns(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from wizard.services.outbox import MessageState, Outbox, Outcome
+
+    store = ConfigStore()
+    for name in ("main", "gone"):
+        store.save_profile(Profile(name=name, from_address="app@example.com", host="127.0.0.1"))
+    outbox = Outbox()
+
+    def enqueue(profile: str) -> int:
+        return outbox.enqueue(b"Subject: x\r\n\r\nbody\r\n", profile=profile, envelope_from="app@example.com",
+                              recipients=["bob@example.net"]).id
+
+    kept, sent = enqueue("main"), enqueue("gone")
+    assert outbox.claim_batch("gone")[0].id == sent
+    outbox.record([Outcome(sent, MessageState.SENT, "250 ok")])
+    enqueue("gone")
+    enqueue("gone")
+    outbox.hold_profile("gone", "535 5.7.8 bad", "auth_failed")  # one queued message held: held ones count too
+    enqueue("gone")
+    assert _run(capsys, "queue", "status", "--json")[1]["orphaned"] == []
+    store.remove_profile("gone")
+    assert _run(capsys, "queue", "status", "--json")[1]["orphaned"] == [{"profile": "gone", "count": 3}]
+    assert _run(capsys, "queue", "list", "--json")[1]["orphaned"] == [{"profile": "gone", "count": 3}]
+    assert main(["queue", "status"]) == 0
+    text = capsys.readouterr().out
+    assert "3 message(s) of the deleted profile 'gone' will not be sent: re-create the profile" in text
+    assert "`mailwright queue delete --profile gone`" in text
+
+    store.save_profile(Profile(name="gone", from_address="app@example.com", host="127.0.0.1"))
+    assert _run(capsys, "queue", "status", "--json")[1]["orphaned"] == []
+    store.remove_profile("gone")
+    assert _run(capsys, "queue", "delete", "--profile", "gone", "--json")[1] == {"ok": True, "deleted": 3}
+    assert _run(capsys, "queue", "status", "--json")[1]["orphaned"] == []
+    assert {m.id for m in outbox.messages()} == {kept, sent}
+    assert main(["queue", "delete"]) == 2
+    assert "needs a message id (or --profile NAME)" in capsys.readouterr().err

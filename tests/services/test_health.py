@@ -22,6 +22,8 @@ from wizard.services.health import (
     assess_profile,
     format_time,
     load_health,
+    load_orphaned_mail,
+    orphaned_mail,
     read_profile_stats,
     sign_in_view,
     worst_state,
@@ -172,3 +174,24 @@ def test_sign_in_view_says_not_signed_in_without_contacting_the_identity_provide
     app_only = replace(delegated, auth=AuthMode.CLIENT_SECRET)
     assert asyncio.run(sign_in_view(app_only, NOW)).needs_sign_in is False
     assert asyncio.run(sign_in_view(_profile(profile_name), NOW)) == SignInView("")
+
+
+def test_waiting_mail_of_profiles_missing_from_the_config_is_orphaned() -> None:
+    stats = {"main": ProfileStats(counts={MessageState.QUEUED: 5}),
+             "old": ProfileStats(counts={MessageState.QUEUED: 1, MessageState.HELD: 2, MessageState.SENDING: 1,
+                                         MessageState.SENT: 7, MessageState.FAILED: 3}),
+             "done": ProfileStats(counts={MessageState.SENT: 2})}
+    orphans = orphaned_mail({"main"}, stats)
+    assert [(o.profile, o.count) for o in orphans] == [("old", 4)]
+    assert "re-create the profile" in orphans[0].advice()
+    assert "`mailwright queue delete --profile old`" in orphans[0].advice()
+    assert orphaned_mail({"main", "old"}, stats) == []
+
+
+@pytest.mark.asyncio
+async def test_orphaned_mail_is_read_from_the_outbox(data_home: Path) -> None:
+    outbox = Outbox()
+    _enqueue(outbox, "main")
+    _enqueue(outbox, "deleted")
+    config = Config(profiles={"main": _profile()}, default_profile="main")
+    assert [(o.profile, o.count) for o in await load_orphaned_mail(config, outbox)] == [("deleted", 1)]

@@ -1,5 +1,6 @@
-"""`mailwright queue list|status|show ID|retry ID|delete ID|purge|release [PROFILE] [--json]`: inspect and steer
-the outbox. `list` and `status` also name the paused profiles (account failed, mail held) with the reason."""
+"""`mailwright queue list|status|show ID|retry ID|delete ID|delete --profile P|purge|release [PROFILE] [--json]`:
+inspect and steer the outbox. `list` and `status` also name the paused profiles (account failed, mail held) with
+the reason, and the "orphaned" mail of deleted profiles (nothing sends it) with the fix."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("queue", help="list, inspect, retry, delete or purge outbox messages")
     parser.add_argument("action", choices=["list", "status", "show", "retry", "delete", "purge", "release"])
     parser.add_argument("target", nargs="?", help="message id (show/retry/delete) or profile (release)")
+    parser.add_argument("--profile", help="delete: every queued and held message of this profile (e.g. a deleted one)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services.config import ConfigStore
+    from wizard.services.health import OrphanedMail, orphaned_mail, read_profile_stats
     from wizard.services.outbox import Outbox, OutboxError, OutboxMessage, ProfilePause
 
     def row(message: OutboxMessage) -> dict[str, Any]:
@@ -31,23 +34,35 @@ def run(args: argparse.Namespace) -> int:
     def pause(item: ProfilePause) -> dict[str, Any]:
         return {"profile": item.profile, "diagnosis_code": item.code, "reply": item.reply, "since": item.since}
 
+    def orphans() -> list[OrphanedMail]:
+        try:
+            profiles = set(ConfigStore().load().profiles)
+        except (OSError, ValueError):  # a broken config.toml: `mailwright config check` explains it
+            return []
+        return orphaned_mail(profiles, read_profile_stats(outbox.path))
+
     outbox = Outbox()
-    needs_id = args.action in {"show", "retry", "delete"}
+    needs_id = args.action in {"show", "retry"} or (args.action == "delete" and args.profile is None)
     if needs_id and (args.target is None or not args.target.isdigit()):
-        return usage_error(f"queue {args.action} needs a message id.", as_json=args.json)
+        alternative = " (or --profile NAME)" if args.action == "delete" else ""
+        return usage_error(f"queue {args.action} needs a message id{alternative}.", as_json=args.json)
     try:
         if args.action == "list":
             payload: dict[str, Any] = {"ok": True, "messages": [row(m) for m in outbox.messages()],
-                                       "paused": [pause(p) for p in outbox.paused_profiles().values()]}
+                                       "paused": [pause(p) for p in outbox.paused_profiles().values()],
+                                       "orphaned": [o.to_json() for o in orphans()]}
         elif args.action == "status":
             status = outbox.status()
             payload = {"ok": True, "counts": {state.value: count for state, count in status.counts.items()},
-                       "paused": [pause(p) for p in status.paused.values()]}
+                       "paused": [pause(p) for p in status.paused.values()],
+                       "orphaned": [o.to_json() for o in orphans()]}
         elif args.action == "show":
             payload = {"ok": True, "message": row(outbox.get(int(args.target)))}
         elif args.action == "retry":
             outbox.retry(int(args.target))
             payload = {"ok": True, "retried": int(args.target)}
+        elif args.action == "delete" and args.profile is not None:
+            payload = {"ok": True, "deleted": outbox.delete_waiting(args.profile)}
         elif args.action == "delete":
             outbox.delete(int(args.target))
             payload = {"ok": True, "deleted": int(args.target)}
@@ -72,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         for item in payload["paused"]:
             print(f"profile {item['profile']} is paused ({item['diagnosis_code']}): {item['reply']} — mail is held; "
                   f"fix the account, then `mailwright queue release {item['profile']}`")
+        for item in payload["orphaned"]:
+            print(OrphanedMail(item["profile"], item["count"]).advice())
     else:
         for key, value in payload.items():
             if key != "ok":

@@ -1,7 +1,9 @@
 """`mailwright serve [--relay HOST:PORT] [--allow-remote]`: the headless background sender (+ loopback relay).
 
 Headless on purpose: no Qt import, starts fast, and a SIGKILL at any moment loses nothing (the outbox
-lease makes an interrupted send due again on the next start).
+lease makes an interrupted send due again on the next start). One sender per outbox: when another
+Mailwright (the app or a second `serve`) is delivering, `serve` exits with 1, or with `--wait` waits for
+it to stop (the relay, if asked for, accepts mail meanwhile).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 
-from wizard.commands.output import EXIT_OK, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback relay address; refused until the relay has TLS and AUTH "
                         "settings (an open relay is never started)")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another Mailwright is delivering this outbox, wait and take over when it stops "
+                        "(default: exit with status 1)")
     parser.add_argument("--poll-s", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.outbox import Outbox
     from wizard.services.relay import RelayConfigError, start_relay
-    from wizard.services.sender import Sender
+    from wizard.services.sender import Sender, SenderBusyError
 
     try:
         relay_address = parse_host_port(args.relay) if args.relay else None
@@ -45,19 +51,26 @@ def run(args: argparse.Namespace) -> int:
         load_config = CachedConfigLoader()
         outbox = Outbox()
         sender = Sender(outbox, load_config)
+        if not args.wait and not await sender.take_over():
+            raise sender.lock.busy()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         server = None
-        if relay_address:
-            server = await start_relay(outbox, load_config, *relay_address, allow_remote=args.allow_remote,
-                                       on_queued=sender.wake)
-            print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
-        print("sender running", flush=True)
         try:
+            if relay_address:
+                server = await start_relay(outbox, load_config, *relay_address, allow_remote=args.allow_remote,
+                                           on_queued=sender.wake)
+                print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
+            if not sender.lock.held:
+                print(f"{sender.lock.busy()} Waiting for it to stop.", flush=True)
+                if not await sender.wait_to_take_over(stop, args.poll_s):
+                    return
+            print("sender running", flush=True)
             await sender.run(stop, poll_s=args.poll_s)
         finally:
+            sender.give_up()  # also when the relay could not start
             if server is not None:
                 server.close()
                 await server.wait_closed()
@@ -66,4 +79,8 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(serve())
     except RelayConfigError as exc:
         return usage_error(str(exc))
+    except SenderBusyError as exc:
+        print(f"{exc} Not starting a second sender: stop it first, or use `mailwright serve --wait`.",
+              file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

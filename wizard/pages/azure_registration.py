@@ -33,6 +33,7 @@ from wizard.pages.flow import is_app_only
 from wizard.pages.oauth_sign_in import SignInPanel, copy_button
 from wizard.pages.state import WizardState
 from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.widgets.colours import problem_style
 
 CLOUDS = (("Worldwide", ""), ("US Government", "https://login.microsoftonline.us"),
           ("China (21Vianet)", "https://login.chinacloudapi.cn"))
@@ -101,7 +102,7 @@ class AzureRegistrationPage(QWizardPage):
         self.validation = QLabel()
         self.validation.setObjectName("registrationValidation")
         self.validation.setWordWrap(True)
-        self.validation.setStyleSheet("QLabel { color: #a33; }")
+        self.validation.setStyleSheet(problem_style())
 
         self.certificate_row = QHBoxLayout()
         self.certificate_row.addWidget(self.certificate, 1)

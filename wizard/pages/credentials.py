@@ -30,6 +30,10 @@ class StagedSecrets:
 
     def __init__(self) -> None:
         self._previous: dict[tuple[str, SecretKind], str | None] = {}
+        self._unsaved_oauth: set[str] = set()  # new profiles with an imported client or tokens, never saved
+
+    def remember_unsaved_oauth(self, name: str) -> None:
+        self._unsaved_oauth.add(name)
 
     def remember(self, name: str, kind: SecretKind, previous: str | None) -> None:
         self._previous.setdefault((name, kind), previous)  # the first value is the one to go back to
@@ -37,6 +41,7 @@ class StagedSecrets:
     def commit(self, name: str) -> None:
         """Saved under `name`: what the keyring holds for it now is the profile's."""
         self._previous = {key: value for key, value in self._previous.items() if key[0] != name}
+        self._unsaved_oauth.discard(name)
 
     def pending(self) -> list[tuple[str, SecretKind]]:
         return list(self._previous)
@@ -44,6 +49,9 @@ class StagedSecrets:
     def restore(self) -> None:
         """Blocking (keyring over D-Bus): put back every uncommitted entry. Runs once, as the wizard closes."""
         entries, self._previous = self._previous, {}
+        unsaved, self._unsaved_oauth = self._unsaved_oauth, set()
+        for name in unsaved:
+            _forget_unsaved_profile(name)
         for (name, kind), previous in entries.items():
             if previous is None:
                 secrets.delete_secret(name, kind)
@@ -51,6 +59,14 @@ class StagedSecrets:
                 secrets.store_secret(name, kind, previous)
         if entries and "wizard.services.oauth" in sys.modules:
             sys.modules["wizard.services.oauth"].forget_sessions()  # msal apps still hold the staged secret
+
+
+def _forget_unsaved_profile(name: str) -> None:
+    """A profile that was never saved: its imported client file, client secret and tokens go too."""
+    from wizard.services import oauth
+
+    oauth.forget_profile(name)
+    secrets.delete_profile_secrets(name)
 
 
 _LEDGERS: dict[int, StagedSecrets] = {}
@@ -80,6 +96,14 @@ def _restore_when_closed(page: QWizardPage | None, state: WizardState) -> None:
     wizard.setProperty(_WATCHED_PROPERTY, True)
     # finished: Finish, Cancel, Escape and closing the window all end in QDialog.done()
     wizard.finished.connect(lambda _result: restore_staged_secrets(state))
+
+
+def forget_unless_saved(page: QWizardPage, state: WizardState, name: str) -> None:
+    """OAuth state now exists for `name`; for a new profile it is removed again unless the wizard saves it."""
+    if name in state.saved_profiles or name == state.editing:
+        return
+    _restore_when_closed(page, state)
+    staged_secrets(state).remember_unsaved_oauth(name)
 
 
 async def stage_secrets(state: WizardState, page: QWizardPage | None = None) -> None:

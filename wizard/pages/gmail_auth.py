@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from wizard.pages.credentials import forget_unless_saved
 from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.config import AuthMode, Profile
-from wizard.widgets.form_widgets import PROBLEM_STYLE
+from wizard.widgets.colours import problem_style
 
 APP_PASSWORD_HELP = (
     "Google accepts your normal password from applications no more. Create an app password: "
@@ -79,7 +80,7 @@ class GmailAuthPage(QWizardPage):
         self.app_password.setPlaceholderText("abcd efgh ijkl mnop")
         self.app_password_hint = QLabel()
         self.app_password_hint.setObjectName("gmailAppPasswordHint")
-        self.app_password_hint.setStyleSheet(PROBLEM_STYLE)
+        self.app_password_hint.setStyleSheet(problem_style())
         self.app_password_box = QWidget()
         box = QVBoxLayout(self.app_password_box)
         box.addWidget(help_label)
@@ -174,7 +175,9 @@ class GmailAuthPage(QWizardPage):
 
         try:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            client = await asyncio.to_thread(google.import_client_json, self.profile_for_sign_in(), text)
+            profile = self.profile_for_sign_in()
+            forget_unless_saved(self, self.state, profile.name)
+            client = await asyncio.to_thread(google.import_client_json, profile, text)
         except (OSError, ValueError) as exc:
             self.client_label.setText(f"Could not import {path.name}: {exc}")
             return

@@ -29,6 +29,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services import graph_guide
+from wizard.widgets.colours import notice_style
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class GraphPermissionsPage(QWizardPage):
         self.warning.setObjectName("leastPrivilegeWarning")
         self.warning.setAccessibleName("Least privilege warning")
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("QLabel { border: 1px solid #c77700; background: #fff4e0; padding: 8px; }")
+        self.warning.setStyleSheet(notice_style())
 
         self.app_id = self._line_edit("appId", "Application (client) ID")
         self.object_id = self._line_edit("enterpriseObjectId", "Enterprise application Object ID")

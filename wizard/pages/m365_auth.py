@@ -28,7 +28,7 @@ from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import async_slot
 from wizard.services.config import AuthMode, Profile, ProviderKind
-from wizard.widgets.form_widgets import PROBLEM_STYLE
+from wizard.widgets.colours import problem_style
 
 MODES = (
     (AuthMode.OAUTH_INTERACTIVE, "Sign in with my browser (recommended)",
@@ -103,7 +103,7 @@ class M365AuthPage(QWizardPage):
         self.registration_problem = QLabel()
         self.registration_problem.setObjectName("m365RegistrationProblem")
         self.registration_problem.setWordWrap(True)
-        self.registration_problem.setStyleSheet(PROBLEM_STYLE)
+        self.registration_problem.setStyleSheet(problem_style())
         registration_layout = QVBoxLayout(registration_box)
         registration_layout.setSpacing(2)
         registration_layout.addWidget(self.have_registration)

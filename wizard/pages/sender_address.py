@@ -30,6 +30,7 @@ from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.config import ProviderKind
 from wizard.services.validation import InvalidInputError, validate_address, validate_display_name
+from wizard.widgets.colours import problem_style
 
 if TYPE_CHECKING:
     from wizard.services.autodetect import Detection, Proposal
@@ -131,7 +132,7 @@ class SenderAddressPage(QWizardPage):
         self.problem.setObjectName("senderProblem")
         self.problem.setAccessibleName("Problem with the sender")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
+        self.problem.setStyleSheet(problem_style())
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)

@@ -35,7 +35,8 @@ from wizard.services import accounts, secrets
 from wizard.services.config import AuthMode, ConfigStore, DeliverySettings, Profile, ProviderKind, Security
 from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
-from wizard.widgets.form_widgets import PROBLEM_STYLE, selectable_text
+from wizard.widgets.colours import problem_style
+from wizard.widgets.form_widgets import selectable_text
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "implicit TLS", Security.NONE: "none (unencrypted)"}
@@ -248,7 +249,7 @@ class SummaryPage(QWizardPage):
         self.save_button.setEnabled(valid and not self.tasks.busy)
         self.how_to_send.setPlainText(submission_help(text.strip() if valid else "NAME"))
         if not valid:
-            self.result.setStyleSheet(PROBLEM_STYLE)
+            self.result.setStyleSheet(problem_style())
             self.result.setText("A profile name is one word: letters, digits, - and _.")
         elif self.state.saved is None or self.state.saved.name != text.strip():
             replaces = text.strip() in self.state.saved_profiles and text.strip() != self.state.editing
@@ -299,7 +300,7 @@ class SummaryPage(QWizardPage):
 
     def _failed(self, text: str) -> None:
         self.state.saved = None
-        self.result.setStyleSheet(PROBLEM_STYLE)
+        self.result.setStyleSheet(problem_style())
         self.result.setText(text)
         self.save_finished.emit(False)
 

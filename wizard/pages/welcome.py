@@ -8,7 +8,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services.config import Profile, ProviderKind, Security
-from wizard.widgets.form_widgets import PROBLEM_STYLE
+from wizard.widgets.colours import problem_style
 
 INTRO = (
     "Mailwright connects your application's outgoing e-mail to your own mail account and proves that it "
@@ -48,7 +48,7 @@ class WelcomePage(QWizardPage):
         self.error.setObjectName("configError")
         self.error.setAccessibleName("Configuration problem")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(PROBLEM_STYLE)
+        self.error.setStyleSheet(problem_style())
         self.error.setVisible(bool(load_error))
         layout.addWidget(self.error)
 

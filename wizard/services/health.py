@@ -286,6 +286,38 @@ async def load_health(config: Config, outbox: Outbox, *, failed_checks: Mapping[
                   failed_checks=failed_checks, dns=verdicts, needs_sign_in=needs_sign_in)
 
 
+# Mail in these states waits for its profile; once the profile is deleted nothing will ever send it.
+_WAITING_STATES = (MessageState.QUEUED, MessageState.SENDING, MessageState.HELD)
+
+
+@dataclass(frozen=True)
+class OrphanedMail:
+    """Messages queued or held for a profile that is no longer configured: the sender never picks them up."""
+
+    profile: str
+    count: int
+
+    def advice(self) -> str:
+        return (f"{self.count} message(s) of the deleted profile {self.profile!r} will not be sent: re-create the "
+                f"profile (then `mailwright queue release {self.profile}` for held mail), or delete them with "
+                f"`mailwright queue delete --profile {self.profile}`.")
+
+    def to_json(self) -> dict[str, object]:
+        return {"profile": self.profile, "count": self.count}
+
+
+def orphaned_mail(profiles: Set[str], stats: Mapping[str, ProfileStats]) -> list[OrphanedMail]:
+    """Waiting mail per outbox profile missing from `profiles`, by profile name."""
+    found = ((name, sum(s.counts.get(state, 0) for state in _WAITING_STATES)) for name, s in stats.items()
+             if name not in profiles)
+    return [OrphanedMail(name, count) for name, count in sorted(found) if count]
+
+
+async def load_orphaned_mail(config: Config, outbox: Outbox) -> list[OrphanedMail]:
+    stats = await asyncio.to_thread(read_profile_stats, outbox.path)
+    return orphaned_mail(set(config.profiles), stats)
+
+
 def worst_state(healths: Sequence[ProfileHealth]) -> HealthState:
     return max((h.state for h in healths), key=SEVERITY.__getitem__, default=HealthState.OK)
 

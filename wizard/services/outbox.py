@@ -360,6 +360,12 @@ class Outbox:
             if connection.execute("DELETE FROM messages WHERE id = ?", (message_id,)).rowcount == 0:
                 raise OutboxError(f"There is no message {message_id} in the outbox.")
 
+    def delete_waiting(self, profile: str) -> int:
+        """Delete a profile's queued and held mail (e.g. of a deleted profile); returns how many."""
+        with self._connect() as connection:
+            return connection.execute("DELETE FROM messages WHERE profile = ? AND state IN ('queued', 'held')",
+                                      (profile,)).rowcount
+
     def purge(self, retention_days: int) -> int:
         """Delete sent and failed rows older than the retention window."""
         cutoff = self.clock() - retention_days * 86400

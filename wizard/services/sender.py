@@ -11,6 +11,10 @@ mail held (auth/settings) or retried later (transient).
 Messages are claimed in batches and their results recorded in one transaction per batch: the
 SQLite work per message is a fraction of the network work, so the sender runs at the speed of the
 provider connection. A crash between sending and recording makes a message due again (a resend).
+
+One sender per outbox: `run` (and the app's BackgroundDelivery, via `take_over`) first takes the
+outbox's `SenderLock`; without it they do not send, and they never recover "abandoned" rows another
+live sender has claimed. `drain` itself does not check the lock (tests and benchmarks call it directly).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -27,9 +32,10 @@ from wizard.services import accounts
 from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
+from wizard.services.sender_lock import SenderBusyError, SenderLock
 from wizard.services.transports.base import FailureKind, SendResult, Transport, TransportError
 
-__all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "backoff_delay"]
+__all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "SenderBusyError", "backoff_delay"]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +79,9 @@ class Sender:
                  transport_factory: TransportFactory = accounts.transport_for,
                  clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep,
                  jitter: Callable[[], float] = random.random,
-                 limits: dict[str, ProviderLimits] | None = None) -> None:
+                 limits: dict[str, ProviderLimits] | None = None, lock: SenderLock | None = None) -> None:
         self.outbox = outbox
+        self.lock = lock or SenderLock.for_outbox(outbox.path)
         self.load_config = load_config or (lambda: ConfigStore().load())
         self.transport_factory = transport_factory
         self.clock = clock
@@ -270,15 +277,43 @@ class Sender:
             await self.outbox.run_async(self.outbox.purge, self.load_config().delivery.retention_days)
         return handled
 
-    async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
-        """Drain, purge, wait for more (or for `wake`); until `stop` is set. Pauses survive restarts."""
-        self._wakeup = asyncio.Event()
-        config = self.load_config()
+    async def take_over(self, *, startup: bool = True) -> bool:
+        """Take the outbox's sender lock if it is free; on taking it, recover abandoned rows (their sender
+        is gone) and, with `startup`, hold queued mail if `send_pending_at_startup = false`."""
+        if self.lock.held:
+            return True
+        if not self.lock.try_acquire():
+            return False
         await self.outbox.run_async(self.outbox.recover_abandoned)
-        if not config.delivery.send_pending_at_startup:
+        if startup and not self.load_config().delivery.send_pending_at_startup:
             held = await self.outbox.run_async(self.outbox.hold_queued)
             if held:
                 log.warning("%d queued message(s) held at startup (delivery.send_pending_at_startup = false)", held)
+        log.info("This process (pid %d) is the sender of %s", os.getpid(), self.outbox.path)
+        return True
+
+    def give_up(self) -> None:
+        """Release the sender lock (after the last round): another Mailwright may take over."""
+        self.lock.release()
+
+    async def wait_to_take_over(self, stop: asyncio.Event, poll_s: float = 1.0) -> bool:
+        """Try to take over every `poll_s` until it works (True) or `stop` is set (False)."""
+        while not await self.take_over():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_s)
+            if stop.is_set():
+                return False
+        return True
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 1.0, *, wait: bool = False) -> None:
+        """Take the sender lock (or raise `SenderBusyError`; with `wait`, wait for it), then drain, purge and wait
+        for more (or for `wake`) until `stop` is set. Pauses survive restarts."""
+        if wait:
+            if not await self.wait_to_take_over(stop, poll_s):
+                return
+        elif not await self.take_over():
+            raise self.lock.busy()
+        self._wakeup = asyncio.Event()
         try:
             while not stop.is_set():
                 self._wakeup.clear()  # a wake that arrives while draining makes the wait below return at once
@@ -286,6 +321,7 @@ class Sender:
                 await self._idle(stop, poll_s)
         finally:
             self._wakeup = None
+            self.give_up()
 
     async def _idle(self, stop: asyncio.Event, poll_s: float) -> None:
         assert self._wakeup is not None

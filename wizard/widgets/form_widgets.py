@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit
 
-PROBLEM_STYLE = "color: #b00020"
+from wizard.widgets.colours import problem_style
 
 
 def line_edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
@@ -38,7 +38,7 @@ def _wrapped_label(name: str, accessible: str) -> QLabel:
 def problem_label(name: str, accessible: str) -> QLabel:
     """Where a page lists what is wrong with its input, in red; the page shows and hides it."""
     label = _wrapped_label(name, accessible)
-    label.setStyleSheet(PROBLEM_STYLE)
+    label.setStyleSheet(problem_style())
     return label
 
 

@@ -25,7 +25,7 @@ from wizard.services.health import (
 )
 from wizard.services.outbox import MessageState
 from wizard.tray import STATE_COLOURS
-from wizard.widgets.form_widgets import PROBLEM_STYLE
+from wizard.widgets.colours import problem_style, state_text_style
 
 if TYPE_CHECKING:
     from wizard.dialogs.dns_health import DnsHealthDialog
@@ -100,7 +100,7 @@ class ProfileCard(QGroupBox):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reasons.setStyleSheet(PROBLEM_STYLE)
+        self.reasons.setStyleSheet(problem_style())
         self.progress = named(QProgressBar(), "checkProgress", "Working")
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
@@ -149,7 +149,7 @@ class ProfileCard(QGroupBox):
         self.setTitle(f"{health.name}{default}")
         colour = STATE_COLOURS[health.state]
         self.state_badge.setText(f"● {health.label}")
-        self.state_badge.setStyleSheet(f"color: {colour}; font-weight: bold")
+        self.state_badge.setStyleSheet(state_text_style(colour))
         provider = PROVIDER_LABELS[health.provider] + (f" ({self.profile.preset})" if self.profile.preset else "")
         self.identity.setText(f"{provider} · {health.from_address}")
         self.details.setText(f"Last success: {format_time(health.last_success_at, now)} · {counts_text(health)}")
@@ -165,7 +165,7 @@ class ProfileCard(QGroupBox):
 
     def show_activity(self, text: str, error: bool = False) -> None:
         self.activity.setText(text)
-        self.activity.setStyleSheet(PROBLEM_STYLE if error else "")
+        self.activity.setStyleSheet(problem_style() if error else "")
         self.activity.setVisible(bool(text))
 
     def _on_busy_changed(self, busy: bool) -> None:

@@ -28,7 +28,7 @@ from wizard.services.policy import apply_postmaster
 from wizard.services.transports.base import Credential, SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport
 from wizard.services.validation import InvalidInputError, reject_header_injection, validate_addresses
-from wizard.widgets.form_widgets import PROBLEM_STYLE
+from wizard.widgets.colours import problem_style
 
 DEFAULT_SUBJECT = "Mailwright test message"
 
@@ -110,7 +110,7 @@ class TestMailForm(QWidget):
         self.messages = QLabel()
         named(self.messages, "testValidation", "Problems with the message")
         self.messages.setWordWrap(True)
-        self.messages.setStyleSheet(PROBLEM_STYLE)
+        self.messages.setStyleSheet(problem_style())
         self.messages.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
