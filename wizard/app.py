@@ -120,8 +120,13 @@ class MainThreadGarbageCollector(QObject):
 WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
 
 
+APP_ICON = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
+
+
 async def warm_up(collector: MainThreadGarbageCollector, delay_ms: int = 300) -> None:
     await _next_frame(delay_ms)
+    if APP_ICON.is_file():  # decoding it costs ~20 ms: after the first paint, not before
+        QApplication.setWindowIcon(QIcon(str(APP_ICON)))
     for name in WARM_UP_MODULES:
         await asyncio.to_thread(importlib.import_module, name)
     # The wizard's pages are built when first reached; with their modules imported here (Qt classes: in the
@@ -140,9 +145,6 @@ def application(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationName("Mailwright")
     app.setOrganizationName("Mailwright")
     app.setDesktopFileName("mailwright")  # Wayland and the .desktop entry: the window gets the app's icon
-    icon = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
     from wizard.theme import follow_system_colour_scheme
 
     follow_system_colour_scheme(app)
