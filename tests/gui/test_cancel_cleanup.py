@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.fixtures.identity_provider import USER, IdentityProvider, identity_provider  # noqa: F401
+from tests.fixtures.identity_provider import PUBLIC_CLIENT, TENANT, USER, IdentityProvider, identity_provider  # noqa: F401
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from tests.gui.test_oauth_paths import GOOGLE_SECRET, import_client_json
-from tests.gui.wizard_driver import choose_provider, click, click_next, start_new_account
+from tests.gui.wizard_driver import choose_provider, click, click_next, start_new_account, type_into
 from tests.oauth.conftest import system_browser  # noqa: F401
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
@@ -51,3 +51,26 @@ async def test_cancelling_a_new_gmail_account_forgets_its_client_secret_and_toke
     assert secrets.load_secret(profile_name, SecretKind.CLIENT_SECRET) is None
     assert token_store.load_blob(profile_name) is None
     assert not google.delete_client(profile_name)
+
+
+async def test_cancelling_a_new_microsoft_account_after_browser_sign_in_forgets_its_tokens(
+        qtbot: QtBot, flow_window: MailwrightWizard, identity_provider: IdentityProvider,  # noqa: F811
+        profile_name: str) -> None:
+    window = flow_window
+    start_new_account(qtbot, window, USER, profile_name)
+    choose_provider(qtbot, window, ProviderKind.M365_SMTP)
+    click_next(qtbot, window, PageId.M365_AUTH)
+    window.state.authority = identity_provider.url
+    page = window.m365_auth_page
+    type_into(window, "m365Tenant", TENANT)
+    type_into(window, "m365ClientId", PUBLIC_CLIENT)
+    signed_in = SignalWaiter(page.panel.signed_in_changed)
+    click(qtbot, window, "signIn")
+    assert await signed_in.wait() == (True,), page.panel.status.text()
+    await window.wait_idle()
+    assert token_store.load_blob(profile_name) is not None
+
+    window.reject()
+
+    assert token_store.load_blob(profile_name) is None
+    assert secrets.load_secret(profile_name, SecretKind.TOKEN_CACHE_KEY) is None

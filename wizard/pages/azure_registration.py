@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import stage_secrets
+from wizard.pages.credentials import forget_unless_saved, stage_secrets
 from wizard.pages.flow import is_app_only
 from wizard.pages.oauth_sign_in import SignInPanel, copy_button
 from wizard.pages.state import WizardState
@@ -182,6 +182,8 @@ class AzureRegistrationPage(QWizardPage):
 
     async def _prepare(self) -> None:
         await stage_secrets(self.state, self)
+        # A browser or device sign-in leaves a token cache: gone again if this new account is never saved.
+        forget_unless_saved(self, self.state, self.profile_for_sign_in().name)
 
     def open_consent(self) -> None:
         QDesktopServices.openUrl(QUrl(self.consent_url.text()))
