@@ -33,7 +33,6 @@ import gc
 import importlib
 import logging
 import os
-import socket
 import ssl
 import statistics
 import sys
@@ -59,12 +58,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync  # noqa: E402
 import trustme  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
 
 from tests.dns.server import dns_server  # noqa: E402
 from tests.dns.zones import DKIM_2048  # noqa: E402
+from tests.fixtures.smtp_servers import ClosingController, free_port  # noqa: E402
 from wizard.app import MainThreadGarbageCollector, application  # noqa: E402
 
 TICK_MS = 5
@@ -98,42 +97,12 @@ def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism:
     return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
 
 
-class _ClosingController(Controller):
-    """Closes its server-side connections before its loop stops (no ResourceWarning at exit)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.protocols: list[SMTP] = []
-
-    def factory(self) -> SMTP:
-        protocol: SMTP = super().factory()  # type: ignore[no-untyped-call]
-        self.protocols.append(protocol)
-        return protocol
-
-    async def _close_connections(self) -> None:
-        for protocol in self.protocols:
-            if protocol.transport is not None:
-                protocol.transport.close()
-        await asyncio.sleep(0)
-
-    def stop(self, no_assert: bool = False) -> None:
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._close_connections(), self.loop).result(timeout=5)
-        super().stop(no_assert=no_assert)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def smtp_server(ca: trustme.CA) -> Iterator[int]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost", f"smtp.{DETECT_DOMAIN}").configure_cert(context)
-    port = _free_port()
-    controller = _ClosingController(_Sink(), hostname="127.0.0.1", port=port, tls_context=context,
+    port = free_port()
+    controller = ClosingController(_Sink(), hostname="127.0.0.1", port=port, tls_context=context,
                                     authenticator=_authenticate, auth_require_tls=True, ready_timeout=5.0)
     controller.start()
     try:
@@ -288,7 +257,7 @@ def operations(setup: Setup) -> dict[str, Callable[[], Awaitable[object]]]:
 
     async def autodetect() -> object:
         service = await load("autodetect")
-        nowhere = _free_port()
+        nowhere = free_port()
         connect_to = {
             (DETECT_DOMAIN, 443): ("127.0.0.1", setup.https_port),
             (f"autoconfig.{DETECT_DOMAIN}", 443): ("127.0.0.1", setup.https_port),
