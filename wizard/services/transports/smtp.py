@@ -18,6 +18,7 @@ import aiosmtplib
 
 from wizard.services import diagnostics
 from wizard.services.config import Profile, Security
+from wizard.services.smtp_closing import close_smtp
 from wizard.services.transports.base import (
     Credential,
     FailureKind,
@@ -358,37 +359,6 @@ class SmtpTransport(OpensAsContext):
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
-        gone = _when_connection_lost(smtp) if smtp.is_connected else None
-        try:
-            if smtp.is_connected:
-                await smtp.quit()
-        except Exception:
-            smtp.close()
-            gone = None  # a broken connection (failed handshake) may never report its end
-        if gone is not None:
-            # TLS releases the socket only after the close_notify round trip; wait for it briefly, or a loop
-            # that ends right after (CLI, tests, app exit) leaks the socket ("unclosed transport").
-            try:
-                await asyncio.wait_for(gone, _CLOSE_WAIT_S)
-            except TimeoutError:
-                pass
-
-
-_CLOSE_WAIT_S = 2.0
-
-
-def _when_connection_lost(smtp: aiosmtplib.SMTP) -> asyncio.Future[None] | None:
-    """Resolved once the connection is really closed (aiosmtplib has no public hook for that)."""
-    protocol = smtp.protocol
-    if protocol is None or protocol.transport is None:
-        return None
-    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    notify = protocol.connection_lost
-
-    def connection_lost(exc: Exception | None) -> None:
-        notify(exc)
-        if not gone.done():
-            gone.set_result(None)
-
-    protocol.connection_lost = connection_lost  # type: ignore[method-assign]
-    return gone
+        # TLS releases the socket only after the close_notify round trip: wait for it, or a loop that ends right
+        # after (CLI, tests, app exit) leaks the socket ("unclosed transport").
+        await close_smtp(smtp)
