@@ -1,7 +1,8 @@
 """Outbox benchmarks (figures, not tests): `.venv/bin/python benchmarks/outbox.py [N]`.
 
 1. Direct submission of N messages over one SMTP connection to an aiosmtpd sink in another process.
-2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1).
+2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1): `mailwright serve --relay`
+   as users run it (the relay in its own process), and for comparison relay and sender in one process.
 3. Durable enqueue rate (Outbox.enqueue, WAL + synchronous=FULL, one commit per message) vs raw
    SQLite inserts in one transaction.
 4. Relay ingest alone with 1 and 4 submitting connections: concurrent DATA commands share commits.
@@ -74,7 +75,44 @@ def _submit_process(relay_port: int, n: int) -> None:
             client.sendmail("app@example.com", ["bob@example.net"], _raw(number))
 
 
+async def _until_delivered(counter: object, target: int) -> None:
+    # The counter lives in another process: nothing to await on, so poll it.
+    while counter.value < target:  # type: ignore[attr-defined]  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+def _serve_home(home: Path, sink_port: int) -> Path:
+    from wizard.services.config import ConfigStore, Profile, Security
+
+    home.mkdir()
+    ConfigStore(home).save_profile(Profile(name="bench", from_address="app@example.com", host="127.0.0.1",
+                                           port=sink_port, security=Security.NONE, allow_plaintext_loopback=True))
+    return home
+
+
+async def _serve_end_to_end(n: int, counter: object, home: Path) -> float:
+    """`mailwright serve --relay` in a subprocess; timed from the first submission to the last delivery."""
+    relay_port = _free_port()
+    serve = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wizard", "serve", "--relay", f"127.0.0.1:{relay_port}",
+        env={**os.environ, "MAILWRIGHT_HOME": str(home)}, stdout=asyncio.subprocess.PIPE)
+    assert serve.stdout is not None
+    while b"sender running" not in await serve.stdout.readline():
+        pass
+    before = counter.value  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    client = multiprocessing.Process(target=_submit_process, args=(relay_port, n))
+    client.start()
+    await asyncio.to_thread(client.join)
+    await _until_delivered(counter, before + n)
+    elapsed = time.perf_counter() - start
+    serve.terminate()
+    await serve.wait()
+    return elapsed
+
+
 async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
+    """Relay and sender on one event loop in this process (what `serve` did before the relay had its own)."""
     from wizard.services.config import Config, Profile, Security
     from wizard.services.outbox import Outbox
     from wizard.services.relay import start_relay
@@ -95,9 +133,7 @@ async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
     client = multiprocessing.Process(target=_submit_process, args=(relay_port, n))
     client.start()
     await asyncio.to_thread(client.join)
-    # The counter lives in another process: nothing to await on, so poll it.
-    while counter.value - before < n:  # type: ignore[attr-defined]  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
+    await _until_delivered(counter, before + n)
     elapsed = time.perf_counter() - start
     stop.set()
     await sender
@@ -168,7 +204,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["MAILWRIGHT_HOME"] = tmp
             direct = asyncio.run(_direct(port, n))
-            e2e = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
+            e2e = asyncio.run(_serve_end_to_end(n, counter, _serve_home(Path(tmp) / "serve", port)))
+            one_process = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
             ingest_1 = asyncio.run(_relay_ingest(n, 1, Path(tmp)))
             ingest_4 = asyncio.run(_relay_ingest(n, 4, Path(tmp)))
@@ -176,8 +213,9 @@ def main() -> None:
         sink.kill()
     print(f"N = {n}")
     print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s")
-    print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s")
+    print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s  (mailwright serve --relay)")
     print(f"end-to-end / direct ratio:        {e2e / direct:7.2f}x  (target <= 1.2x)")
+    print(f"relay and sender in one process:  {one_process:7.2f} s  ratio {one_process / direct:.2f}x (for comparison)")
     print(f"durable enqueue (commit each):    {durable:8.0f} msg/s")
     print(f"raw SQLite inserts (one txn):     {raw:8.0f} rows/s  ratio {raw / durable:.1f}x")
     for clients, (seconds, commits) in ((1, ingest_1), (4, ingest_4)):

@@ -204,9 +204,10 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
     import time
     from email.message import EmailMessage
 
-    from wizard.app import SCREENSHOT_SIZE, BackgroundDelivery
+    from wizard.app import SCREENSHOT_SIZE
     from wizard.main_window import MainWindow
     from wizard.services.alerts import AlertDispatcher
+    from wizard.services.background_delivery import BackgroundDelivery
     from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind, Security
     from wizard.services.health import DnsVerdict, DnsVerdictStore
     from wizard.services.outbox import Outbox

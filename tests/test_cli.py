@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.fixtures.cli import as_json, mailwright
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory
 from wizard import __version__
 
 pytestmark = pytest.mark.keyring
-
-
-def mailwright(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wizard", *args], input=stdin, capture_output=True, text=True,
-                          timeout=60, env=os.environ.copy())
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(result.stdout)
-    return payload
 
 
 def add_profile(server: RunningSmtpServer, name: str,

@@ -4,41 +4,44 @@
 account. With saved profiles it opens the main window (each account's health, the tray, the background
 sender and, when `[relay] enabled = true`, the loopback relay); `run(start=PageId.X)` opens the wizard
 at that page instead (`mailwright gui --page X`).
+
+The wizard's welcome page is shown and painted before asyncio, qasync and the log configuration are
+imported (about 40 ms): `show_until_painted` runs Qt's own event loop until the window's first paint, so
+on a real display the first frame is on the screen by then. Everything that runs on the asyncio loop is in
+wizard.app_loop, imported afterwards; this module imports neither.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
-import importlib
 import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import qasync
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard, SavedAccounts
-from wizard.services.config import CONFIG_FILE, Config, ConfigStore, data_home
-from wizard.services.logs import configure_logging
 
 if TYPE_CHECKING:
+    import asyncio
+
     from wizard.dialogs.error_report import ErrorReportDialog
-    from wizard.services.outbox import Outbox
-    from wizard.services.sender import Sender
-    from wizard.services.sender_lock import SenderLockOwner
+    from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+    from wizard.services.config import ConfigStore
 
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (800, 600)
-DEFAULT_RELAY = "127.0.0.1:2525"
+SETTLE_MS = 50  # after show(), before a screenshot is grabbed: posted layout requests have run
+FIRST_PAINT_TIMEOUT_MS = 1000  # a window that is not exposed (minimised, another workspace) is not waited for
+# Set by benchmarks/startup.py: the file gets the wall-clock time (ns) at which the first window was painted.
+STARTUP_PROBE_ENV = "MAILWRIGHT_STARTUP_PROBE"
 
 
 class ExceptionReporter(QObject):
@@ -52,9 +55,11 @@ class ExceptionReporter(QObject):
         self.window = window
         self.dialogs: list[ErrorReportDialog] = []
 
-    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+    def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Report errors raised in Qt slots, and in the loop's callbacks once there is a loop."""
         sys.excepthook = self.excepthook
-        loop.set_exception_handler(self.loop_exception_handler)
+        if loop is not None:
+            loop.set_exception_handler(self.loop_exception_handler)
 
     def excepthook(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
@@ -116,28 +121,9 @@ class MainThreadGarbageCollector(QObject):
         gc.freeze()
 
 
-# Imported after the first paint, in a thread: the first lookup or check then does not stall the loop.
-WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
-
-
-APP_ICON = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
-
-
-async def warm_up(collector: MainThreadGarbageCollector, delay_ms: int = 300) -> None:
-    await _next_frame(delay_ms)
-    if APP_ICON.is_file():  # decoding it costs ~20 ms: after the first paint, not before
-        QApplication.setWindowIcon(QIcon(str(APP_ICON)))
-    for name in WARM_UP_MODULES:
-        await asyncio.to_thread(importlib.import_module, name)
-    # The wizard's pages are built when first reached; with their modules imported here (Qt classes: in the
-    # GUI thread, one a turn of the loop, a few ms each once the services are in) Next only builds the page.
-    for name in PAGE_MODULES:
-        importlib.import_module(name)
-        await asyncio.sleep(0)
-    collector.freeze_heap()
-
-
-def application(argv: Sequence[str] = ()) -> QApplication:
+def application(argv: Sequence[str] = (), *, defer_theme: bool = False) -> QApplication:
+    """The QApplication, created once. `defer_theme`: the caller applies the theme (`apply_theme`) after the
+    first paint, except on Windows, where the theme may replace the style and so must come first."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -145,278 +131,171 @@ def application(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationName("Mailwright")
     app.setOrganizationName("Mailwright")
     app.setDesktopFileName("mailwright")  # Wayland and the .desktop entry: the window gets the app's icon
-    from wizard.theme import follow_system_colour_scheme
-
-    follow_system_colour_scheme(app)
+    if not defer_theme or sys.platform == "win32":
+        apply_theme(app)
     return app
 
 
-class BackgroundDelivery:
-    """The app's background sender (and optional loopback relay) as asyncio tasks on the GUI's loop.
+def apply_theme(app: QApplication) -> None:
+    """Follow the system's colour scheme. Importing wizard.theme builds PySide6's `Qt` namespace (~17 ms)."""
+    from wizard.theme import follow_system_colour_scheme
 
-    Sending can be paused (mail keeps queueing) and resumed; `stop()` ends it cleanly on quit. This is
-    `Sender.run` with a pause switch: its startup steps (recover abandoned rows, hold queued mail if
-    `send_pending_at_startup = false`) run once at start, not again on every resume.
-    """
-
-    def __init__(self, outbox: Outbox, load_config: Callable[[], Config], *, sender: Sender | None = None,
-                 relay_address: tuple[str, int] | None = None, poll_s: float = 1.0) -> None:
-        self.outbox = outbox
-        self.load_config = load_config
-        if sender is None:
-            from wizard.services.sender import Sender  # aiosmtplib/aiosmtpd stay off the wizard's startup path
-
-            sender = Sender(outbox, load_config)
-        self.sender = sender
-        self.relay_address = relay_address
-        self.poll_s = poll_s
-        self.relay: asyncio.Server | None = None
-        self.relay_error = ""
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._started = False
-
-    @property
-    def started(self) -> bool:
-        return self._started
-
-    @property
-    def sending(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        if not self._started:
-            # Only the holder of the outbox's sender lock sends; otherwise the loop below keeps trying to take
-            # over (the other Mailwright may quit or die), and the window shows whose progress it is.
-            await self.sender.take_over()
-            self._started = True
-            if self.relay_address is not None:
-                from wizard.services.relay import RelayConfigError, start_relay
-
-                try:
-                    self.relay = await start_relay(self.outbox, self.load_config, *self.relay_address,
-                                                   on_queued=self.wake)
-                except (OSError, RelayConfigError) as exc:  # e.g. the port is taken by `mailwright serve`
-                    self.relay_error = (f"The relay could not listen on {self.relay_address[0]}:"
-                                        f"{self.relay_address[1]}: {exc}")
-                    log.warning("%s", self.relay_error)
-        self.resume_sending()
-
-    @property
-    def other_sender(self) -> SenderLockOwner | None:
-        """Who delivers this outbox when this process does not (another app window or `mailwright serve`)."""
-        if not self._started or self.sender.lock.held:
-            return None
-        return self.sender.lock.owner()
-
-    def resume_sending(self) -> None:
-        if self.sending:
-            return
-        self._stop = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._loop(self._stop), name="mailwright-sender")
-
-    def pause_sending(self) -> None:
-        """Stop sending after the message in flight; mail keeps queueing."""
-        self._stop.set()
-        self._wake.set()
-
-    def wake(self) -> None:
-        """Send now rather than at the next poll (a test mail was queued, an account resumed)."""
-        self._wake.set()
-
-    def resume_profile(self, name: str) -> int:
-        """The account was fixed: un-pause it and release its held mail; returns how many were released."""
-        released = self.sender.resume(name)
-        self.wake()
-        return released
-
-    async def _loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._wake.clear()  # a wake during the round makes the wait below return at once
-            try:
-                if await self.sender.take_over(startup=False):
-                    await self.sender.run_once()
-            except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
-                log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            except TimeoutError:
-                pass
-
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Finish the message in flight (up to `grace_s`), then cancel; the outbox lease covers the rest."""
-        self.pause_sending()
-        task, self._task = self._task, None
-        if task is not None:
-            try:
-                await asyncio.wait_for(task, grace_s)
-            except TimeoutError:
-                pass  # wait_for cancelled it; an interrupted message is due again at the next start
-        self.sender.give_up()
-        if self.relay is not None:
-            self.relay.close()
-            await self.relay.wait_closed()
-            self.relay = None
-
-
-def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
-    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
-    path = path or data_home() / CONFIG_FILE
-    import tomllib
-
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("relay", {})
-    except (OSError, ValueError):
-        return None
-    if not isinstance(table, dict) or table.get("enabled") is not True:
-        return None
-    from wizard.commands.serve import parse_host_port
-
-    try:
-        return parse_host_port(str(table.get("listen", DEFAULT_RELAY)))
-    except ValueError as exc:
-        log.warning("relay.listen: %s", exc)
-        return None
+    follow_system_colour_scheme(app)
 
 
 def has_profiles(store: ConfigStore | None = None) -> bool:
+    from wizard.services.config import ConfigStore
+
     try:
         return bool((store or ConfigStore()).load().profiles)
     except (ValueError, OSError):
         return False  # the wizard explains a broken config.toml
 
 
-async def _until_finished(window: MailwrightWizard) -> int:
-    finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+class _FirstPaint(QObject):
+    """Event filter: ends `loop` once `window` has been painted, or has closed without being painted."""
 
-    def on_finished(result: int) -> None:
-        if not finished.done():
-            finished.set_result(int(result))
+    def __init__(self, window: QWidget, loop: QEventLoop) -> None:
+        super().__init__(window)
+        self.window = window
+        self.loop = loop
+        self.painted = False
 
-    window.finished.connect(on_finished)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window:
+            kind = event.type()
+            if kind == QEvent.Type.Paint:
+                self.painted = True
+                self.loop.quit()  # exec() returns once this paint is done and flushed to the window
+            elif kind == QEvent.Type.Hide:
+                self.loop.quit()
+        return False
+
+
+def show_until_painted(window: QWidget, timeout_ms: int = FIRST_PAINT_TIMEOUT_MS) -> bool:
+    """Show `window` and run Qt's event loop until its first paint; True if it was painted.
+
+    Qt paints a window only once the platform exposed it (an X11 Expose, a Wayland configure), so when this
+    returns True the first frame has been handed to the display. Keyboard and mouse input waits for the
+    application's own loop: nothing the user does can start async work before that loop exists.
+    """
+    loop = QEventLoop()
+    watcher = _FirstPaint(window, loop)
+    window.installEventFilter(watcher)
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    deadline.start(timeout_ms)
     window.show()
-    result = await finished
-    await window.wait_idle()
-    return result
+    if not watcher.painted and window.isVisible():
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    deadline.stop()
+    window.removeEventFilter(watcher)
+    watcher.deleteLater()
+    if watcher.painted and (probe := os.environ.get(STARTUP_PROBE_ENV)):
+        Path(probe).write_text(str(time.time_ns()), encoding="ascii")
+    return watcher.painted
 
 
-async def _open_main_window(reporter: ExceptionReporter) -> int:
-    from wizard.main_window import MainWindow
-    from wizard.tray import MailwrightTray
-
-    store = ConfigStore()
-    from wizard.services.outbox import Outbox
-
-    outbox = await asyncio.to_thread(Outbox)
-    delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address_from_config(store.path))
-    await delivery.start()
-    window = MainWindow(store, outbox, delivery)
-    reporter.window = window
-    tray = MailwrightTray.create_if_available(window, window)
-    window.tray = tray
-    window.show()
-    try:
-        await window.wait_for_quit()
-    finally:
-        if tray is not None:
-            tray.hide()
-        await window.shutdown()
-        await delivery.stop()
-        window.deleteLater()
-    return 0
+def settle(delay_ms: int) -> None:
+    """Run Qt's event loop for `delay_ms` (no asyncio loop needed)."""
+    if delay_ms <= 0:
+        return
+    loop = QEventLoop()
+    QTimer.singleShot(delay_ms, loop.quit)
+    loop.exec()
 
 
-async def _open_app(start: PageId | None) -> int:
-    reporter = ExceptionReporter()
-    reporter.install(asyncio.get_running_loop())
-    collector = MainThreadGarbageCollector()
-    warming = asyncio.create_task(warm_up(collector))
-    try:
-        if start is None and has_profiles():
-            return await _open_main_window(reporter)
-        window = MailwrightWizard(start=start or PageId.WELCOME)
-        reporter.secrets, reporter.window = window.state.secrets, window
-        accepted = await _until_finished(window) == int(QDialog.DialogCode.Accepted)
-        window.deleteLater()
-        if start is None and accepted and has_profiles():
-            return await _open_main_window(reporter)  # first account saved: straight to the overview
-        return 0
-    finally:
-        warming.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await warming
-        collector.stop()
-        sys.excepthook = sys.__excepthook__
+class ShownWizard(QObject):
+    """A wizard shown before the asyncio loop runs; remembers its result if it finished before anyone waited."""
+
+    def __init__(self, window: MailwrightWizard) -> None:
+        super().__init__(window)
+        self.window = window
+        self.result: int | None = None
+        self._waiting: list[Callable[[int], None]] = []
+        window.finished.connect(self._finished)
+
+    def _finished(self, result: int) -> None:
+        if self.result is None:
+            self.result = int(result)
+            for callback in self._waiting:
+                callback(self.result)
+
+    def when_finished(self, callback: Callable[[int], None]) -> None:
+        if self.result is not None:
+            callback(self.result)
+        else:
+            self._waiting.append(callback)
+
+
+def show_wizard(start: PageId, reporter: ExceptionReporter) -> ShownWizard:
+    """The wizard at `start`, shown and painted (the theme follows right after the first paint)."""
+    from wizard.pages.wizard import MailwrightWizard
+
+    window = MailwrightWizard(start=start)
+    reporter.secrets, reporter.window = window.state.secrets, window
+    shown = ShownWizard(window)
+    show_until_painted(window)
+    apply_theme(application())
+    return shown
 
 
 def run(argv: Sequence[str] | None = None, start: PageId | None = None) -> int:
     """The desktop app: the main window when accounts exist, else the wizard; the wizard at `start` if given."""
     # The app ends when its coroutine does; Qt quitting on its own when the last window closes would stop
     # the loop under the coroutine that is still cleaning up (cancelling checks, closing connections).
-    application(argv or ()).setQuitOnLastWindowClosed(False)
-    configure_logging()
-    return int(qasync.run(_open_app(start)))
+    application(argv or (), defer_theme=True).setQuitOnLastWindowClosed(False)
+    reporter = ExceptionReporter()
+    reporter.install()
+    try:
+        shown: ShownWizard | None = None
+        # Only the welcome page is shown before the loop: the check and DNS pages start their work when shown.
+        if start is PageId.WELCOME or (start is None and not has_profiles()):
+            shown = show_wizard(PageId.WELCOME, reporter)
+        else:
+            apply_theme(application())
+        from wizard import app_loop  # asyncio, qasync, logging: once the first page is on the screen
+
+        return app_loop.run(start, reporter, shown)
+    finally:
+        sys.excepthook = sys.__excepthook__  # an error escaping run() is printed, not put in a dialog
 
 
-async def _next_frame(delay_ms: int = 50) -> None:
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+def screenshot(start: PageId, path: Path, saved: SavedAccounts | None = None) -> None:
+    """Render one page (nothing runs on its own) to a PNG and return, as `run` would show it first."""
+    from wizard.pages.wizard import MailwrightWizard
 
-    def resolve() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    QTimer.singleShot(delay_ms, resolve)
-    await done
+    application(defer_theme=True).setQuitOnLastWindowClosed(False)
+    window = MailwrightWizard(saved, start=start, autostart_check=False)
+    window.resize(*SCREENSHOT_SIZE)
+    shown_at = time.monotonic()
+    try:
+        show_until_painted(window)
+        apply_theme(application())
+        settle(SETTLE_MS - int((time.monotonic() - shown_at) * 1000))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+    finally:
+        window.close()
+        window.deleteLater()
 
 
 async def grab(widget: QWidget, path: Path) -> None:
-    """Show the widget (if needed), let layouts settle, and save what it looks like as a PNG."""
+    """On the running loop: show the widget (if needed), let layouts settle, and save it as a PNG."""
+    from wizard.app_loop import next_frame
+
     widget.show()
-    await _next_frame()
+    await next_frame(SETTLE_MS)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not widget.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
 
 
-async def _screenshot(start: PageId, path: Path, saved: SavedAccounts | None) -> None:
-    window = MailwrightWizard(saved, start=start, autostart_check=False)
-    window.resize(*SCREENSHOT_SIZE)
-    try:
-        await grab(window, path)
-    finally:
-        window.close()
-        window.deleteLater()
-
-
-def screenshot(start: PageId, path: Path, saved: SavedAccounts | None = None) -> None:
-    """Render one page (nothing runs on its own) to a PNG and return."""
-    application().setQuitOnLastWindowClosed(False)
-    qasync.run(_screenshot(start, path, saved))
-
-
-async def _screenshot_main(path: Path) -> None:
-    from wizard.main_window import MainWindow
-    from wizard.services.alerts import AlertDispatcher
-
-    store = ConfigStore()
-    from wizard.services.outbox import Outbox
-
-    outbox = await asyncio.to_thread(Outbox)
-    delivery = BackgroundDelivery(outbox, store.load)  # never started: a screenshot sends nothing
-    quiet = AlertDispatcher(outbox, store.load, enabled=False)
-    window = MainWindow(store, outbox, delivery, quiet)
-    window.resize(*SCREENSHOT_SIZE)
-    try:
-        await window.refresh()
-        await grab(window, path)
-    finally:
-        await window.shutdown()
-        window.close()
-        window.deleteLater()
-
-
 def screenshot_main(path: Path) -> None:
     """Render the main window for the current configuration (800x600) to a PNG and return."""
+    from wizard import app_loop
+
     application().setQuitOnLastWindowClosed(False)
-    qasync.run(_screenshot_main(path))
+    app_loop.screenshot_main(path)

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from wizard import __version__
 
-COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect")
+COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect",
+                   "relay")
 
 
 def requested_commands(argv: Sequence[str]) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ from wizard.widgets.colours import banner_style
 from wizard.widgets.profile_card import ProfileCard, named
 
 if TYPE_CHECKING:
-    from wizard.app import BackgroundDelivery
+    from wizard.services.background_delivery import BackgroundDelivery
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
         if self.profiles_dialog is None:
             self.profiles_dialog = ProfilesDialog(self.store, self)
             self.profiles_dialog.changed.connect(self._on_timer)
+            self.profiles_dialog.changed.connect(self._follow_relay_setting)
         self.profiles_dialog.reload()
         self.profiles_dialog.show()
         self.profiles_dialog.raise_()
@@ -280,6 +281,14 @@ class MainWindow(QMainWindow):
         else:
             self.delivery.resume_sending()
         QTimer.singleShot(0, self._on_timer)  # the paused sender's task ends on the next loop turn
+
+    @async_slot()
+    async def _follow_relay_setting(self) -> None:
+        """The wizard may have switched the relay on or off or moved it: apply that now, without a restart."""
+        from wizard.services.background_delivery import relay_address_from_config
+
+        await self.tasks.run(self.delivery.apply_relay(relay_address_from_config(self.store.path)))
+        self._on_timer()
 
     @async_slot()
     async def _start_sending(self) -> None:

@@ -25,7 +25,7 @@ from wizard.dialogs.error_report import redact
 from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
-from wizard.services import accounts, secrets
+from wizard.services import accounts, background_delivery, secrets
 from wizard.services.config import ConfigStore, Profile, Security
 from wizard.services.logs import REDACTED
 from wizard.services.outbox import MessageState, Outbox
@@ -222,13 +222,13 @@ def test_run_at_a_page_opens_the_wizard_even_when_accounts_exist(data_home: Path
 
 def test_the_relay_is_off_unless_the_relay_table_enables_it(data_home: Path) -> None:
     config = data_home / "config.toml"
-    assert app.relay_address_from_config(config) is None
+    assert background_delivery.relay_address_from_config(config) is None
     config.write_text('[relay]\nlisten = "127.0.0.1:2600"\n', encoding="utf-8")
-    assert app.relay_address_from_config(config) is None
+    assert background_delivery.relay_address_from_config(config) is None
     config.write_text('[relay]\nenabled = true\n', encoding="utf-8")
-    assert app.relay_address_from_config(config) == ("127.0.0.1", 2525)
+    assert background_delivery.relay_address_from_config(config) == ("127.0.0.1", 2525)
     config.write_text('[relay]\nenabled = true\nlisten = "127.0.0.1:2600"\n', encoding="utf-8")
-    assert app.relay_address_from_config(config) == ("127.0.0.1", 2600)
+    assert background_delivery.relay_address_from_config(config) == ("127.0.0.1", 2600)
 
 
 @pytest.mark.keyring
@@ -241,7 +241,8 @@ async def test_the_apps_relay_feeds_the_outbox_and_the_sender_delivers(
                                   security=Security.STARTTLS, username=GOOD_USER, ca_file=sink.ca_file),
                           GOOD_PASSWORD, store)
     relay_port = free_port()
-    delivery = app.BackgroundDelivery(Outbox(), store.load, relay_address=("127.0.0.1", relay_port), poll_s=5)
+    delivery = background_delivery.BackgroundDelivery(Outbox(), store.load, relay_address=("127.0.0.1", relay_port),
+                                                      poll_s=5)
     try:
         await delivery.start()
         message = EmailMessage()

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import QWidget
 
 from tests.dns.server import dns_server
 from tests.dns.zones import ZONE
-from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory, free_port
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
-from wizard.app import BackgroundDelivery
 from wizard.main_window import MainWindow
 from wizard.services import accounts, secrets
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
+from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore, Profile, ProviderKind, Security
 from wizard.services.health import DnsVerdictStore
 from wizard.services.outbox import MessageState, Outbox
@@ -361,6 +361,47 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
         assert window.summary.text() == "Background sender not running. 0 message(s) waiting."
         assert not window.banner.isVisible()
     finally:
+        await window.shutdown()
+        await delivery.stop()
+        window.close()
+        window.deleteLater()
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        assert loop.time() < deadline, "the main window did not follow the relay setting"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+@pytest.mark.qt_log_ignore(OFFSCREEN_NOISE, "does not support raise")
+async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_app(data_home: Path) -> None:
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", from_address="app@example.com", host="smtp.example.com"))
+    outbox = Outbox()
+    delivery = BackgroundDelivery(outbox, store.load, poll_s=5)
+    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+    try:
+        await delivery.start()
+        assert delivery.relay is None
+        port = free_port()
+        # What the summary page writes when its relay switch is on; the accounts dialog then says `changed`.
+        store.set_table_value("relay", "enabled", True)
+        store.set_table_value("relay", "listen", f"127.0.0.1:{port}")
+        window.open_profiles().changed.emit()
+        await _until(lambda: delivery.relay is not None)
+        assert delivery.relay is not None and delivery.relay.running
+        relay = delivery.relay
+        await window.refresh()
+        assert f"Relay on 127.0.0.1:{port}." in window.summary.text()
+        store.set_table_value("relay", "enabled", False)
+        window.open_profiles().changed.emit()
+        await _until(lambda: delivery.relay is None and not relay.running)
+    finally:
+        if window.profiles_dialog is not None:
+            window.profiles_dialog.close()
         await window.shutdown()
         await delivery.stop()
         window.close()

@@ -12,11 +12,11 @@ from PySide6.QtWidgets import QCheckBox, QPushButton, QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
-from wizard.app import relay_address_from_config
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.services import secrets
+from wizard.services.background_delivery import relay_address_from_config
 from wizard.services.config import ConfigStore
 from wizard.services.validation import InvalidInputError
 

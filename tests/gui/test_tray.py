@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon, qGray
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -40,9 +40,15 @@ class RecordingHost(QWidget):
         self.calls.append("quit")
 
 
-def _centre_colour(tray: MailwrightTray) -> str:
-    image = tray.icon().pixmap(64, 64).toImage()
-    return QColor(image.pixel(32, 32)).name()
+def _pixels_of(icon: QIcon, colour: str, size: int = 64) -> int:
+    image = icon.pixmap(size, size).toImage()
+    wanted = QColor(colour).rgb()
+    return sum(1 for y in range(image.height()) for x in range(image.width()) if image.pixel(x, y) == wanted)
+
+
+def _grey_levels(icon: QIcon, size: int = 32) -> list[int]:
+    image = icon.pixmap(size, size).toImage()
+    return [qGray(image.pixel(x, y)) for y in range(image.height()) for x in range(image.width())]
 
 
 def test_the_model_reports_the_worst_state_and_lists_every_account(qtbot: QtBot) -> None:
@@ -68,9 +74,11 @@ def test_the_icon_follows_the_worst_state_and_the_menu_drives_the_window(qtbot: 
     qtbot.addWidget(host)
     tray = MailwrightTray(host, host)  # built even where no tray exists (offscreen); never shown here
     host.tray_model.update([_health("main", HealthState.OK)], False)
-    assert _centre_colour(tray) == STATE_COLOURS[HealthState.OK]
+    assert _pixels_of(tray.icon(), STATE_COLOURS[HealthState.OK]) > 200  # the badge, about a fifth of the icon
+    assert _pixels_of(tray.icon(), STATE_COLOURS[HealthState.FAILING]) == 0
     host.tray_model.update([_health("main", HealthState.FAILING)], False)
-    assert _centre_colour(tray) == STATE_COLOURS[HealthState.FAILING]
+    assert _pixels_of(tray.icon(), STATE_COLOURS[HealthState.FAILING]) > 200
+    assert _pixels_of(tray.icon(), STATE_COLOURS[HealthState.OK]) == 0
     assert tray.toolTip() == "Mailwright\nmain: Failing"
     assert [a.text() for a in tray.menu.actions() if a.text()] == ["Open Mailwright", "Pause sending", "Quit"]
     tray.pause_action.trigger()
@@ -79,6 +87,31 @@ def test_the_icon_follows_the_worst_state_and_the_menu_drives_the_window(qtbot: 
     tray.activated.emit(QSystemTrayIcon.ActivationReason.Trigger)
     tray.quit_action.trigger()
     assert host.calls == ["toggle", "open", "open", "quit"]
+
+
+def test_the_states_differ_in_shape_not_only_in_colour(qtbot: QtBot) -> None:
+    """Red/green blind admins and grey-scale panels: every state's icon differs from the others in grey too."""
+    host = RecordingHost()
+    qtbot.addWidget(host)
+    tray = MailwrightTray(host, host)
+    looks = {}
+    for state in (HealthState.OK, HealthState.WARNING, HealthState.FAILING, HealthState.DISABLED):
+        host.tray_model.update([_health("main", state)], False)
+        looks[state.name] = _grey_levels(tray.icon())
+    host.tray_model.update([_health("main", HealthState.OK)], True)
+    looks["sending paused"] = _grey_levels(tray.icon())
+    for first, first_look in looks.items():
+        for second, second_look in looks.items():
+            if first < second:
+                changed = sum(1 for a, b in zip(first_look, second_look, strict=True) if abs(a - b) > 60)
+                assert changed >= 20, (first, second, changed)
+
+
+def test_every_tray_size_is_drawn_not_scaled(qtbot: QtBot) -> None:
+    host = RecordingHost()
+    qtbot.addWidget(host)
+    tray = MailwrightTray(host, host)
+    assert {size.width() for size in tray.icon().availableSizes()} >= {16, 22, 24, 32, 48, 64}
 
 
 def test_no_tray_is_created_where_the_platform_has_none(qtbot: QtBot) -> None:

@@ -8,8 +8,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.commands.output import EXIT_OK, usage_error
-
 if TYPE_CHECKING:
     from wizard.pages.ids import PageId
 
@@ -30,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.pages.ids import PageId
 
     if args.list_pages:
+        from wizard.commands.output import EXIT_OK
         from wizard.pages.wizard import PAGE_TITLES
 
         for page in PageId:
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         start = PageId.from_cli(args.page) if args.page else PageId.WELCOME
     except ValueError as exc:
-        return usage_error(str(exc))
+        return _usage_error(str(exc))
     # Startup allocates objects that live as long as the app (modules, classes, widgets): automatic collections
     # during it would only rescan them, about 8 ms before the first page shows. The app's own collector
     # (wizard.app.MainThreadGarbageCollector) takes over once the loop runs; a screenshot collects at exit.
@@ -51,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
             gc.enable()
 
 
+def _usage_error(message: str) -> int:
+    from wizard.commands.output import usage_error
+
+    return usage_error(message)
+
+
 def _open(args: argparse.Namespace, start: PageId) -> int:
     from wizard import app
 
@@ -58,11 +63,13 @@ def _open(args: argparse.Namespace, start: PageId) -> int:
         if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen (CI, ssh)
         if args.screenshot.suffix.lower() != ".png":
-            return usage_error(f"--screenshot writes a PNG file: {args.screenshot} does not end in .png")
+            return _usage_error(f"--screenshot writes a PNG file: {args.screenshot} does not end in .png")
         try:
             app.screenshot(start, args.screenshot)
         except OSError as exc:
-            return usage_error(str(exc))
+            return _usage_error(str(exc))
         print(f"Wrote {args.screenshot} ({start.cli_name} page).")
+        from wizard.commands.output import EXIT_OK  # json: not on the way to the first page
+
         return EXIT_OK
     return app.run([], start=start)

@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("serve", help="run the background sender (and optionally the loopback relay)")
     parser.add_argument("--relay", metavar="HOST:PORT", help="also accept mail over SMTP, e.g. 127.0.0.1:2525")
     parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback relay address; refused until the relay has TLS and AUTH "
-                        "settings (an open relay is never started)")
+                        help="allow a non-loopback relay address (e.g. 0.0.0.0:587); it then requires TLS "
+                        "(relay.tls_certificate, relay.tls_key, relay.tls_mode) and AUTH by a user from "
+                        "`mailwright relay user add NAME`, and refuses to start without them")
     parser.add_argument("--wait", action="store_true",
                         help="if another Mailwright is delivering this outbox, wait and take over when it stops "
                         "(default: exit with status 1)")
@@ -29,23 +30,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--relay expects HOST:PORT, e.g. 127.0.0.1:2525, not {text!r}.")
-    return host.strip("[]"), int(port)
-
-
 def run(args: argparse.Namespace) -> int:
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.outbox import Outbox
-    from wizard.services.relay import RelayConfigError, start_relay
+    from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError, parse_host_port
     from wizard.services.sender import Sender, SenderBusyError
 
     try:
         relay_address = parse_host_port(args.relay) if args.relay else None
     except ValueError as exc:
-        return usage_error(str(exc))
+        return usage_error(f"--relay: {exc}")
 
     async def serve() -> None:
         load_config = CachedConfigLoader()
@@ -57,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        server = None
+        relay = None
         try:
             if relay_address:
-                server = await start_relay(outbox, load_config, *relay_address, allow_remote=args.allow_remote,
-                                           on_queued=sender.wake)
+                relay = RelayProcess(RelaySpec.for_outbox(*relay_address, outbox.path, allow_remote=args.allow_remote),
+                                     on_queued=sender.wake)
+                await relay.start()
                 print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
             if not sender.lock.held:
                 print(f"{sender.lock.busy()} Waiting for it to stop.", flush=True)
@@ -71,14 +66,16 @@ def run(args: argparse.Namespace) -> int:
             await sender.run(stop, poll_s=args.poll_s)
         finally:
             sender.give_up()  # also when the relay could not start
-            if server is not None:
-                server.close()
-                await server.wait_closed()
+            if relay is not None:
+                await relay.stop()
 
     try:
         asyncio.run(serve())
-    except RelayConfigError as exc:
-        return usage_error(str(exc))
+    except RelayStartError as exc:
+        if exc.config_error:
+            return usage_error(str(exc))
+        print(f"The relay could not listen on {args.relay}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except SenderBusyError as exc:
         print(f"{exc} Not starting a second sender: stop it first, or use `mailwright serve --wait`.",
               file=sys.stderr)

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from wizard.services.config import DEFAULT_PORTS, AuthMode, DeliverySettings, Profile, ProviderKind, Security
-from wizard.services.transports.base import Credential, PasswordCredential
 
 if TYPE_CHECKING:  # heavy (aiosmtplib, dnspython, httpx): imported only when a page runs them
     from wizard.services.autodetect import Detection
     from wizard.services.check import CheckReport
+    from wizard.services.transports.base import Credential
 
 DEFAULT_PROFILE_NAME = "default"
 
@@ -89,6 +89,8 @@ class WizardState:
         """The password credential typed on the account page (OAuth credentials come from services.oauth)."""
         if self.auth is not AuthMode.PASSWORD or not self.username.strip():
             return None
+        from wizard.services.transports.base import PasswordCredential  # off the first page's import path
+
         return PasswordCredential(self.username.strip(), self.password)
 
     def _secrets_key(self) -> tuple[str, str, str]:

@@ -2,7 +2,7 @@
 
 Settings go to config.toml; the password, client secret or certificate passphrase to the keyring (never to
 the file); the `[delivery]` settings to config.toml's `[delivery]` table, the loopback relay choice to `[relay]`
-(read by wizard/app.py's `relay_address_from_config` when the main window starts the background sender).
+(read by `background_delivery.relay_address_from_config` when the main window starts the background sender).
 """
 
 from __future__ import annotations

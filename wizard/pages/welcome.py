@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QRadioButton, QVBoxLayout, QWidget, QWizardPage
-from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services.config import Profile, ProviderKind, Security
+from wizard.typing_compat import override
 from wizard.widgets.colours import problem_style
 
 INTRO = (
@@ -61,9 +60,9 @@ class WelcomePage(QWizardPage):
         self.saved = QListWidget()
         self.saved.setObjectName("savedProfiles")
         self.saved.setAccessibleName("Saved accounts")
+        self._profile_names = list(state.saved_profiles)  # row -> profile name
         for name, profile in state.saved_profiles.items():
             item = QListWidgetItem(describe_profile(profile, name == default_profile))
-            item.setData(Qt.ItemDataRole.UserRole, name)
             self.saved.addItem(item)
             if name == default_profile or self.saved.currentItem() is None:
                 self.saved.setCurrentItem(item)
@@ -84,10 +83,10 @@ class WelcomePage(QWizardPage):
         self._applied: str | None = None
 
     def selected_profile(self) -> str:
-        item = self.saved.currentItem()
-        if not self.edit_account.isChecked() or item is None:
+        row = self.saved.currentRow()
+        if not self.edit_account.isChecked() or row < 0:
             return ""
-        return str(item.data(Qt.ItemDataRole.UserRole))
+        return self._profile_names[row]
 
     @override
     def validatePage(self) -> bool:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtWidgets import QDialog, QWidget, QWizard, QWizardPage
-from typing_extensions import override
 
 from wizard.pages import flow
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState, unused_profile_name
-from wizard.qt_async import TaskTracker
 from wizard.services.config import ConfigStore
+from wizard.typing_compat import override
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from wizard.pages.summary import SummaryPage
     from wizard.pages.test_mail import TestMailPage
     from wizard.pages.welcome import WelcomePage
+    from wizard.qt_async import TaskTracker
 
 WINDOW_TITLE = "Mailwright"
 PAGE_TITLES = {
@@ -237,7 +238,10 @@ class MailwrightWizard(QWizard):
 
     def task_trackers(self) -> list[TaskTracker]:
         """Every tracker of the pages and the dialogs they opened (dialogs are the pages' children)."""
-        return self.findChildren(TaskTracker)
+        # Not imported here: before the first page is painted, qasync and asyncio are not loaded, and then no
+        # page can have a tracker yet (closing a screenshot's wizard does not need them at all).
+        qt_async = sys.modules.get("wizard.qt_async")
+        return self.findChildren(qt_async.TaskTracker) if qt_async is not None else []
 
     async def wait_idle(self) -> None:
         for tracker in self.task_trackers():

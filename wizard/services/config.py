@@ -193,20 +193,25 @@ _DELIVERY_MINIMUM = {"send_interval_ms": 0, "retry_backoff_initial_s": 0, "retry
                      "max_retry_time_s": 0, "retention_days": 1, "max_concurrent_connections": 1}
 
 
+def parse_bool(name: str, value: Any) -> bool:
+    """A TOML boolean, or true/false, yes/no, on/off, 1/0 typed on the command line."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise InvalidInputError(name, f"{name} must be true or false, not {value!r}.")
+
+
 def parse_delivery_value(key: str, value: Any) -> bool | int:
     """Validate one `[delivery]` value (from TOML or from the command line), naming the key on error."""
     default = getattr(DeliverySettings, key, None)
     if default is None:
         raise InvalidInputError(f"delivery.{key}", f"Unknown setting delivery.{key}.")
     if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "yes", "on", "1"}:
-            return True
-        if text in {"false", "no", "off", "0"}:
-            return False
-        raise InvalidInputError(f"delivery.{key}", f"delivery.{key} must be true or false, not {value!r}.")
+        return parse_bool(f"delivery.{key}", value)
     try:
         number = int(value) if not isinstance(value, bool) else None
     except (TypeError, ValueError):
@@ -217,11 +222,93 @@ def parse_delivery_value(key: str, value: Any) -> bool | int:
     return number
 
 
+RELAY_TLS_MODES = ("starttls", "implicit")
+RELAY_USER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@+")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """The `[relay]` table. The TLS files and users matter only for a non-loopback relay (`serve --allow-remote`);
+    user names live here, their passwords only in the keyring (`mailwright relay user add`)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:2525"
+    tls_certificate: str = ""
+    tls_key: str = ""
+    tls_mode: str = "starttls"
+    users: tuple[str, ...] = ()
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any]) -> RelaySettings:
+        """Known keys are checked (the error names the key); keys this version does not know are left alone."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            if f.name == "users":
+                users = data["users"]
+                if not isinstance(users, list):
+                    raise InvalidInputError("relay.users", "relay.users must be a list of user names.")
+                values["users"] = tuple(validate_relay_user(str(u)) for u in users)
+            elif f.name == "listen":
+                values["listen"] = str(data["listen"])
+            else:
+                values[f.name] = parse_relay_value(f.name, data[f.name], check_files=False)
+        return cls(**values)
+
+
+def validate_relay_user(name: str) -> str:
+    """A relay user name: 1-64 of letters, digits and `._-@+` (it is a keyring entry name and an SMTP login)."""
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 64 or not set(cleaned) <= RELAY_USER_CHARACTERS:
+        raise InvalidInputError("relay.users", f"{name!r} is not a valid relay user name: use 1-64 letters, "
+                                "digits and . _ - @ +.")
+    return cleaned
+
+
+def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool | str:
+    """Validate one `[relay]` value that `config set relay.<key>` may change, naming the key on error.
+
+    Certificate and key paths are made absolute (the relay may run from another directory) and, when
+    `check_files`, must exist; whether they load and are in date is checked when a remote relay starts.
+    """
+    name = f"relay.{key}"
+    if key == "enabled":
+        return parse_bool(name, value)
+    if key == "listen":
+        host, _, port = str(value).strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidInputError(name, f"{name} must be HOST:PORT, e.g. 127.0.0.1:2525, not {value!r}.")
+        return str(value).strip()
+    if key in {"tls_certificate", "tls_key"}:
+        if not isinstance(value, str):
+            raise InvalidInputError(name, f"{name} must be the path of a PEM file.")
+        if not value.strip():
+            return ""
+        path = Path(value.strip()).expanduser()
+        if check_files:
+            path = path.resolve()
+            if not path.is_file():
+                raise InvalidInputError(name, f"{name}: the file {path} does not exist.")
+        return str(path)
+    if key == "tls_mode":
+        text = str(value).strip().lower()
+        if text not in RELAY_TLS_MODES:
+            raise InvalidInputError(name, f"{name} must be starttls (port 587 style) or implicit (port 465 style), "
+                                    f"not {value!r}.")
+        return text
+    if key == "users":
+        raise InvalidInputError(name, "Relay users are managed with `mailwright relay user add|remove NAME` "
+                                "(the password goes to the keyring).")
+    raise InvalidInputError(name, f"Unknown setting {name}.")
+
+
 @dataclass(frozen=True)
 class Config:
     profiles: dict[str, Profile] = field(default_factory=dict)
     default_profile: str = ""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
 
     def profile(self, name: str | None = None) -> Profile:
         """The named profile, or the default one; `KeyError` with a readable message otherwise."""
@@ -283,8 +370,10 @@ class ConfigStore:
         default = str(document.get("default_profile", ""))
         if default not in profiles:
             default = next(iter(profiles), "")
+        relay = document.get("relay", {})
         return Config(profiles=profiles, default_profile=default,
-                      delivery=DeliverySettings.from_toml(document.get("delivery", {})))
+                      delivery=DeliverySettings.from_toml(document.get("delivery", {})),
+                      relay=RelaySettings.from_toml(relay if isinstance(relay, dict) else {}))
 
     def save_profile(self, profile: Profile) -> None:
         import tomlkit
@@ -341,6 +430,9 @@ class ConfigStore:
             return getattr(config.delivery, name)
         if key == "default_profile":
             return config.default_profile
+        if section == "relay" and name in {f.name for f in fields(RelaySettings)}:
+            value = getattr(config.relay, name)
+            return list(value) if isinstance(value, tuple) else value
         raise InvalidInputError(key, f"Unknown setting {key}.")
 
     def table_values(self, table: str) -> dict[str, Any]:
@@ -348,7 +440,7 @@ class ConfigStore:
         found = self._read().get(table, {})
         return found if isinstance(found, dict) else {}
 
-    def set_table_value(self, table: str, key: str, value: str | int | bool) -> None:
+    def set_table_value(self, table: str, key: str, value: str | int | bool | list[str]) -> None:
         """Set one key of a top-level table such as `[relay]`, creating the table; comments and other keys stay.
         Profiles and `[delivery]` have their own validated methods."""
         if table in {"profiles", "delivery"} or not table or not key:
@@ -365,13 +457,17 @@ class ConfigStore:
             current[key] = value
             self._write(document)
 
-    def set(self, key: str, value: str) -> bool | int:
+    def set(self, key: str, value: str) -> bool | int | str:
         import tomlkit
         from tomlkit.items import Table
 
         section, _, name = key.partition(".")
+        if section == "relay" and name:
+            relay_value = parse_relay_value(name, value)
+            self.set_table_value("relay", name, relay_value)
+            return relay_value
         if section != "delivery" or not name:
-            raise InvalidInputError(key, f"Unknown setting {key} (settings are delivery.<key>).")
+            raise InvalidInputError(key, f"Unknown setting {key} (settings are delivery.<key> and relay.<key>).")
         parsed = parse_delivery_value(name, value)
         with self._lock:
             document = self._document()

@@ -57,13 +57,18 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+def logs_to_file() -> bool:
+    """Whether `configure_logging` ran in this process (child processes then log to the same file)."""
+    return any(isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger("wizard").handlers)
+
+
 def configure_logging(home: Path | None = None, level: int = logging.INFO) -> Path:
     """Log to <data home>/logs/mailwright.log (rotated, 5 x 1 MB); returns the file path."""
     folder = (home or data_home()) / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mailwright.log"
     root = logging.getLogger("wizard")
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+    if not logs_to_file():
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(SecretRedactor())

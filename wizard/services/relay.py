@@ -2,7 +2,8 @@
 
 250 is answered only after the outbox row is committed, so whatever the application was told is
 accepted survives a crash. The listener binds to loopback unless the caller explicitly allows a
-remote bind, and then it refuses to start without TLS and AUTH (an open relay is never an option).
+remote bind, and then it requires TLS and AUTH from `[relay]` (relay_security.py) or refuses to start:
+an open relay is never an option.
 """
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import ssl
 from collections.abc import Callable
-from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from wizard.services.config import Config, Profile
 from wizard.services.outbox import Outbox, OutboxError
 from wizard.services.policy import SenderNotAuthorizedError, apply_postmaster, check_sender
+from wizard.services.relay_security import (
+    RelayAuthenticator,
+    RelaySecurity,
+    RelaySecurityError,
+    peer_host,
+    relay_security_from_config,
+)
+from wizard.services.relay_smtp import RelaySMTP
 
 log = logging.getLogger(__name__)
 
-Authenticator = Callable[..., Any]
-
 
 class RelayConfigError(Exception):
-    """The relay cannot start safely with these settings (remote bind without TLS + AUTH)."""
+    """The relay cannot start safely with these settings (remote bind without the flag, TLS or AUTH users)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -86,33 +91,87 @@ class RelayHandler:
         return f"250 2.0.0 Ok: queued as {stored.id} {stored.message_id}"
 
 
+class RemoteRelayHandler(RelayHandler):
+    """The relay handler for a network address: every AUTH attempt first passes the authenticator's brake."""
+
+    def __init__(self, outbox: Outbox, load_config: Callable[[], Config], authenticator: RelayAuthenticator,
+                 on_queued: Callable[[], None] | None = None) -> None:
+        super().__init__(outbox, load_config, on_queued)
+        self.authenticator = authenticator
+
+    async def handle_AUTH(self, server: SMTP, session: Session, envelope: Envelope,  # noqa: N802
+                          args: list[str]) -> object:
+        refusal = await self.authenticator.before_auth(peer_host(session))
+        return MISSING if refusal is None else refusal  # MISSING: go on with aiosmtpd's PLAIN / LOGIN
+
+
+class _LoginDataWarningFilter(logging.Filter):
+    """aiosmtpd 1.4 logs "Session.login_data is deprecated" from its own AUTH code on every successful sign-in."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+_AIOSMTPD_LOG = logging.getLogger("mail.log")
+
+
+class ImplicitTlsRelaySMTP(RelaySMTP):
+    """RelaySMTP on a socket that is TLS from the first byte (port 465 style)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # aiosmtpd counts only STARTTLS as encryption and would answer AUTH with 538 here; this connection
+        # is encrypted (the listener has no plain side), so AUTH may go ahead. auth_required stays on.
+        if transport.get_extra_info("ssl_object") is not None:
+            self._auth_require_tls = False
+
+
 async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: str = "127.0.0.1", port: int = 2525,
-                      *, allow_remote: bool = False, tls_context: ssl.SSLContext | None = None,
-                      authenticator: Authenticator | None = None,
-                      on_queued: Callable[[], None] | None = None) -> asyncio.Server:
+                      *, allow_remote: bool = False, on_queued: Callable[[], None] | None = None,
+                      security: RelaySecurity | None = None) -> asyncio.Server:
     """Listen for submissions; the returned server is closed by the caller.
 
     Loopback only by default: anything on this computer may submit without signing in, which is safe only
-    because nothing else can reach the port. A network address needs `allow_remote` and then STARTTLS and
-    AUTH, or the relay would be an open relay for the account.
+    because nothing else can reach the port. A network address needs `allow_remote` and then TLS and AUTH,
+    built from `[relay]` in the config and the keyring (`security` overrides that, for tests); without them
+    `RelayConfigError` says which setting or command is missing, because an open relay is never started.
     """
-    if not is_loopback(host):
-        if not allow_remote:
-            raise RelayConfigError(
-                f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525), because it "
-                "accepts mail without a password from anything that can reach it.")
-        if tls_context is None or authenticator is None:
-            raise RelayConfigError(
-                f"Listening on {host} requires TLS and AUTH (a certificate and user accounts for the relay): "
-                "without them anyone on the network could send mail as this account, and an open relay is "
-                "never allowed.")
-    handler = RelayHandler(outbox, load_config, on_queued)
-    remote = not is_loopback(host)
-
-    def factory() -> SMTP:
-        return SMTP(handler, hostname="mailwright-relay", tls_context=tls_context,
-                    require_starttls=remote, authenticator=authenticator, auth_required=remote,
-                    auth_require_tls=True)
-
     loop = asyncio.get_running_loop()
-    return await loop.create_server(factory, host=host, port=port)
+    if is_loopback(host):
+        handler = RelayHandler(outbox, load_config, on_queued)
+
+        def factory() -> SMTP:
+            return RelaySMTP(handler, hostname="mailwright-relay")
+
+        return await loop.create_server(factory, host=host, port=port)
+    if not allow_remote:
+        raise RelayConfigError(
+            f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525) unless started with "
+            "--allow-remote, and then it requires TLS and AUTH (relay.tls_certificate and `mailwright relay user "
+            "add NAME`).")
+    if security is None:
+        try:
+            security = await relay_security_from_config(load_config)
+        except RelaySecurityError as exc:
+            raise RelayConfigError(f"Listening on {host} requires TLS and AUTH, or anyone on the network could "
+                                   f"send mail as this account. {exc}") from None
+    if not any(isinstance(f, _LoginDataWarningFilter) for f in _AIOSMTPD_LOG.filters):
+        _AIOSMTPD_LOG.addFilter(_LoginDataWarningFilter())
+    remote_handler = RemoteRelayHandler(outbox, load_config, security.authenticator, on_queued)
+    tls, authenticator = security.tls, security.authenticator
+    if tls.implicit:
+        def implicit_factory() -> SMTP:
+            return ImplicitTlsRelaySMTP(remote_handler, hostname="mailwright-relay", authenticator=authenticator,
+                                        auth_required=True, auth_require_tls=True)
+
+        server = await loop.create_server(implicit_factory, host=host, port=port, ssl=tls.context)
+    else:
+        def starttls_factory() -> SMTP:
+            return RelaySMTP(remote_handler, hostname="mailwright-relay", tls_context=tls.context,
+                             require_starttls=True, authenticator=authenticator, auth_required=True,
+                             auth_require_tls=True)
+
+        server = await loop.create_server(starttls_factory, host=host, port=port)
+    log.info("Relay on %s:%s: %s, AUTH required for %d user(s)", host, port,
+             "implicit TLS" if tls.implicit else "STARTTLS required", len(authenticator.users))
+    return server

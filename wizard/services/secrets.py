@@ -120,3 +120,45 @@ async def load_secret_async(profile: str, kind: SecretKind) -> str | None:
 
 async def store_secret_async(profile: str, kind: SecretKind, value: str) -> None:
     await asyncio.to_thread(store_secret, profile, kind, value)
+
+
+# Relay users (`mailwright relay user add`) live under their own service, keyed by user name, so a relay user
+# can never collide with a profile's entries (nor be removed by `delete_profile_secrets`).
+RELAY_USERS_SERVICE = "mailwright-relay-users"
+
+
+def store_relay_password(user: str, password: str) -> None:
+    import keyring.errors
+
+    backend = _secure_backend()
+    SecretRedactor.register(password)
+    try:
+        backend.set_password(RELAY_USERS_SERVICE, user, password)
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailableError(f"The keyring refused to store the relay password for '{user}': "
+                                      f"{type(exc).__name__}. Unlock the keyring and try again.") from None
+
+
+def load_relay_password(user: str) -> str | None:
+    import keyring.errors
+
+    backend = _secure_backend()
+    try:
+        value = backend.get_password(RELAY_USERS_SERVICE, user)
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailableError(f"The keyring could not be read ({type(exc).__name__}). "
+                                      "Unlock the keyring and try again.") from None
+    SecretRedactor.register(value)
+    return value
+
+
+def delete_relay_password(user: str) -> bool:
+    """True when an entry existed and was removed."""
+    import keyring.errors
+
+    backend = _secure_backend()
+    try:
+        backend.delete_password(RELAY_USERS_SERVICE, user)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    return True

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 
 
 class InvalidInputError(ValueError):
@@ -90,6 +89,8 @@ def validate_guid_or_domain(value: str, field: str) -> str:
     """Azure tenant ids are a GUID or a verified domain (contoso.onmicrosoft.com); client ids are GUIDs."""
     text = value.strip()
     try:
+        import uuid  # ~4 ms at import; only the Microsoft pages need it
+
         return str(uuid.UUID(text))
     except ValueError:
         pass
@@ -106,6 +107,8 @@ def validate_guid_or_domain(value: str, field: str) -> str:
 
 def validate_guid(value: str, field: str) -> str:
     try:
+        import uuid
+
         return str(uuid.UUID(value.strip()))
     except ValueError:
         raise InvalidInputError(field, f"{field} must be a GUID like 0a1b2c3d-4e5f-6789-abcd-ef0123456789.") from None

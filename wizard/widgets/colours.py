@@ -3,9 +3,17 @@
 Red for problems and green/amber/red for account states are chosen for a light window; on a dark one
 they are too dim. `readable` keeps a colour's hue and moves its lightness until the WCAG contrast
 with the palette's window colour is at least 4.5 (normal text, level AA).
+
+A style derived from the application palette (no `palette` argument) carries its recipe in a style-sheet
+comment, `/*derived:problem*/color: #…/*end*/`, so that `rederive` can compute it again for a new palette:
+when the system switches between light and dark while the app runs, wizard.theme re-derives every widget's
+style sheet, and the pages that use these styles need no code for it.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
@@ -57,14 +65,20 @@ def problem_colour(palette: QPalette | None = None) -> QColor:
     return readable(PROBLEM_COLOUR, palette)
 
 
+def _follows_palette(recipe: str, style: str, palette: QPalette | None) -> str:
+    """`style`, marked with its recipe when it was derived from the application palette."""
+    return style if palette is not None else f"/*derived:{recipe}*/{style}/*end*/"
+
+
 def problem_style(palette: QPalette | None = None) -> str:
     """The style sheet of a label that says what is wrong, in a red readable on this palette."""
-    return f"color: {problem_colour(palette).name()}"
+    return _follows_palette("problem", f"color: {problem_colour(palette).name()}", palette)
 
 
 def state_text_style(colour: str, palette: QPalette | None = None) -> str:
     """A bold state label ("● Failing") in the state's colour, readable on this palette."""
-    return f"color: {readable(colour, palette).name()}; font-weight: bold"
+    style = f"color: {readable(colour, palette).name()}; font-weight: bold"
+    return _follows_palette(f"state {QColor(colour).name()}", style, palette)
 
 
 def on_colour_text(background: str | QColor) -> QColor:
@@ -82,5 +96,24 @@ def banner_style(background: str) -> str:
 def notice_style(palette: QPalette | None = None) -> str:
     """An amber-framed box for a warning: a pale fill on light palettes, a dark one on dark palettes."""
     fill = _NOTICE_DARK if is_dark(palette) else _NOTICE_LIGHT
-    return (f"QLabel {{ border: 1px solid {NOTICE_BORDER}; background: {fill}; color: {on_colour_text(fill).name()};"
-            " padding: 8px; }")
+    style = (f"QLabel {{ border: 1px solid {NOTICE_BORDER}; background: {fill}; color: {on_colour_text(fill).name()};"
+             " padding: 8px; }")
+    return _follows_palette("notice", style, palette)
+
+
+_RECIPES: dict[str, Callable[[str], str]] = {
+    "problem": lambda _argument: problem_style(),
+    "state": lambda colour: state_text_style(colour),
+    "notice": lambda _argument: notice_style(),
+}
+_DERIVED = re.compile(r"/\*derived:(\w+) ?([^*]*)\*/.*?/\*end\*/", re.DOTALL)
+
+
+def rederive(style_sheet: str) -> str:
+    """`style_sheet` with every derived part computed again from the current application palette."""
+
+    def again(match: re.Match[str]) -> str:
+        recipe = _RECIPES.get(match.group(1))
+        return recipe(match.group(2)) if recipe is not None else match.group(0)
+
+    return _DERIVED.sub(again, style_sheet)

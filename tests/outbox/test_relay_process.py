@@ -1,0 +1,160 @@
+"""The relay in its own process: accepts into the same outbox, wakes the sender, never outlives its parent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.smtp_servers import free_port
+from wizard.services.background_delivery import BackgroundDelivery
+from wizard.services.config import ConfigStore, Profile
+from wizard.services.outbox import MessageState, Outbox
+from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError, parse_host_port
+
+BODY = b"From: app@example.com\r\nTo: bob@example.net\r\nSubject: via the child\r\n\r\nhello\r\n"
+
+
+def _submit(port: int) -> tuple[int, bytes]:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        client.mail("app@example.com")
+        client.rcpt("bob@example.net")
+        return client.data(BODY)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie nobody reaped (a container's init may not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def saved_profile(data_home: Path) -> Profile:
+    profile = Profile(name="main", from_address="app@example.com")
+    ConfigStore().save_profile(profile)
+    return profile
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_the_child_commits_before_250_wakes_the_parent_and_frees_the_port_on_stop(data_home: Path) -> None:
+    outbox = Outbox()
+    port = free_port()
+    woken = asyncio.Event()
+    relay = RelayProcess(RelaySpec.for_outbox("127.0.0.1", port, outbox.path), on_queued=woken.set)
+    await relay.start()
+    try:
+        assert relay.running and relay.pid != os.getpid()
+        code, reply = await asyncio.to_thread(_submit, port)
+        assert code == 250
+        stored = outbox.messages()  # committed by the child before it answered
+        assert len(stored) == 1 and stored[0].message_id.encode() in reply
+        assert stored[0].profile == "main" and stored[0].state is MessageState.QUEUED
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        await relay.stop()
+    assert not relay.running
+    assert _port_is_free(port)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_a_taken_port_or_a_remote_address_is_refused_with_the_reason(data_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RelayStartError) as busy:
+            await RelayProcess(RelaySpec.for_outbox("127.0.0.1", port, Outbox().path)).start()
+    assert not busy.value.config_error
+    assert "in use" in str(busy.value).lower()
+    with pytest.raises(RelayStartError) as remote:
+        await RelayProcess(RelaySpec.for_outbox("0.0.0.0", free_port(), Outbox().path)).start()
+    assert remote.value.config_error
+    assert "loopback" in str(remote.value)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("saved_profile")
+def test_the_child_exits_when_its_parent_is_killed(data_home: Path) -> None:
+    port = free_port()
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from wizard.services.relay_process import RelayProcess, RelaySpec\n"
+        "async def main():\n"
+        f"    relay = RelayProcess(RelaySpec.for_outbox('127.0.0.1', {port}, Path(sys.argv[1])))\n"
+        "    await relay.start()\n"
+        "    print(relay.pid, flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n")
+    with subprocess.Popen([sys.executable, "-c", script, str(data_home / "outbox.sqlite3")], stdout=subprocess.PIPE,
+                          text=True, env={**os.environ, "MAILWRIGHT_HOME": str(data_home)}) as parent:
+        try:
+            assert parent.stdout is not None
+            child_pid = int(parent.stdout.readline())
+            assert _alive(child_pid) and not _port_is_free(port)
+            parent.send_signal(signal.SIGKILL)
+            parent.wait(10)
+            deadline = time.monotonic() + 10
+            while _alive(child_pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not _alive(child_pid), "the relay outlived its killed parent"
+            assert _port_is_free(port)
+        finally:
+            parent.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_the_apps_delivery_follows_a_changed_relay_setting_without_a_restart(data_home: Path) -> None:
+    delivery = BackgroundDelivery(Outbox(), ConfigStore().load, poll_s=5)
+    await delivery.start()
+    try:
+        assert delivery.relay is None
+        first, second = free_port(), free_port()
+        await delivery.apply_relay(("127.0.0.1", first))
+        assert delivery.relay is not None and not delivery.relay_error
+        assert (await asyncio.to_thread(_submit, first))[0] == 250
+        await delivery.apply_relay(("127.0.0.1", second))  # moved: the old port is let go
+        assert _port_is_free(first)
+        assert (await asyncio.to_thread(_submit, second))[0] == 250
+        await delivery.apply_relay(None)  # switched off
+        assert delivery.relay is None and _port_is_free(second)
+        assert len(delivery.outbox.messages()) == 2
+    finally:
+        await delivery.stop()
+
+
+def test_relay_addresses_parse_or_say_what_is_expected() -> None:
+    assert parse_host_port("127.0.0.1:2525") == ("127.0.0.1", 2525)
+    assert parse_host_port("[::1]:2600") == ("::1", 2600)
+    for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":25", "host:port"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            parse_host_port(bad)

@@ -1,0 +1,157 @@
+"""The app on the qasync loop, once wizard.app has shown the first window: the main window or the wizard.
+
+Imported after the first paint (asyncio and qasync cost about 35 ms). The warm-up imports, in the
+background, what the next steps will need, so that Next and the first check do not stall the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QDialog
+
+from wizard.app import (
+    SCREENSHOT_SIZE,
+    ExceptionReporter,
+    MainThreadGarbageCollector,
+    ShownWizard,
+    grab,
+    has_profiles,
+)
+from wizard.pages.ids import PageId
+from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard
+from wizard.services.config import ConfigStore
+from wizard.services.logs import configure_logging
+
+# Imported after the first paint, in a thread: the first lookup or check then does not stall the loop.
+WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
+
+APP_ICON = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
+
+
+async def next_frame(delay_ms: int = 50) -> None:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def resolve() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    QTimer.singleShot(delay_ms, resolve)
+    await done
+
+
+async def warm_up(collector: MainThreadGarbageCollector, delay_ms: int = 300) -> None:
+    await next_frame(delay_ms)
+    if APP_ICON.is_file():  # decoding it costs ~20 ms: after the first paint, not before
+        QApplication.setWindowIcon(QIcon(str(APP_ICON)))
+    for name in WARM_UP_MODULES:
+        await asyncio.to_thread(importlib.import_module, name)
+    # The wizard's pages are built when first reached; with their modules imported here (Qt classes: in the
+    # GUI thread, one a turn of the loop, a few ms each once the services are in) Next only builds the page.
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+        await asyncio.sleep(0)
+    collector.freeze_heap()
+
+
+async def _until_finished(shown: ShownWizard) -> int:
+    finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def on_finished(result: int) -> None:
+        if not finished.done():
+            finished.set_result(result)
+
+    shown.when_finished(on_finished)
+    if shown.result is None:  # not closed while wizard.app waited for its first paint
+        shown.window.show()
+    result = await finished
+    await shown.window.wait_idle()
+    return result
+
+
+async def _open_main_window(reporter: ExceptionReporter) -> int:
+    from wizard.main_window import MainWindow
+    from wizard.services.background_delivery import BackgroundDelivery, relay_address_from_config
+    from wizard.tray import MailwrightTray
+
+    store = ConfigStore()
+    from wizard.services.outbox import Outbox
+
+    outbox = await asyncio.to_thread(Outbox)
+    delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address_from_config(store.path))
+    await delivery.start()
+    window = MainWindow(store, outbox, delivery)
+    reporter.window = window
+    tray = MailwrightTray.create_if_available(window, window)
+    window.tray = tray
+    window.show()
+    try:
+        await window.wait_for_quit()
+    finally:
+        if tray is not None:
+            tray.hide()
+        await window.shutdown()
+        await delivery.stop()
+        window.deleteLater()
+    return 0
+
+
+async def _open_app(start: PageId | None, reporter: ExceptionReporter, shown: ShownWizard | None) -> int:
+    reporter.install(asyncio.get_running_loop())
+    collector = MainThreadGarbageCollector()
+    warming = asyncio.create_task(warm_up(collector))
+    try:
+        if shown is None:
+            if start is None and has_profiles():
+                return await _open_main_window(reporter)
+            window = MailwrightWizard(start=start or PageId.WELCOME)
+            reporter.secrets, reporter.window = window.state.secrets, window
+            shown = ShownWizard(window)
+        accepted = await _until_finished(shown) == int(QDialog.DialogCode.Accepted)
+        shown.window.deleteLater()
+        if start is None and accepted and has_profiles():
+            return await _open_main_window(reporter)  # first account saved: straight to the overview
+        return 0
+    finally:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
+        collector.stop()
+
+
+def run(start: PageId | None, reporter: ExceptionReporter, shown: ShownWizard | None) -> int:
+    """wizard.app.run from the point where the first window (if it is the wizard) is on the screen."""
+    configure_logging()
+    return int(qasync.run(_open_app(start, reporter, shown)))
+
+
+async def _screenshot_main(path: Path) -> None:
+    from wizard.main_window import MainWindow
+    from wizard.services.alerts import AlertDispatcher
+    from wizard.services.background_delivery import BackgroundDelivery
+
+    store = ConfigStore()
+    from wizard.services.outbox import Outbox
+
+    outbox = await asyncio.to_thread(Outbox)
+    delivery = BackgroundDelivery(outbox, store.load)  # never started: a screenshot sends nothing
+    quiet = AlertDispatcher(outbox, store.load, enabled=False)
+    window = MainWindow(store, outbox, delivery, quiet)
+    window.resize(*SCREENSHOT_SIZE)
+    try:
+        await window.refresh()
+        await grab(window, path)
+    finally:
+        await window.shutdown()
+        window.close()
+        window.deleteLater()
+
+
+def screenshot_main(path: Path) -> None:
+    qasync.run(_screenshot_main(path))

@@ -1,0 +1,175 @@
+"""The app's background delivery: the sender on the GUI's event loop and, when configured, the relay.
+
+No Qt here: the main window drives it (pause, resume, wake, live relay changes) and tests run it
+against real servers without a window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wizard.services.config import CONFIG_FILE, Config, data_home
+
+if TYPE_CHECKING:
+    from wizard.services.outbox import Outbox
+    from wizard.services.relay_process import RelayProcess
+    from wizard.services.sender import Sender
+    from wizard.services.sender_lock import SenderLockOwner
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RELAY = "127.0.0.1:2525"
+
+
+class BackgroundDelivery:
+    """The app's background sender (and optional loopback relay) as asyncio tasks on the GUI's loop.
+
+    Sending can be paused (mail keeps queueing) and resumed; `stop()` ends it cleanly on quit. This is
+    `Sender.run` with a pause switch: its startup steps (recover abandoned rows, hold queued mail if
+    `send_pending_at_startup = false`) run once at start, not again on every resume.
+    """
+
+    def __init__(self, outbox: Outbox, load_config: Callable[[], Config], *, sender: Sender | None = None,
+                 relay_address: tuple[str, int] | None = None, poll_s: float = 1.0,
+                 config_home: Path | None = None) -> None:
+        self.outbox = outbox
+        self.load_config = load_config
+        if sender is None:
+            from wizard.services.sender import Sender  # aiosmtplib/aiosmtpd stay off the wizard's startup path
+
+            sender = Sender(outbox, load_config)
+        self.sender = sender
+        self.relay_address = relay_address
+        self.poll_s = poll_s
+        self.config_home = config_home
+        self.relay: RelayProcess | None = None
+        self.relay_error = ""
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def sending(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        if not self._started:
+            # Only the holder of the outbox's sender lock sends; otherwise the loop below keeps trying to take
+            # over (the other Mailwright may quit or die), and the window shows whose progress it is.
+            await self.sender.take_over()
+            self._started = True
+            await self._start_relay()
+        self.resume_sending()
+
+    async def _start_relay(self) -> None:
+        if self.relay_address is None:
+            return
+        from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
+
+        relay = RelayProcess(RelaySpec.for_outbox(*self.relay_address, self.outbox.path, self.config_home),
+                             on_queued=self.wake)
+        try:
+            await relay.start()
+        except RelayStartError as exc:  # e.g. the port is taken by `mailwright serve`
+            self.relay_error = (f"The relay could not listen on {self.relay_address[0]}:"
+                                f"{self.relay_address[1]}: {exc}")
+            log.warning("%s", self.relay_error)
+            return
+        self.relay = relay
+
+    async def _stop_relay(self) -> None:
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            await relay.stop()
+
+    async def apply_relay(self, address: tuple[str, int] | None) -> None:
+        """Follow a changed `[relay]` setting (the wizard saved it) without restarting the app."""
+        if address == self.relay_address and (self.relay is not None or address is None):
+            return
+        await self._stop_relay()
+        self.relay_address = address
+        self.relay_error = ""
+        if self._started:
+            await self._start_relay()
+
+    @property
+    def other_sender(self) -> SenderLockOwner | None:
+        """Who delivers this outbox when this process does not (another app window or `mailwright serve`)."""
+        if not self._started or self.sender.lock.held:
+            return None
+        return self.sender.lock.owner()
+
+    def resume_sending(self) -> None:
+        if self.sending:
+            return
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._loop(self._stop), name="mailwright-sender")
+
+    def pause_sending(self) -> None:
+        """Stop sending after the message in flight; mail keeps queueing."""
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Send now rather than at the next poll (a test mail was queued, an account resumed)."""
+        self._wake.set()
+
+    def resume_profile(self, name: str) -> int:
+        """The account was fixed: un-pause it and release its held mail; returns how many were released."""
+        released = self.sender.resume(name)
+        self.wake()
+        return released
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()  # a wake during the round makes the wait below return at once
+            try:
+                if await self.sender.take_over(startup=False):
+                    await self.sender.run_once()
+            except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
+                log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Finish the message in flight (up to `grace_s`), then cancel; the outbox lease covers the rest."""
+        self.pause_sending()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, grace_s)
+            except TimeoutError:
+                pass  # wait_for cancelled it; an interrupted message is due again at the next start
+        self.sender.give_up()
+        await self._stop_relay()
+
+
+def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
+    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
+    path = path or data_home() / CONFIG_FILE
+    import tomllib
+
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("relay", {})
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or table.get("enabled") is not True:
+        return None
+    from wizard.services.relay_process import parse_host_port
+
+    try:
+        return parse_host_port(str(table.get("listen", DEFAULT_RELAY)))
+    except ValueError as exc:
+        log.warning("relay.listen: %s", exc)
+        return None
