@@ -13,7 +13,6 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
 from wizard.app import (
@@ -24,6 +23,7 @@ from wizard.app import (
     grab,
     has_profiles,
 )
+from wizard.app_icon import app_icon
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard
 from wizard.services.config import ConfigStore
@@ -31,9 +31,6 @@ from wizard.services.logs import configure_logging
 
 # Imported after the first paint, in a thread: the first lookup or check then does not stall the loop.
 WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
-
-APP_ICON = Path(__file__).parent / "resources" / "icons" / "mailwright-256.png"
-
 
 async def next_frame(delay_ms: int = 50) -> None:
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -48,8 +45,7 @@ async def next_frame(delay_ms: int = 50) -> None:
 
 async def warm_up(collector: MainThreadGarbageCollector, delay_ms: int = 300) -> None:
     await next_frame(delay_ms)
-    if APP_ICON.is_file():  # decoding it costs ~20 ms: after the first paint, not before
-        QApplication.setWindowIcon(QIcon(str(APP_ICON)))
+    QApplication.setWindowIcon(app_icon())  # after the first paint: decoding costs ~20 ms
     for name in WARM_UP_MODULES:
         await asyncio.to_thread(importlib.import_module, name)
     # The wizard's pages are built when first reached; with their modules imported here (Qt classes: in the

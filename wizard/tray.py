@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from wizard.app_icon import ICON_DIR, bundled_sizes
 from wizard.services.health import HealthState, ProfileHealth, worst_state
 from wizard.widgets.colours import on_colour_text
 
@@ -46,14 +46,13 @@ STATE_SYMBOLS = {
     HealthState.PAUSED: Symbol.CROSS,  # the account stopped on an error: a failure, not the admin's pause
 }
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128)  # tray slots are 16-24 px, twice that on high-DPI screens
-APP_ICONS = Path(__file__).parent / "resources" / "icons"
 
 
 def _app_tile(size: int) -> QPixmap:
     """The app icon drawn from the bundled PNG nearest above `size` (the PNGs are made from the SVG)."""
-    bundled = sorted(int(p.stem.rsplit("-", 1)[1]) for p in APP_ICONS.glob("mailwright-*.png"))
+    bundled = bundled_sizes()
     source = next((n for n in bundled if n >= size), bundled[-1] if bundled else 0)
-    pixmap = QPixmap(str(APP_ICONS / f"mailwright-{source}.png")) if source else QPixmap()
+    pixmap = QPixmap(str(ICON_DIR / f"mailwright-{source}.png")) if source else QPixmap()
     if pixmap.isNull():
         pixmap = QPixmap(size, size)
         pixmap.fill(QColor("#1a4fa3"))

@@ -270,3 +270,14 @@ def test_the_main_window_screenshot_is_800_by_600(data_home: Path, tmp_path: Pat
     image = QImage(str(target))
     assert (image.width(), image.height()) == (800, 600)
     assert not (data_home / "alerts-state.json").exists()  # a screenshot raises no alerts
+
+
+def test_the_window_icon_has_a_drawing_for_each_bundled_size(qtbot: QtBot) -> None:
+    from PySide6.QtCore import QSize
+
+    from wizard.app_icon import app_icon
+
+    icon = app_icon()
+    sizes = {(s.width(), s.height()) for s in icon.availableSizes()}
+    assert {(16, 16), (32, 32), (256, 256)} <= sizes  # a title bar gets the 16 px drawing, not a shrunk 256
+    assert icon.pixmap(QSize(16, 16)).width() == 16 and not icon.pixmap(QSize(16, 16)).isNull()

@@ -150,3 +150,28 @@ def test_rederive_recomputes_only_the_marked_parts(qapp: QApplication) -> None:
     assert rederive("color: #000001") == "color: #000001"
     explicit = problem_style(palette_from(DARK, qapp.palette()))
     assert "derived" not in explicit  # a caller that names a palette gets that palette's colour, kept as is
+
+
+def test_the_check_pages_skipped_icon_stays_visible_in_dark_mode(qtbot: QtBot, switch_palette: Switch) -> None:
+    from wizard.pages.check import _ALL_STEPS
+    from wizard.services.check import StepStatus
+
+    window = MailwrightWizard(load_saved_accounts(), start=PageId.CHECK, autostart_check=False)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.currentPage()
+    name = list(_ALL_STEPS)[-1]
+    page._set_row(name, StepStatus.SKIPPED, "skipped")
+    switch_palette(DARK)
+
+    def glyph_contrast() -> float:
+        image = page._icons[name].pixmap().toImage()
+        ink = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+               if image.pixelColor(x, y).alpha() > 200]
+        background = window.palette().color(QPalette.ColorRole.Window)
+        return max(wcag_contrast(colour, background) for colour in ink)
+
+    assert glyph_contrast() >= 3.0  # WCAG 1.4.11 for graphics; Fusion's black glyph was about 1.3:1
+    switch_palette(LIGHT)
+    assert glyph_contrast() >= 3.0
+    window.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -40,8 +41,10 @@ from wizard.services.check import (
 from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.transports.base import Credential, PasswordCredential
+from wizard.widgets.colours import tinted
 from wizard.widgets.diagnosis_box import DiagnosisBox
 
+_GLYPHS = {StepStatus.RUNNING, StepStatus.SKIPPED}
 _ICONS = {
     StepStatus.RUNNING: QStyle.StandardPixmap.SP_BrowserReload,
     StepStatus.PASSED: QStyle.StandardPixmap.SP_DialogApplyButton,
@@ -82,6 +85,7 @@ class CheckPage(QWizardPage):
         grid.setVerticalSpacing(4)
         self._icons: dict[str, QLabel] = {}
         self._results: dict[str, QLabel] = {}
+        self._statuses: dict[str, StepStatus] = {}
         self._row_widgets: dict[str, tuple[QLabel, ...]] = {}
         for row, (name, title) in enumerate(_ALL_STEPS.items()):
             icon = QLabel()
@@ -239,14 +243,28 @@ class CheckPage(QWizardPage):
         return credential
 
     def _reset_rows(self) -> None:
+        self._statuses.clear()
         for name in _ALL_STEPS:
             self._icons[name].clear()
             self._results[name].setText("")
 
     def _set_row(self, name: str, status: StepStatus, text: str) -> None:
-        icon = self.style().standardIcon(_ICONS[status])
-        self._icons[name].setPixmap(icon.pixmap(16, 16))
+        self._statuses[name] = status
+        self._draw_icon(name, status)
         self._results[name].setText(text)
+
+    def _draw_icon(self, name: str, status: StepStatus) -> None:
+        pixmap = self.style().standardIcon(_ICONS[status]).pixmap(16, 16)
+        if status in _GLYPHS:  # drawn in black by some styles: in the text colour, so dark mode shows them too
+            pixmap = tinted(pixmap, self.palette().color(QPalette.ColorRole.WindowText))
+        self._icons[name].setPixmap(pixmap)
+
+    @override
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            for name, status in self._statuses.items():
+                self._draw_icon(name, status)
 
     def step_result(self, name: str) -> str:
         return self._results[name].text()

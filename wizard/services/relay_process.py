@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -139,6 +140,17 @@ class RelayProcess:
                 process.close()
 
 
+def _listen_error(spec: RelaySpec, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {spec.port} is already in use on {spec.host} (another Mailwright relay, or another "
+                "program): stop it, or choose another port")
+    if exc.errno == errno.EACCES:
+        return f"port {spec.port} needs administrator rights; choose a port above 1023, such as 2525"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{spec.host} is not an address of this computer"
+    return str(exc)
+
+
 def _child_main(spec: RelaySpec, control: multiprocessing.connection.Connection, wake_port: int) -> None:
     """The child: serve until the parent says stop, closes the pipe or dies."""
     # Ctrl+C in a terminal reaches the whole process group: the parent decides when the relay stops.
@@ -174,7 +186,7 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         control.send(("error", True, str(exc)))
         return
     except OSError as exc:
-        control.send(("error", False, str(exc)))
+        control.send(("error", False, _listen_error(spec, exc)))
         return
     control.send(("ready", False, ""))
     parent = multiprocessing.parent_process()

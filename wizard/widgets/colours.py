@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPixmap
 
 MIN_CONTRAST = 4.5
 PROBLEM_COLOUR = "#b00020"
@@ -117,3 +118,17 @@ def rederive(style_sheet: str) -> str:
         return recipe(match.group(2)) if recipe is not None else match.group(0)
 
     return _DERIVED.sub(again, style_sheet)
+
+
+def tinted(pixmap: QPixmap, colour: QColor) -> QPixmap:
+    """The pixmap's shape in one colour: monochrome style glyphs (e.g. Fusion's media icons) are drawn black
+    and vanish on a dark window; tinted with the palette's text colour they follow light and dark mode."""
+    result = QPixmap(pixmap.size())
+    result.setDevicePixelRatio(pixmap.devicePixelRatio())
+    result.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(result)
+    painter.drawPixmap(0, 0, pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(result.rect(), colour)
+    painter.end()
+    return result
