@@ -1,6 +1,7 @@
 """Outbox benchmarks (figures, not tests): `.venv/bin/python benchmarks/outbox.py [N]`.
 
-1. Direct submission of N messages over one SMTP connection to an aiosmtpd sink in another process.
+1. Direct submission of N messages over one SMTP connection to an aiosmtpd sink in another process, with
+   Mailwright's SMTP client (the baseline), and with the application's own client (smtplib) for reference.
 2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1): `mailwright serve --relay`
    as users run it (the relay in its own process), and for comparison relay and sender in one process.
 3. Durable enqueue rate (Outbox.enqueue, WAL + synchronous=FULL, one commit per message) vs raw
@@ -66,6 +67,15 @@ async def _direct(port: int, n: int) -> float:
     async with transport:
         for number in range(n):
             await transport.send("app@example.com", ["bob@example.net"], _raw(number))
+    return time.perf_counter() - start
+
+
+def _application_direct(port: int, n: int) -> float:
+    """The submitting application's own client straight to the sink: the same work as its relay submission."""
+    client = multiprocessing.Process(target=_submit_process, args=(port, n))
+    start = time.perf_counter()
+    client.start()
+    client.join()
     return time.perf_counter() - start
 
 
@@ -204,6 +214,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["MAILWRIGHT_HOME"] = tmp
             direct = asyncio.run(_direct(port, n))
+            application_direct = _application_direct(port, n)
             e2e = asyncio.run(_serve_end_to_end(n, counter, _serve_home(Path(tmp) / "serve", port)))
             one_process = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
@@ -212,7 +223,9 @@ def main() -> None:
     finally:
         sink.kill()
     print(f"N = {n}")
-    print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s")
+    print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s  (Mailwright's SMTP client)")
+    print(f"direct, the application's client: {application_direct:7.2f} s  {n / application_direct:8.0f} msg/s  "
+          f"(smtplib in its own process; end-to-end ratio to it {e2e / application_direct:.2f}x)")
     print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s  (mailwright serve --relay)")
     print(f"end-to-end / direct ratio:        {e2e / direct:7.2f}x  (target <= 1.2x)")
     print(f"relay and sender in one process:  {one_process:7.2f} s  ratio {one_process / direct:.2f}x (for comparison)")

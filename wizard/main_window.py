@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         else:
             sending = "Sending paused: mail is queued, not sent." if paused else "Background sender running."
         relay = ""
-        if self.delivery.relay is not None and self.delivery.relay_address is not None:
+        relay_process = self.delivery.relay
+        if relay_process is not None and relay_process.running and self.delivery.relay_address is not None:
             relay = f" Relay on {self.delivery.relay_address[0]}:{self.delivery.relay_address[1]}."
         orphaned = sum(o.count for o in self.orphans)
         stuck = f" {orphaned} message(s) of deleted profiles will not be sent." if orphaned else ""
@@ -222,6 +223,8 @@ class MainWindow(QMainWindow):
         problems += [o.advice() for o in self.orphans]
         if self.delivery.relay_error:
             problems.append(self.delivery.relay_error)
+        if relay_process is not None and relay_process.error:  # it died and is being restarted
+            problems.append(relay_process.error)
         self.banner.setText("\n".join(problems))
         self.banner.setStyleSheet(banner_style(STATE_COLOURS[worst]))
         self.banner.setVisible(bool(problems))

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,14 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+async def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        assert loop.time() < deadline, "the relay's supervisor did not get there"
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -158,3 +167,34 @@ def test_relay_addresses_parse_or_say_what_is_expected() -> None:
     for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":25", "host:port"):
         with pytest.raises(ValueError, match="HOST:PORT"):
             parse_host_port(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_a_relay_child_that_dies_is_restarted_and_says_why_meanwhile(data_home: Path) -> None:
+    port = free_port()
+    relay = RelayProcess(RelaySpec.for_outbox("127.0.0.1", port, Outbox().path))
+    await relay.start()
+    try:
+        first = relay.pid
+        assert first is not None
+        # Dies, and while it is down something else takes the port: the first restart fails and says so.
+        os.kill(first, signal.SIGKILL)
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            for _ in range(200):
+                try:
+                    squatter.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    await asyncio.sleep(0.01)
+            squatter.listen()
+            await _eventually(lambda: "cannot restart" in relay.error)
+            assert "in use" in relay.error and not relay.running
+        await _eventually(lambda: not relay.error and relay.running)  # the port is free again: the next try works
+        assert relay.pid != first and relay.restarts == 1
+        assert (await asyncio.to_thread(_submit, port))[0] == 250
+    finally:
+        await relay.stop()
+    assert _port_is_free(port)

@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
+RESTART_DELAYS_S = (0.5, 2.0, 10.0, 30.0)  # after an unexpected exit; the longest repeats while it fails
+STABLE_AFTER_S = 60.0  # a child that ran this long before dying starts the delays from the beginning
 
 
 class RelayStartError(Exception):
@@ -77,14 +80,21 @@ class _Wakes(asyncio.DatagramProtocol):
 
 
 class RelayProcess:
-    """Start, watch and stop the relay child from the parent's event loop (the GUI's or `serve`'s)."""
+    """Start, watch and stop the relay child from the parent's event loop (the GUI's or `serve`'s).
+
+    A child that dies on its own (a crash, the OOM killer, someone's kill) is restarted after a short
+    delay, growing while it keeps failing; `error` says meanwhile why mail is not being accepted.
+    """
 
     def __init__(self, spec: RelaySpec, on_queued: Callable[[], None] | None = None) -> None:
         self.spec = spec
         self.on_queued = on_queued or (lambda: None)
+        self.error = ""  # why the relay is not accepting mail right now; "" while it listens
+        self.restarts = 0
         self._process: BaseProcess | None = None
         self._control: multiprocessing.connection.Connection | None = None
         self._wakes: asyncio.DatagramTransport | None = None
+        self._supervisor: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -100,29 +110,77 @@ class RelayProcess:
         transport, _ = await loop.create_datagram_endpoint(lambda: _Wakes(self.on_queued),
                                                            local_addr=("127.0.0.1", 0))
         self._wakes = transport
-        wake_port = int(transport.get_extra_info("sockname")[1])
+        try:
+            await self._spawn()
+        except BaseException:
+            await self.stop()
+            raise
+        self._supervisor = loop.create_task(self._supervise(), name="mailwright-relay-supervisor")
+
+    async def _spawn(self) -> None:
+        assert self._wakes is not None
+        wake_port = int(self._wakes.get_extra_info("sockname")[1])
         # spawn, not fork: forking a process that runs Qt or an event loop with threads is unsafe, and
         # spawn is what Windows and macOS do anyway.
         context = multiprocessing.get_context("spawn")
         parent_end, child_end = context.Pipe()
-        self._control = parent_end
-        self._process = context.Process(target=_child_main, args=(self.spec, child_end, wake_port),
-                                        name="mailwright-relay", daemon=True)
-        self._process.start()
+        process = context.Process(target=_child_main, args=(self.spec, child_end, wake_port),
+                                  name="mailwright-relay", daemon=True)
+        self._process, self._control = process, parent_end
+        process.start()
         child_end.close()
         try:
             ready = await asyncio.to_thread(parent_end.poll, STARTUP_TIMEOUT_S)
             reply = parent_end.recv() if ready else ("error", False, "the relay did not start in time")
         except (EOFError, OSError):
-            reply = ("error", False, f"the relay process exited (code {self._process.exitcode})")
+            reply = ("error", False, f"the relay process exited (code {process.exitcode})")
         if reply[0] != "ready":
-            await self.stop()
+            await self._end_child()
             raise RelayStartError(str(reply[2]), config_error=bool(reply[1]))
+
+    async def _supervise(self) -> None:
+        failures = 0
+        while True:
+            process = self._process
+            assert process is not None
+            started = time.monotonic()
+            # stop() cancels this task before it ends the child: an exit seen here was not asked for.
+            await asyncio.to_thread(multiprocessing.connection.wait, [process.sentinel])
+            if time.monotonic() - started > STABLE_AFTER_S:
+                failures = 0
+            self.error = (f"The relay on {self.spec.host}:{self.spec.port} stopped unexpectedly "
+                          f"(exit code {process.exitcode}); restarting it.")
+            log.warning("%s", self.error)
+            await self._end_child()
+            while self._process is None:
+                await asyncio.sleep(RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)])
+                failures += 1
+                try:
+                    await self._spawn()
+                except RelayStartError as exc:
+                    self.error = f"The relay on {self.spec.host}:{self.spec.port} stopped and cannot restart: {exc}"
+                    log.warning("%s", self.error)
+            self.error = ""
+            self.restarts += 1
+            log.warning("The relay on %s:%d was restarted", self.spec.host, self.spec.port)
 
     async def stop(self) -> None:
         """Ask the child to stop accepting and exit; messages it already answered 250 are committed."""
-        process, control, wakes = self._process, self._control, self._wakes
-        self._process = self._control = self._wakes = None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        wakes, self._wakes = self._wakes, None
+        try:
+            await self._end_child()
+        finally:
+            if wakes is not None:
+                wakes.close()
+
+    async def _end_child(self) -> None:
+        process, control = self._process, self._control
+        self._process = self._control = None
         try:
             if control is not None:
                 with contextlib.suppress(OSError):
@@ -130,9 +188,7 @@ class RelayProcess:
                 control.close()
             if process is not None:
                 await asyncio.to_thread(process.join, STOP_TIMEOUT_S)
-        finally:  # also when the caller is cancelled: no orphan child, no open socket
-            if wakes is not None:
-                wakes.close()
+        finally:  # also when the caller is cancelled: no orphan child
             if process is not None:
                 if process.is_alive():
                     process.kill()
