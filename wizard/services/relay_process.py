@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 RESTART_DELAYS_S = (0.5, 2.0, 10.0, 30.0)  # after an unexpected exit; the longest repeats while it fails
-STABLE_AFTER_S = 60.0  # a child that ran this long before dying starts the delays from the beginning
+STABLE_AFTER_S = 60.0
+PORT_RELEASE_WAIT_S = 2.0  # a child that ran this long before dying starts the delays from the beginning
 
 
 class RelayStartError(Exception):
@@ -234,10 +235,21 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         with contextlib.suppress(OSError):  # a full buffer already holds a wake; the sender also polls
             wake.send(b"q")
 
+    outbox = Outbox(spec.outbox_path)
+    load_config = CachedConfigLoader(ConfigStore(spec.home))
+    # A relay child of a Mailwright that was just killed lets the port go within milliseconds of noticing;
+    # a restart racing it waits for that instead of failing.
+    deadline = time.monotonic() + PORT_RELEASE_WAIT_S
     try:
-        outbox = Outbox(spec.outbox_path)
-        server = await start_relay(outbox, CachedConfigLoader(ConfigStore(spec.home)), spec.host, spec.port,
-                                   allow_remote=spec.allow_remote, on_queued=queued)
+        while True:
+            try:
+                server = await start_relay(outbox, load_config, spec.host, spec.port,
+                                           allow_remote=spec.allow_remote, on_queued=queued)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
     except RelayConfigError as exc:
         control.send(("error", True, str(exc)))
         return
