@@ -40,6 +40,7 @@ def test_user_add_list_remove_keeps_the_password_in_the_keyring_only(user: str, 
     config_text = (data_home / "config.toml").read_text(encoding="utf-8")
     assert password not in config_text and user in config_text
     assert ConfigStore().load().relay.users == (user,)
+    assert mailwright("config", "get", "relay.users").stdout == f"{user}\n"  # as typed, not a Python list
 
     listed = mailwright("relay", "user", "list", "--json")
     assert as_json(listed) == {"ok": True, "users": [{"name": user, "has_password": True}]}

@@ -288,9 +288,10 @@ class MainWindow(QMainWindow):
     @async_slot()
     async def _follow_relay_setting(self) -> None:
         """The wizard may have switched the relay on or off or moved it: apply that now, without a restart."""
-        from wizard.services.background_delivery import relay_address_from_config
+        from wizard.services.background_delivery import relay_address_from_config, relay_remote_allowed
 
-        await self.tasks.run(self.delivery.apply_relay(relay_address_from_config(self.store.path)))
+        path = self.store.path
+        await self.tasks.run(self.delivery.apply_relay(relay_address_from_config(path), relay_remote_allowed(path)))
         self._on_timer()
 
     @async_slot()

@@ -367,11 +367,11 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
         window.deleteLater()
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+async def _until(condition: Callable[[], bool], why: Callable[[], str], timeout_s: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while not condition():
-        assert loop.time() < deadline, "the main window did not follow the relay setting"
+        assert loop.time() < deadline, f"the main window did not follow the relay setting: {why()}"
         await asyncio.sleep(0.02)
 
 
@@ -391,14 +391,14 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
         store.set_table_value("relay", "enabled", True)
         store.set_table_value("relay", "listen", f"127.0.0.1:{port}")
         window.open_profiles().changed.emit()
-        await _until(lambda: delivery.relay is not None)
+        await _until(lambda: delivery.relay is not None, lambda: delivery.relay_error or "no relay, no error")
         assert delivery.relay is not None and delivery.relay.running
         relay = delivery.relay
         await window.refresh()
         assert f"Relay on 127.0.0.1:{port}." in window.summary.text()
         store.set_table_value("relay", "enabled", False)
         window.open_profiles().changed.emit()
-        await _until(lambda: delivery.relay is None and not relay.running)
+        await _until(lambda: delivery.relay is None and not relay.running, lambda: f"relay {delivery.relay}")
     finally:
         if window.profiles_dialog is not None:
             window.profiles_dialog.close()

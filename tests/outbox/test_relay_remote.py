@@ -403,3 +403,57 @@ async def test_a_new_password_applies_once_the_cached_ones_are_stale(configured:
         assert refused == {} and len(outbox.messages()) == 1
     finally:
         await closed(relay)
+
+
+# --- the app: `[relay] allow_remote = true` ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_the_app_runs_a_network_relay_only_when_the_config_allows_it(
+        configured: tuple[str, str], trusted_ca: trustme.CA, network_address: NetworkAddress) -> None:
+    from wizard.services.background_delivery import BackgroundDelivery, relay_address_from_config, relay_remote_allowed
+
+    user, password = configured
+    store = ConfigStore()
+    port = free_port_on(network_address.bind)
+    store.set("relay.enabled", "true")
+    store.set("relay.listen", f"{network_address.bind}:{port}")
+    delivery = BackgroundDelivery(Outbox(), store.load, relay_address=relay_address_from_config(store.path),
+                                  relay_allow_remote=relay_remote_allowed(store.path), poll_s=5)
+    await delivery.start()
+    try:
+        assert delivery.relay is None and "config set relay.allow_remote true" in delivery.relay_error
+        store.set("relay.allow_remote", "true")
+        await delivery.apply_relay(relay_address_from_config(store.path), relay_remote_allowed(store.path))
+        assert delivery.relay is not None and delivery.relay.running and not delivery.relay_error
+        refused = await asyncio.to_thread(_authenticated_send, network_address.connect, port, trusted_ca, user,
+                                          password, "PLAIN")
+        assert refused == {} and len(delivery.outbox.messages()) == 1  # accepted by the child, after AUTH over TLS
+    finally:
+        await delivery.stop()
+
+
+@pytest.mark.asyncio
+async def test_simultaneous_guesses_from_one_address_do_not_all_pass_the_brake(
+        configured: tuple[str, str], trusted_ca: trustme.CA, network_address: NetworkAddress) -> None:
+    user, _ = configured
+    loader = CachedConfigLoader()
+    # Every attempt is delayed (free_failures=0): five connections guessing at once all reach AUTH before the
+    # first guess is checked. Counted only after a verdict, all five would be checked; in flight, 3 are.
+    authenticator = RelayAuthenticator(loader, free_failures=0, delay_s=0.3, lockout_failures=3)
+    relay = await started(Outbox(), network_address, security=RelaySecurity(load_relay_tls(loader().relay),
+                                                                            authenticator))
+
+    def guess() -> int:
+        try:
+            _authenticated_send(relay.host, relay.port, trusted_ca, user, "guess-guess-guess", "PLAIN")
+        except smtplib.SMTPAuthenticationError as refused:
+            return refused.smtp_code
+        return 250
+
+    try:
+        codes = sorted(await asyncio.gather(*(relay.run(guess) for _ in range(5))))
+        assert codes == [454, 454, 535, 535, 535]
+    finally:
+        await closed(relay)

@@ -33,5 +33,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"ok": True, "key": args.key, "value": value})
     else:
-        print(str(value).lower() if isinstance(value, bool) else value)
+        print(_plain(value))
     return EXIT_OK
+
+
+def _plain(value: object) -> str:
+    """As it would be typed back: true/false, a list one item per line (empty prints nothing)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "\n".join(str(item) for item in value)
+    return str(value)

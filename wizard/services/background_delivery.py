@@ -34,8 +34,8 @@ class BackgroundDelivery:
     """
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config], *, sender: Sender | None = None,
-                 relay_address: tuple[str, int] | None = None, poll_s: float = 1.0,
-                 config_home: Path | None = None) -> None:
+                 relay_address: tuple[str, int] | None = None, relay_allow_remote: bool = False,
+                 poll_s: float = 1.0, config_home: Path | None = None) -> None:
         self.outbox = outbox
         self.load_config = load_config
         if sender is None:
@@ -44,6 +44,7 @@ class BackgroundDelivery:
             sender = Sender(outbox, load_config)
         self.sender = sender
         self.relay_address = relay_address
+        self.relay_allow_remote = relay_allow_remote
         self.poll_s = poll_s
         self.config_home = config_home
         self.relay: RelayProcess | None = None
@@ -75,8 +76,9 @@ class BackgroundDelivery:
             return
         from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
 
-        relay = RelayProcess(RelaySpec.for_outbox(*self.relay_address, self.outbox.path, self.config_home),
-                             on_queued=self.wake)
+        spec = RelaySpec.for_outbox(*self.relay_address, self.outbox.path, self.config_home,
+                                    allow_remote=self.relay_allow_remote)
+        relay = RelayProcess(spec, on_queued=self.wake)
         try:
             await relay.start()
         except RelayStartError as exc:  # e.g. the port is taken by `mailwright serve`
@@ -91,12 +93,13 @@ class BackgroundDelivery:
         if relay is not None:
             await relay.stop()
 
-    async def apply_relay(self, address: tuple[str, int] | None) -> None:
+    async def apply_relay(self, address: tuple[str, int] | None, allow_remote: bool = False) -> None:
         """Follow a changed `[relay]` setting (the wizard saved it) without restarting the app."""
-        if address == self.relay_address and (self.relay is not None or address is None):
+        unchanged = address == self.relay_address and allow_remote == self.relay_allow_remote
+        if unchanged and (self.relay is not None or address is None):
             return
         await self._stop_relay()
-        self.relay_address = address
+        self.relay_address, self.relay_allow_remote = address, allow_remote
         self.relay_error = ""
         if self._started:
             await self._start_relay()
@@ -155,16 +158,20 @@ class BackgroundDelivery:
         await self._stop_relay()
 
 
-def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
-    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
-    path = path or data_home() / CONFIG_FILE
+def _relay_table(path: Path | None) -> dict[str, object]:
     import tomllib
 
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("relay", {})
+        table = tomllib.loads((path or data_home() / CONFIG_FILE).read_text(encoding="utf-8")).get("relay", {})
     except (OSError, ValueError):
-        return None
-    if not isinstance(table, dict) or table.get("enabled") is not True:
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
+def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
+    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
+    table = _relay_table(path)
+    if table.get("enabled") is not True:
         return None
     from wizard.services.relay_process import parse_host_port
 
@@ -173,3 +180,8 @@ def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | Non
     except ValueError as exc:
         log.warning("relay.listen: %s", exc)
         return None
+
+
+def relay_remote_allowed(path: Path | None = None) -> bool:
+    """`[relay] allow_remote = true`: the app's `--allow-remote` (a network address then needs TLS and AUTH)."""
+    return _relay_table(path).get("allow_remote") is True

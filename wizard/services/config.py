@@ -233,6 +233,7 @@ class RelaySettings:
 
     enabled: bool = False
     listen: str = "127.0.0.1:2525"
+    allow_remote: bool = False  # the app's --allow-remote: a network `listen` address (then TLS + AUTH)
     tls_certificate: str = ""
     tls_key: str = ""
     tls_mode: str = "starttls"
@@ -273,7 +274,7 @@ def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool
     `check_files`, must exist; whether they load and are in date is checked when a remote relay starts.
     """
     name = f"relay.{key}"
-    if key == "enabled":
+    if key in {"enabled", "allow_remote"}:
         return parse_bool(name, value)
     if key == "listen":
         host, _, port = str(value).strip().rpartition(":")

@@ -146,9 +146,9 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
         return await loop.create_server(factory, host=host, port=port)
     if not allow_remote:
         raise RelayConfigError(
-            f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525) unless started with "
-            "--allow-remote, and then it requires TLS and AUTH (relay.tls_certificate and `mailwright relay user "
-            "add NAME`).")
+            f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525) unless allowed "
+            "explicitly (`serve --allow-remote`; in the app `mailwright config set relay.allow_remote true`), and "
+            "then it requires TLS and AUTH (relay.tls_certificate and `mailwright relay user add NAME`).")
     if security is None:
         try:
             security = await relay_security_from_config(load_config)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # A certificate this close to its end still starts the relay, with a warning in the log.
 EXPIRY_WARNING_DAYS = 30
 MAX_TRACKED_ADDRESSES = 1024
+ATTEMPT_TIMEOUT_S = 60.0  # an AUTH that started but never got a verdict (client gone) stops counting
 
 
 class RelaySecurityError(Exception):
@@ -116,6 +117,7 @@ class RelayAuthenticator:
         self.window_s = window_s
         self._passwords: dict[str, bytes] = {}
         self._failures: dict[str, deque[float]] = {}
+        self._attempts: dict[str, deque[float]] = {}
 
     def refresh(self) -> list[str]:
         """Blocking (keyring): reload users and passwords; returns the configured users without a password."""
@@ -153,13 +155,25 @@ class RelayAuthenticator:
             failures.popleft()
         return failures
 
+    def _attempts_in_flight(self, peer: str) -> deque[float]:
+        # Attempts that passed the brake and have no verdict yet; one abandoned mid-AUTH expires.
+        attempts = self._attempts.setdefault(peer, deque())
+        cutoff = time.monotonic() - ATTEMPT_TIMEOUT_S
+        while attempts and attempts[0] < cutoff:
+            attempts.popleft()
+        return attempts
+
     async def before_auth(self, peer: str) -> str | None:
         """None to go on with the attempt, or the reply that refuses it."""
-        failures = len(self._recent_failures(peer))
+        attempts = self._attempts_in_flight(peer)
+        # Attempts still in flight count as failures: otherwise parallel connections from one address would
+        # all pass the brake before the first wrong password is counted.
+        failures = len(self._recent_failures(peer)) + len(attempts)
         if failures >= self.lockout_failures:
             log.warning("Relay: AUTH from %s refused: %d failed attempts in the last %.0f s", peer, failures,
                         self.window_s)
             return "454 4.7.0 Too many failed authentication attempts; try again later"
+        attempts.append(time.monotonic())
         if failures >= self.free_failures:
             await asyncio.sleep(min(self.delay_s * (failures - self.free_failures + 1), self.max_delay_s))
         from wizard.services.secrets import KeyringUnavailableError
@@ -167,13 +181,22 @@ class RelayAuthenticator:
         try:
             await asyncio.to_thread(self.refresh_if_stale)
         except KeyringUnavailableError as exc:
+            self._finish_attempt(peer)
             log.error("Relay: cannot check passwords: %s", exc)
             return "454 4.7.0 Temporary authentication failure"
         return None
 
+    def _finish_attempt(self, peer: str) -> None:
+        attempts = self._attempts.get(peer)
+        if attempts:
+            attempts.popleft()
+        if len(self._attempts) > MAX_TRACKED_ADDRESSES:
+            self._attempts = {p: a for p, a in self._attempts.items() if a}
+
     def __call__(self, server: Any, session: Session, envelope: Envelope, mechanism: str,
                  auth_data: Any) -> AuthResult:
         peer = peer_host(session)
+        self._finish_attempt(peer)
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode("utf-8", "replace")
