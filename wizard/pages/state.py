@@ -66,24 +66,17 @@ class WizardState:
     # What the report was produced for: a changed setting or password means the check is stale.
     _checked: tuple[Profile, tuple[str, str, str]] | None = field(default=None, repr=False)
     saved: Profile | None = None
+    # The saved profile being edited, as loaded: the base of `profile()`.
+    loaded: Profile | None = None
 
     def __repr__(self) -> str:  # never show the password in a traceback or log
         return f"WizardState(profile_name={self.profile_name!r}, host={self.host!r}, port={self.port})"
 
     def profile(self) -> Profile:
-        return Profile(name=self.profile_name.strip() or DEFAULT_PROFILE_NAME, provider=self.provider,
-                       from_address=self.from_address.strip(), display_name=self.display_name.strip(),
-                       host=self.host.strip(), port=self.port, security=self.security,
-                       username=self.username.strip(), auth=self.auth, ca_file=self.ca_file.strip(),
-                       allow_plaintext_loopback=self.allow_plaintext_loopback, preset=self.preset,
-                       tenant=self.tenant.strip(), client_id=self.client_id.strip(), authority=self.authority.strip(),
-                       graph_endpoint=self.graph_endpoint.strip(), certificate_path=self.certificate_path.strip(),
-                       certificate_thumbprint=self.certificate_thumbprint.strip(),
-                       client_secret_expires=self.client_secret_expires.strip(),
-                       save_to_sent_items=self.save_to_sent_items, priority=self.priority,
-                       authorized_domains=self.authorized_domains, authorized_senders=self.authorized_senders,
-                       unauthorized_action=self.unauthorized_action, postmaster=self.postmaster.strip(),
-                       force_postmaster_sender=self.force_postmaster_sender)
+        """The profile as entered; settings no page shows (fallback, timeout, sending IPs) stay as loaded."""
+        entered = {name: _cleaned(getattr(self, name)) for name in SHARED_PROFILE_FIELDS}
+        return replace(self.loaded or Profile(name=""), name=self.profile_name.strip() or DEFAULT_PROFILE_NAME,
+                       **entered)
 
     def credential(self) -> Credential:
         """The password credential typed on the account page (OAuth credentials come from services.oauth)."""
@@ -112,20 +105,12 @@ class WizardState:
 
     def load_profile(self, profile: Profile) -> None:
         """Prefill from a saved profile; its password stays in the keyring until the check needs it."""
+        for name in SHARED_PROFILE_FIELDS:
+            setattr(self, name, getattr(profile, name))
+        self.loaded = profile
         self.profile_name = profile.name
         self.editing = profile.name
-        self.preset = profile.preset
-        self.from_address = profile.from_address
-        self.display_name = profile.display_name
-        self.host = profile.host
-        self.port = profile.port
-        self.security = profile.security
-        self.username = profile.username
         self.password = ""
-        self.ca_file = profile.ca_file
-        self.allow_plaintext_loopback = profile.allow_plaintext_loopback
-        for name in _PROFILE_FIELDS_COPIED:
-            setattr(self, name, getattr(profile, name))
         self.client_secret = ""
         self.certificate_passphrase = ""
         self.report = None
@@ -143,11 +128,13 @@ class WizardState:
         return [secret for secret in self._secrets_key() if secret]
 
 
-_PROFILE_FIELDS_COPIED = (
-    "provider", "auth", "tenant", "client_id", "authority", "graph_endpoint", "certificate_path",
-    "certificate_thumbprint", "client_secret_expires", "save_to_sent_items", "priority", "authorized_domains",
-    "authorized_senders", "unauthorized_action", "postmaster", "force_postmaster_sender",
-)
+# The settings a page edits: every Profile field the state has a field of the same name for.
+SHARED_PROFILE_FIELDS = tuple(f.name for f in fields(Profile) if f.name in {g.name for g in fields(WizardState)})
+
+
+def _cleaned(value: object) -> object:
+    # `type(...) is str`: the enums (Security, AuthMode ...) are str subclasses and must stay enums.
+    return value.strip() if type(value) is str else value
 
 
 def unused_profile_name(saved: dict[str, Profile]) -> str:
