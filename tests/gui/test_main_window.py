@@ -406,3 +406,32 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
         await delivery.stop()
         window.close()
         window.deleteLater()
+
+
+@pytest.mark.asyncio
+async def test_a_relay_that_cannot_listen_is_a_red_banner_even_when_every_account_is_fine(data_home: Path) -> None:
+    import socket
+
+    from wizard.services.health import HealthState
+    from wizard.tray import STATE_COLOURS
+    from wizard.widgets.colours import banner_style
+
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", from_address="app@example.com", host="smtp.example.com"))
+    outbox = Outbox()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        delivery = BackgroundDelivery(outbox, store.load, relay_address=taken.getsockname(), poll_s=5)
+        window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+        try:
+            await delivery.start()
+            await window.refresh()
+            assert "could not listen" in window.banner.text() and "already in use" in window.banner.text()
+            assert window.banner.styleSheet() == banner_style(STATE_COLOURS[HealthState.FAILING])
+            assert "Relay on" not in window.summary.text()
+        finally:
+            await window.shutdown()
+            await delivery.stop()
+            window.close()
+            window.deleteLater()
