@@ -398,7 +398,8 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
         assert f"Relay on 127.0.0.1:{port}." in window.summary.text()
         store.set_table_value("relay", "enabled", False)
         window.open_profiles().changed.emit()
-        await _until(lambda: delivery.relay is None and not relay.running, lambda: f"relay {delivery.relay}")
+        await _until(lambda: delivery.relay is None and not relay.running and not window.tasks.busy,
+                     lambda: f"relay {delivery.relay}")
     finally:
         if window.profiles_dialog is not None:
             window.profiles_dialog.close()

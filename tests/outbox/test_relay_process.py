@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import smtplib
@@ -198,3 +199,20 @@ async def test_a_relay_child_that_dies_is_restarted_and_says_why_meanwhile(data_
     finally:
         await relay.stop()
     assert _port_is_free(port)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_a_stop_cancelled_midway_still_ends_the_child_and_frees_the_port(data_home: Path) -> None:
+    port = free_port()
+    relay = RelayProcess(RelaySpec.for_outbox("127.0.0.1", port, Outbox().path))
+    await relay.start()
+    pid = relay.pid
+    assert pid is not None
+    stopping = asyncio.create_task(relay.stop())  # e.g. the window closing while the relay setting changes
+    await asyncio.sleep(0.01)
+    stopping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await stopping  # cancelled, not ValueError("Cannot close a process while it is still running")
+    await _eventually(lambda: not _alive(pid) and _port_is_free(port))

@@ -182,19 +182,25 @@ class RelayProcess:
     async def _end_child(self) -> None:
         process, control = self._process, self._control
         self._process = self._control = None
-        try:
-            if control is not None:
-                with contextlib.suppress(OSError):
-                    control.send("stop")
-                control.close()
-            if process is not None:
-                await asyncio.to_thread(process.join, STOP_TIMEOUT_S)
-        finally:  # also when the caller is cancelled: no orphan child
-            if process is not None:
-                if process.is_alive():
-                    process.kill()
-                    process.join(STOP_TIMEOUT_S)  # a killed child is reaped within milliseconds
-                process.close()
+        if process is not None or control is not None:
+            # Shielded: a caller cancelled mid-stop (the window closing) must not leave a half-stopped child, nor
+            # poll it from here while the abandoned join thread reaps it (poll then says "still running").
+            await asyncio.shield(_end(process, control))
+
+
+async def _end(process: BaseProcess | None, control: multiprocessing.connection.Connection | None) -> None:
+    if control is not None:
+        with contextlib.suppress(OSError):
+            control.send("stop")
+        control.close()
+    if process is None:
+        return
+    await asyncio.to_thread(process.join, STOP_TIMEOUT_S)
+    if process.is_alive():
+        process.kill()
+        await asyncio.to_thread(process.join, STOP_TIMEOUT_S)  # a killed child is reaped within milliseconds
+    if not process.is_alive():
+        process.close()
 
 
 def _listen_error(spec: RelaySpec, exc: OSError) -> str:
