@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QPushButton, QWizard
+from PySide6.QtWidgets import QCheckBox, QPushButton, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
@@ -53,7 +53,7 @@ async def test_ticking_the_relay_saves_it_where_the_app_reads_it(qtbot: QtBot, d
     config = data_home / "config.toml"
     config.write_text("# kept by the admin\n[delivery]\nretention_days = 60 # two months\n", encoding="utf-8")
     box = relay_box(summary)
-    assert box.text() == "Run the loopback relay on 127.0.0.1:2525 for applications on this computer"
+    assert summary.summary_page.relay_listen_address() == "127.0.0.1:2525"
     assert not box.isChecked()
     assert relay_address_from_config(config) is None
     box.setChecked(True)
@@ -83,12 +83,33 @@ async def test_an_enabled_relay_on_another_address_is_shown_and_kept(qtbot: QtBo
     qtbot.addWidget(window)
     window.show()
     box = relay_box(window)
-    assert box.isChecked() and "127.0.0.1:2600" in box.text()
+    assert box.isChecked() and window.summary_page.relay_listen_address() == "127.0.0.1:2600"
+    assert "port 2600" in window.summary_page.how_to_send.toPlainText()
 
     await save(qtbot, window)
 
     assert "# port 2525 is taken here" in config.read_text()
     assert relay_address_from_config(config) == ("127.0.0.1", 2600)
+
+
+@pytest.mark.asyncio
+async def test_the_relay_port_is_chosen_on_the_page_and_saved_with_the_host_kept(qtbot: QtBot, data_home: Path,
+                                                                                  summary: MailwrightWizard) -> None:
+    page = summary.summary_page
+    port = page.findChild(QSpinBox, "relayPort")
+    assert port is not None and port.value() == 2525 and port.minimum() == 1024  # no administrator ports
+    relay_box(summary).setChecked(True)
+    port.setValue(2601)  # 2525 is taken by another program here
+    assert "server 127.0.0.1, port 2601" in page.how_to_send.toPlainText()
+    assert "serve --relay 127.0.0.1:2601" in page.how_to_send.toPlainText()
+
+    await save(qtbot, summary)
+
+    assert relay_address_from_config(data_home / "config.toml") == ("127.0.0.1", 2601)
+    finish = summary.button(QWizard.WizardButton.FinishButton)
+    assert finish.isEnabled()
+    port.setValue(2602)  # changed after the save: Finish waits for another save
+    assert not finish.isEnabled()
 
 
 def test_set_table_value_keeps_comments_and_refuses_validated_tables(data_home: Path) -> None:

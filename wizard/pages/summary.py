@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -66,9 +68,9 @@ def describe_sign_in(state: WizardState) -> str:
     return words
 
 
-def submission_help(profile_name: str) -> str:
+def submission_help(profile_name: str, listen: str = RELAY_ADDRESS) -> str:
     """How applications hand mail to Mailwright: the loopback relay, the command line, the Python API."""
-    host, port = RELAY_ADDRESS.split(":")
+    host, _, port = listen.rpartition(":")
     return (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
             "#   (the loopback relay, this computer only: tick \"Run the loopback relay\" above)\n"
             "# Scripts and scheduled jobs:\n"
@@ -78,7 +80,7 @@ def submission_help(profile_name: str) -> str:
             "from wizard.services.outbox import Outbox\n"
             f"Outbox().enqueue(message, profile=\"{profile_name}\")\n"
             "# Mailwright's background sender delivers the queue, with retries, while\n"
-            f"# the app runs; on a server: mailwright serve --relay {RELAY_ADDRESS}")
+            f"# the app runs; on a server: mailwright serve --relay {listen}")
 
 
 def save_delivery(store: ConfigStore, wanted: DeliverySettings) -> None:
@@ -102,17 +104,29 @@ def relay_listen(store: ConfigStore) -> tuple[bool, str]:
     return table.get("enabled") is True, str(table.get("listen", RELAY_ADDRESS))
 
 
-def save_relay(store: ConfigStore, enabled: bool) -> None:
-    """`[relay] enabled` (and `listen`, unless the admin set another address) as the check box says."""
+def relay_host_port(listen: str) -> tuple[str, int]:
+    """`127.0.0.1:2525` -> ("127.0.0.1", 2525); the default address for anything unreadable."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        host, _, port = RELAY_ADDRESS.rpartition(":")
+    return host, int(port)
+
+
+def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> None:
+    """`[relay] enabled` and, when on, `listen` with the chosen port (the host an admin set stays); a key
+    that already says so is not rewritten, so a comment on it stays."""
     table = store.table_values("relay")
     if (table.get("enabled") is True) != enabled:
         store.set_table_value("relay", "enabled", enabled)
-    if enabled and "listen" not in table:
-        store.set_table_value("relay", "listen", RELAY_ADDRESS)
+    listen = str(table.get("listen", ""))
+    host, current_port = relay_host_port(listen or RELAY_ADDRESS)
+    wanted = f"{host}:{port or current_port}"
+    if enabled and wanted != listen:
+        store.set_table_value("relay", "listen", wanted)
 
 
 def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
-                 relay_enabled: bool | None = None) -> Profile:
+                 relay_enabled: bool | None = None, relay_port: int | None = None) -> Profile:
     """Blocking (keyring over D-Bus, file writes): run in a worker thread. `relay_enabled` None: `[relay]` as is."""
     name = profile.validated().name  # nothing goes to the keyring for a profile that cannot be saved
     if state.auth is AuthMode.CLIENT_SECRET and state.client_secret.strip():
@@ -123,7 +137,7 @@ def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
     saved = accounts.save_profile(profile, password or None, store)
     save_delivery(store, state.delivery)
     if relay_enabled is not None:
-        save_relay(store, relay_enabled)
+        save_relay(store, relay_enabled, relay_port)
     return saved
 
 
@@ -154,12 +168,19 @@ class SummaryPage(QWizardPage):
         form.addRow("Sign-in:", self.sign_in)
         form.addRow("CA file:", self.ca)
 
-        self.relay = QCheckBox(f"Run the loopback relay on {RELAY_ADDRESS} for applications on this computer")
+        self.relay = QCheckBox("Run the loopback relay for applications on this computer:")
         self.relay.setObjectName("relayEnabled")
         self.relay.setAccessibleName("Run the loopback relay for applications on this computer")
         self.relay.setToolTip("Applications on this computer hand mail to Mailwright over SMTP without signing in; "
-                              "other computers cannot connect. It starts with Mailwright's main window (restart "
-                              "Mailwright if it is already open).")
+                              "other computers cannot connect. It runs while Mailwright's main window is open "
+                              "(a change applies when you save).")
+        self._relay_bind = relay_host_port(RELAY_ADDRESS)[0]
+        self.relay_host = QLabel(f"{self._relay_bind}, port")
+        self.relay_port = QSpinBox()
+        self.relay_port.setObjectName("relayPort")
+        self.relay_port.setAccessibleName("Relay port")
+        self.relay_port.setRange(1024, 65535)  # below 1024 needs administrator rights
+        self.relay_port.setToolTip("Choose another port if 2525 is taken by another program.")
         self._relay_loaded = False
 
         self.save_button = QPushButton("Save account")
@@ -186,7 +207,12 @@ class SummaryPage(QWizardPage):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.relay)
+        relay_row = QHBoxLayout()
+        relay_row.addWidget(self.relay)
+        relay_row.addWidget(self.relay_host)
+        relay_row.addWidget(self.relay_port)
+        relay_row.addStretch(1)
+        layout.addLayout(relay_row)
         layout.addLayout(buttons)
         layout.addWidget(send_box)
         layout.addStretch(1)
@@ -194,6 +220,7 @@ class SummaryPage(QWizardPage):
         self.profile_name.textChanged.connect(self._on_name_changed)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.relay.toggled.connect(self._on_relay_toggled)
+        self.relay_port.valueChanged.connect(self._on_relay_toggled)
         self.tasks.busy_changed.connect(self._on_busy_changed)
 
     @override
@@ -215,10 +242,14 @@ class SummaryPage(QWizardPage):
         self.ca.setText(s.ca_file.strip() or "the system's trusted certificates")
         if not self._relay_loaded:  # once: going Back and Next keeps what the admin ticked
             enabled, listen = relay_listen(ConfigStore())
-            self.relay.setText(f"Run the loopback relay on {listen} for applications on this computer")
-            self.relay.blockSignals(True)
+            self._relay_bind, port = relay_host_port(listen)
+            self.relay_host.setText(f"{self._relay_bind}, port")
+            for widget in (self.relay, self.relay_port):
+                widget.blockSignals(True)
             self.relay.setChecked(enabled)
-            self.relay.blockSignals(False)
+            self.relay_port.setValue(port)
+            for widget in (self.relay, self.relay_port):
+                widget.blockSignals(False)
             self._relay_loaded = True
         self._show_saved_state()
 
@@ -232,11 +263,18 @@ class SummaryPage(QWizardPage):
             self.state.saved = None
         if self.state.saved is None:
             self.result.setText("")
-        self.how_to_send.setPlainText(submission_help(self.state.profile_name.strip() or "NAME"))
+        self._show_submission_help(self.state.profile_name.strip() or "NAME")
         self.completeChanged.emit()
+
+    def relay_listen_address(self) -> str:
+        return f"{self._relay_bind}:{self.relay_port.value()}"
+
+    def _show_submission_help(self, profile_name: str) -> None:
+        self.how_to_send.setPlainText(submission_help(profile_name, self.relay_listen_address()))
 
     def _on_relay_toggled(self) -> None:
         """The relay choice is saved with the account: after a save, a change asks for another."""
+        self._show_submission_help(self.state.profile_name.strip() or "NAME")
         if self.state.saved is not None:
             self.state.saved = None
             self.result.setStyleSheet("")
@@ -247,7 +285,7 @@ class SummaryPage(QWizardPage):
         self.state.profile_name = text
         valid = bool(_PROFILE_NAME.match(text.strip()))
         self.save_button.setEnabled(valid and not self.tasks.busy)
-        self.how_to_send.setPlainText(submission_help(text.strip() if valid else "NAME"))
+        self._show_submission_help(text.strip() if valid else "NAME")
         if not valid:
             self.result.setStyleSheet(problem_style())
             self.result.setText("A profile name is one word: letters, digits, - and _.")
@@ -274,7 +312,8 @@ class SummaryPage(QWizardPage):
         self.result.setText("Saving…")
         try:
             saved = await asyncio.to_thread(save_account, self.state, profile, store,
-                                            relay_enabled=self.relay.isChecked())
+                                            relay_enabled=self.relay.isChecked(),
+                                            relay_port=self.relay_port.value())
         except secrets.KeyringUnavailableError as exc:
             self._failed(f"Not saved. {exc}")
             return
