@@ -73,19 +73,16 @@ async def _until_finished(shown: ShownWizard) -> int:
 
 async def _open_main_window(reporter: ExceptionReporter) -> int:
     from wizard.main_window import MainWindow
-    from wizard.services.background_delivery import (
-        BackgroundDelivery,
-        relay_address_from_config,
-        relay_remote_allowed,
-    )
+    from wizard.services.background_delivery import BackgroundDelivery, relay_address, relay_settings_from_config
     from wizard.tray import MailwrightTray
 
     store = ConfigStore()
     from wizard.services.outbox import Outbox
 
     outbox = await asyncio.to_thread(Outbox)
-    delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address_from_config(store.path),
-                                  relay_allow_remote=relay_remote_allowed(store.path), config_home=store.home)
+    relay = relay_settings_from_config(store.path)
+    delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address(relay),
+                                  relay_allow_remote=relay.allow_remote, config_home=store.home)
     await delivery.start()
     window = MainWindow(store, outbox, delivery)
     reporter.window = window

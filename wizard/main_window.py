@@ -290,10 +290,10 @@ class MainWindow(QMainWindow):
     @async_slot()
     async def _follow_relay_setting(self) -> None:
         """The wizard may have switched the relay on or off or moved it: apply that now, without a restart."""
-        from wizard.services.background_delivery import relay_address_from_config, relay_remote_allowed
+        from wizard.services.background_delivery import relay_address, relay_settings_from_config
 
-        path = self.store.path
-        await self.tasks.run(self.delivery.apply_relay(relay_address_from_config(path), relay_remote_allowed(path)))
+        relay = relay_settings_from_config(self.store.path)
+        await self.tasks.run(self.delivery.apply_relay(relay_address(relay), relay.allow_remote))
         self._on_timer()
 
     @async_slot()

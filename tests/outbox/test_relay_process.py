@@ -18,9 +18,9 @@ import pytest
 
 from tests.fixtures.smtp_servers import free_port
 from wizard.services.background_delivery import BackgroundDelivery
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore, Profile, parse_host_port
 from wizard.services.outbox import MessageState, Outbox
-from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError, parse_host_port
+from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
 
 BODY = b"From: app@example.com\r\nTo: bob@example.net\r\nSubject: via the child\r\n\r\nhello\r\n"
 

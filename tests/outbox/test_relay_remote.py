@@ -412,7 +412,11 @@ async def test_a_new_password_applies_once_the_cached_ones_are_stale(configured:
 @pytest.mark.asyncio
 async def test_the_app_runs_a_network_relay_only_when_the_config_allows_it(
         configured: tuple[str, str], trusted_ca: trustme.CA, network_address: NetworkAddress) -> None:
-    from wizard.services.background_delivery import BackgroundDelivery, relay_address_from_config, relay_remote_allowed
+    from wizard.services.background_delivery import (
+        BackgroundDelivery,
+        relay_address_from_config,
+        relay_settings_from_config,
+    )
 
     user, password = configured
     store = ConfigStore()
@@ -420,12 +424,13 @@ async def test_the_app_runs_a_network_relay_only_when_the_config_allows_it(
     store.set("relay.enabled", "true")
     store.set("relay.listen", f"{network_address.bind}:{port}")
     delivery = BackgroundDelivery(Outbox(), store.load, relay_address=relay_address_from_config(store.path),
-                                  relay_allow_remote=relay_remote_allowed(store.path), poll_s=5)
+                                  relay_allow_remote=relay_settings_from_config(store.path).allow_remote, poll_s=5)
     await delivery.start()
     try:
         assert delivery.relay is None and "config set relay.allow_remote true" in delivery.relay_error
         store.set("relay.allow_remote", "true")
-        await delivery.apply_relay(relay_address_from_config(store.path), relay_remote_allowed(store.path))
+        await delivery.apply_relay(relay_address_from_config(store.path),
+                                   relay_settings_from_config(store.path).allow_remote)
         assert delivery.relay is not None and delivery.relay.running and not delivery.relay_error
         refused = await asyncio.to_thread(_authenticated_send, network_address.connect, port, trusted_ca, user,
                                           password, "PLAIN")

@@ -31,9 +31,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.services.config import parse_host_port
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.outbox import Outbox
-    from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError, parse_host_port
+    from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
 
     try:

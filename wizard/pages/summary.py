@@ -34,7 +34,18 @@ from wizard.pages.oauth_sign_in import copy_button
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import accounts, secrets
-from wizard.services.config import AuthMode, ConfigStore, DeliverySettings, Profile, ProviderKind, Security
+from wizard.services.background_delivery import relay_settings_from_config
+from wizard.services.config import (
+    DEFAULT_RELAY_LISTEN,
+    AuthMode,
+    ConfigStore,
+    DeliverySettings,
+    Profile,
+    ProviderKind,
+    Security,
+    format_host_port,
+    parse_host_port,
+)
 from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.colours import problem_style
@@ -47,7 +58,6 @@ _PROVIDER_WORDS = {ProviderKind.SMTP: "SMTP server", ProviderKind.GMAIL: "Gmail 
 _AUTH_WORDS = {AuthMode.OAUTH_INTERACTIVE: "browser sign-in (OAuth)", AuthMode.OAUTH_DEVICE: "device code sign-in",
                AuthMode.CLIENT_SECRET: "app-only with a client secret",
                AuthMode.CLIENT_CERTIFICATE: "app-only with a certificate"}
-RELAY_ADDRESS = "127.0.0.1:2525"
 
 
 def describe_sign_in(state: WizardState) -> str:
@@ -68,9 +78,9 @@ def describe_sign_in(state: WizardState) -> str:
     return words
 
 
-def submission_help(profile_name: str, listen: str = RELAY_ADDRESS) -> str:
+def submission_help(profile_name: str, listen: str = DEFAULT_RELAY_LISTEN) -> str:
     """How applications hand mail to Mailwright: the loopback relay, the command line, the Python API."""
-    host, _, port = listen.rpartition(":")
+    host, port = relay_host_port(listen)
     return (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
             "#   (the loopback relay, this computer only: tick \"Run the loopback relay\" above)\n"
             "# Scripts and scheduled jobs:\n"
@@ -95,21 +105,12 @@ def save_delivery(store: ConfigStore, wanted: DeliverySettings) -> None:
         store.set(f"delivery.{name}", str(value).lower() if isinstance(value, bool) else str(value))
 
 
-def relay_listen(store: ConfigStore) -> tuple[bool, str]:
-    """Whether config.toml turns the loopback relay on, and the address it listens on."""
-    try:
-        table = store.table_values("relay")
-    except (OSError, ValueError):  # a broken config.toml: the wizard's welcome page explains it
-        table = {}
-    return table.get("enabled") is True, str(table.get("listen", RELAY_ADDRESS))
-
-
 def relay_host_port(listen: str) -> tuple[str, int]:
     """`127.0.0.1:2525` -> ("127.0.0.1", 2525); the default address for anything unreadable."""
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        host, _, port = RELAY_ADDRESS.rpartition(":")
-    return host, int(port)
+    try:
+        return parse_host_port(listen)
+    except ValueError:
+        return parse_host_port(DEFAULT_RELAY_LISTEN)
 
 
 def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> None:
@@ -119,8 +120,8 @@ def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> No
     if (table.get("enabled") is True) != enabled:
         store.set_table_value("relay", "enabled", enabled)
     listen = str(table.get("listen", ""))
-    host, current_port = relay_host_port(listen or RELAY_ADDRESS)
-    wanted = f"{host}:{port or current_port}"
+    host, current_port = relay_host_port(listen or DEFAULT_RELAY_LISTEN)
+    wanted = format_host_port(host, port or current_port)
     if enabled and wanted != listen:
         store.set_table_value("relay", "listen", wanted)
 
@@ -174,7 +175,7 @@ class SummaryPage(QWizardPage):
         self.relay.setToolTip("Applications on this computer hand mail to Mailwright over SMTP without signing in; "
                               "other computers cannot connect. It runs while Mailwright's main window is open "
                               "(a change applies when you save).")
-        self._relay_bind = relay_host_port(RELAY_ADDRESS)[0]
+        self._relay_bind = relay_host_port(DEFAULT_RELAY_LISTEN)[0]
         self.relay_host = QLabel(f"{self._relay_bind}, port")
         self.relay_port = QSpinBox()
         self.relay_port.setObjectName("relayPort")
@@ -241,12 +242,12 @@ class SummaryPage(QWizardPage):
         self.sign_in.setText(describe_sign_in(s))
         self.ca.setText(s.ca_file.strip() or "the system's trusted certificates")
         if not self._relay_loaded:  # once: going Back and Next keeps what the admin ticked
-            enabled, listen = relay_listen(ConfigStore())
-            self._relay_bind, port = relay_host_port(listen)
+            relay = relay_settings_from_config(ConfigStore().path)
+            self._relay_bind, port = relay_host_port(relay.listen)
             self.relay_host.setText(f"{self._relay_bind}, port")
             for widget in (self.relay, self.relay_port):
                 widget.blockSignals(True)
-            self.relay.setChecked(enabled)
+            self.relay.setChecked(relay.enabled)
             self.relay_port.setValue(port)
             for widget in (self.relay, self.relay_port):
                 widget.blockSignals(False)
@@ -267,7 +268,7 @@ class SummaryPage(QWizardPage):
         self.completeChanged.emit()
 
     def relay_listen_address(self) -> str:
-        return f"{self._relay_bind}:{self.relay_port.value()}"
+        return format_host_port(self._relay_bind, self.relay_port.value())
 
     def _show_submission_help(self, profile_name: str) -> None:
         self.how_to_send.setPlainText(submission_help(profile_name, self.relay_listen_address()))

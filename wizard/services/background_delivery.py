@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.services.config import CONFIG_FILE, Config, data_home
+from wizard.services.config import CONFIG_FILE, Config, RelaySettings, data_home, parse_host_port
 
 if TYPE_CHECKING:
     from wizard.services.outbox import Outbox
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from wizard.services.sender_lock import SenderLockOwner
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RELAY = "127.0.0.1:2525"
-
 
 class BackgroundDelivery:
     """The app's background sender (and optional loopback relay) as asyncio tasks on the GUI's loop.
@@ -158,30 +155,31 @@ class BackgroundDelivery:
         await self._stop_relay()
 
 
-def _relay_table(path: Path | None) -> dict[str, object]:
+def relay_settings_from_config(path: Path | None = None) -> RelaySettings:
+    """`[relay]` read on its own, so a problem elsewhere in config.toml does not switch the relay off."""
     import tomllib
 
     try:
         table = tomllib.loads((path or data_home() / CONFIG_FILE).read_text(encoding="utf-8")).get("relay", {})
-    except (OSError, ValueError):
-        return {}
-    return table if isinstance(table, dict) else {}
+        return RelaySettings.from_toml(table if isinstance(table, dict) else {})
+    except OSError:
+        return RelaySettings()
+    except ValueError as exc:
+        log.warning("[relay]: %s", exc)
+        return RelaySettings()
 
 
-def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
-    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
-    table = _relay_table(path)
-    if table.get("enabled") is not True:
+def relay_address(settings: RelaySettings) -> tuple[str, int] | None:
+    """Where the relay listens, or None when `[relay] enabled` is not on (or `listen` is unreadable)."""
+    if not settings.enabled:
         return None
-    from wizard.services.relay_process import parse_host_port
-
     try:
-        return parse_host_port(str(table.get("listen", DEFAULT_RELAY)))
+        return parse_host_port(settings.listen)
     except ValueError as exc:
         log.warning("relay.listen: %s", exc)
         return None
 
 
-def relay_remote_allowed(path: Path | None = None) -> bool:
-    """`[relay] allow_remote = true`: the app's `--allow-remote` (a network address then needs TLS and AUTH)."""
-    return _relay_table(path).get("allow_remote") is True
+def relay_address_from_config(path: Path | None = None) -> tuple[str, int] | None:
+    """`[relay] enabled = true, listen = "127.0.0.1:2525"` in config.toml; off unless enabled."""
+    return relay_address(relay_settings_from_config(path))

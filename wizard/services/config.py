@@ -223,7 +223,21 @@ def parse_delivery_value(key: str, value: Any) -> bool | int:
 
 
 RELAY_TLS_MODES = ("starttls", "implicit")
+DEFAULT_RELAY_LISTEN = "127.0.0.1:2525"
 RELAY_USER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@+")
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`127.0.0.1:2525` or `[::1]:2525` -> (host, port)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"The relay address must be HOST:PORT, e.g. 127.0.0.1:2525, not {text!r}.")
+    return host.strip("[]"), int(port)
+
+
+def format_host_port(host: str, port: int) -> str:
+    """The inverse of `parse_host_port`: an IPv6 host gets its brackets back."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -232,7 +246,7 @@ class RelaySettings:
     user names live here, their passwords only in the keyring (`mailwright relay user add`)."""
 
     enabled: bool = False
-    listen: str = "127.0.0.1:2525"
+    listen: str = DEFAULT_RELAY_LISTEN
     allow_remote: bool = False  # the app's --allow-remote: a network `listen` address (then TLS + AUTH)
     tls_certificate: str = ""
     tls_key: str = ""
@@ -277,9 +291,10 @@ def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool
     if key in {"enabled", "allow_remote"}:
         return parse_bool(name, value)
     if key == "listen":
-        host, _, port = str(value).strip().rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InvalidInputError(name, f"{name} must be HOST:PORT, e.g. 127.0.0.1:2525, not {value!r}.")
+        try:
+            parse_host_port(str(value).strip())
+        except ValueError:
+            raise InvalidInputError(name, f"{name} must be HOST:PORT, e.g. 127.0.0.1:2525, not {value!r}.") from None
         return str(value).strip()
     if key in {"tls_certificate", "tls_key"}:
         if not isinstance(value, str):

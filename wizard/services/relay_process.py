@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 RESTART_DELAYS_S = (0.5, 2.0, 10.0, 30.0)  # after an unexpected exit; the longest repeats while it fails
-STABLE_AFTER_S = 60.0
-PORT_RELEASE_WAIT_S = 2.0  # a child that ran this long before dying starts the delays from the beginning
+STABLE_AFTER_S = 60.0  # a child that ran this long before dying starts the delays from the beginning
+PORT_RELEASE_WAIT_S = 2.0  # how long a new child waits for a killed predecessor's child to free the port
 
 
 class RelayStartError(Exception):
@@ -42,14 +42,6 @@ class RelayStartError(Exception):
     def __init__(self, message: str, *, config_error: bool) -> None:
         super().__init__(message)
         self.config_error = config_error
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """`127.0.0.1:2525` or `[::1]:2525` -> (host, port)."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"The relay address must be HOST:PORT, e.g. 127.0.0.1:2525, not {text!r}.")
-    return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True)
