@@ -37,12 +37,11 @@ import ssl
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -63,6 +62,7 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
 
 from tests.dns.server import dns_server  # noqa: E402
 from tests.dns.zones import DKIM_2048  # noqa: E402
+from tests.fixtures.https_server import LoopbackHttpsServer, serving  # noqa: E402
 from tests.fixtures.smtp_servers import ClosingController, free_port  # noqa: E402
 from wizard.app import MainThreadGarbageCollector, application  # noqa: E402
 
@@ -119,36 +119,13 @@ class _NotFound(BaseHTTPRequestHandler):
         pass
 
 
-class _HttpsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), _NotFound)
-        self.context = context
-
-    def get_request(self) -> tuple[Any, Any]:
-        sock, address = super().get_request()
-        return self.context.wrap_socket(sock, server_side=True), address
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 @contextmanager
 def autoconfig_server(ca: trustme.CA) -> Iterator[int]:
     """HTTPS on loopback that answers 404 for every autoconfig URL."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(DETECT_DOMAIN, f"autoconfig.{DETECT_DOMAIN}").configure_cert(context)
-    server = _HttpsServer(context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(LoopbackHttpsServer(_NotFound, context), "autoconfig") as server:
+        yield server.port
 
 
 # --- the measuring loop ------------------------------------------------------------------------------

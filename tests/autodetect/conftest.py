@@ -12,13 +12,14 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 import trustme
 
 from tests.dns.server import Zone, dns_server
+from tests.fixtures.https_server import LoopbackHttpsServer, serving
 from tests.fixtures.smtp_servers import free_port, refused_port
 
 # --- DNS (the DNS health tests' real dnslib server, with this package's zone) -------------------------
@@ -70,21 +71,10 @@ class _AutoconfigHandler(BaseHTTPRequestHandler):
         pass
 
 
-class _AutoconfigHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _AutoconfigHttpServer(LoopbackHttpsServer):
     def __init__(self, state: AutoconfigServer, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", state.port), _AutoconfigHandler)
+        super().__init__(_AutoconfigHandler, context, state.port)
         self.state = state
-        self.context = context
-
-    def get_request(self) -> tuple[Any, Any]:
-        sock, address = super().get_request()
-        return self.context.wrap_socket(sock, server_side=True), address
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up mid-handshake (cancelled detections) are expected here
 
 
 @pytest.fixture(scope="session")
@@ -102,13 +92,8 @@ def autoconfig_server(trusted_ca: trustme.CA,
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     trusted_ca.issue_cert(*autoconfig_certificate_names).configure_cert(context)
     state = AutoconfigServer(free_port(), {})
-    server = _AutoconfigHttpServer(state, context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(_AutoconfigHttpServer(state, context), "autoconfig"):
+        yield state
 
 
 # --- Silent servers --------------------------------------------------------------------------------

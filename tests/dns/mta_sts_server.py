@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import trustme
+
+from tests.fixtures.https_server import LoopbackHttpsServer, serving
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 
@@ -51,23 +52,6 @@ def policy_server(ca: trustme.CA, answers: dict[str, tuple[int, str]],
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def get_request(self) -> Any:
-            sock, address = super().get_request()
-            return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # clients that reject the certificate on purpose
-
-    server = Server(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(LoopbackHttpsServer(Handler, context), "mta-sts") as server:
+        state.port = server.port
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
