@@ -32,7 +32,7 @@ Public API (stable; the Graph transport and accounts.py build on it):
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from wizard.services.config import Profile, ProviderKind
 from wizard.services.oauth import token_store
@@ -49,26 +49,27 @@ __all__ = ["AccessToken", "DeviceCode", "LogoutResult", "OAuthError", "SignIn", 
            "TokenStatus", "credential_for", "forget_profile", "get_token", "login", "logout", "scopes_for", "status"]
 
 _sessions: dict[str, tuple[Profile, object]] = {}
+Session = TypeVar("Session", "MicrosoftTokens", "GoogleTokens")
+
+
+def _session(profile: Profile, kind: type[Session]) -> Session:
+    """The token session of this profile, kept while the profile's settings stay the same."""
+    known = _sessions.get(profile.name)
+    if known and known[0] == profile and isinstance(known[1], kind):
+        return known[1]
+    session = kind(profile)
+    _sessions[profile.name] = (profile, session)
+    return session
 
 
 def _microsoft(profile: Profile) -> MicrosoftTokens:
-    known = _sessions.get(profile.name)
-    if known and known[0] == profile and isinstance(known[1], MicrosoftTokens):
-        return known[1]
-    session = MicrosoftTokens(profile)
-    _sessions[profile.name] = (profile, session)
-    return session
+    return _session(profile, MicrosoftTokens)
 
 
 def _google(profile: Profile) -> GoogleTokens:
     from wizard.services.oauth.google import GoogleTokens
 
-    known = _sessions.get(profile.name)
-    if known and known[0] == profile and isinstance(known[1], GoogleTokens):
-        return known[1]
-    session = GoogleTokens(profile)
-    _sessions[profile.name] = (profile, session)
-    return session
+    return _session(profile, GoogleTokens)
 
 
 def forget_sessions() -> None:
