@@ -106,7 +106,7 @@ async def _open_app(start: PageId | None, reporter: ExceptionReporter, shown: Sh
     warming = asyncio.create_task(warm_up(collector))
     try:
         if shown is None:
-            if start is None and has_profiles():
+            if start is None:  # wizard.app.run shows the wizard first unless config.toml has accounts
                 return await _open_main_window(reporter)
             window = MailwrightWizard(start=start or PageId.WELCOME)
             reporter.secrets, reporter.window = window.state.secrets, window
@@ -124,7 +124,11 @@ async def _open_app(start: PageId | None, reporter: ExceptionReporter, shown: Sh
 
 
 def run(start: PageId | None, reporter: ExceptionReporter, shown: ShownWizard | None) -> int:
-    """wizard.app.run from the point where the first window (if it is the wizard) is on the screen."""
+    """wizard.app.run from the point where the first window (if it is the wizard) is on the screen.
+
+    `shown` is the wizard already painted, or None: then `start` is the wizard page to open, or None when
+    wizard.app.run found accounts in config.toml (the main window opens without reading it again).
+    """
     configure_logging()
     return int(qasync.run(_open_app(start, reporter, shown)))
 
