@@ -33,6 +33,16 @@ def usage_error(message: str, *, as_json: bool = False, code: str = "invalid_inp
     return EXIT_USAGE
 
 
+def read_stdin_secret(what: str) -> str:
+    """One line of standard input for `--<what>-stdin` (secrets never come from argv)."""
+    if sys.stdin is None or sys.stdin.closed:
+        raise ValueError(f"--{what}-stdin was given but there is no standard input.")
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise ValueError(f"--{what}-stdin was given but standard input was empty.")
+    return value
+
+
 def print_diagnosis(diagnosis: Diagnosis) -> None:
     print(f"\n{diagnosis.title}", file=sys.stderr)
     print(f"  What happened: {diagnosis.explanation}", file=sys.stderr)

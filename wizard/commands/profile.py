@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import asdict
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, read_stdin_secret, usage_error
 
 PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
     "smtp": {"auth": "password"},
@@ -67,15 +66,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.set_defaults(handler=handler)
 
 
-def _read_stdin_secret(what: str) -> str:
-    if sys.stdin is None or sys.stdin.closed:
-        raise ValueError(f"--{what}-stdin was given but there is no standard input.")
-    value = sys.stdin.readline().rstrip("\r\n")
-    if not value:
-        raise ValueError(f"--{what}-stdin was given but standard input was empty.")
-    return value
-
-
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import accounts, secrets
     from wizard.services.config import AuthMode, Profile, ProviderKind, Security
@@ -92,9 +82,9 @@ def run_add(args: argparse.Namespace) -> int:
         username = args.from_address if (auth is AuthMode.PASSWORD and args.password_stdin) or auth is not \
             AuthMode.PASSWORD else ""
     try:
-        password = _read_stdin_secret("password") if args.password_stdin else None
-        client_secret = _read_stdin_secret("client-secret") if args.client_secret_stdin else None
-        passphrase = _read_stdin_secret("certificate-passphrase") if args.certificate_passphrase_stdin else None
+        password = read_stdin_secret("password") if args.password_stdin else None
+        client_secret = read_stdin_secret("client-secret") if args.client_secret_stdin else None
+        passphrase = read_stdin_secret("certificate-passphrase") if args.certificate_passphrase_stdin else None
         profile = Profile(
             name=args.name, provider=ProviderKind(args.provider), from_address=args.from_address,
             display_name=args.display_name, host=args.host or defaults.get("host", ""), port=port, security=security,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, read_stdin_secret, usage_error
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -39,9 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _read_password(name: str, from_stdin: bool) -> str:
     if from_stdin:
-        if sys.stdin is None or sys.stdin.closed:
-            raise ValueError("--password-stdin was given but there is no standard input.")
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = read_stdin_secret("password")
     else:
         if sys.stdin is None or not sys.stdin.isatty():
             raise ValueError("There is no terminal to ask for the password: pipe it in with --password-stdin.")
