@@ -221,12 +221,9 @@ class MainWindow(QMainWindow):
         problems = [f"{h.name}: {h.label}. {h.reasons[0]}" for h in self.healths
                     if h.state in (HealthState.PAUSED, HealthState.FAILING) and h.reasons]
         problems += [o.advice() for o in self.orphans]
-        relay_problems = [self.delivery.relay_error] if self.delivery.relay_error else []
-        if relay_process is not None and relay_process.error:  # it died and is being restarted
-            relay_problems.append(relay_process.error)
-        if relay_problems:  # applications' mail is refused at the door: as serious as a failing account
+        if self.delivery.relay_problem:  # applications' mail is refused at the door: as bad as a failing account
             worst = HealthState.FAILING
-        problems += relay_problems
+            problems.append(self.delivery.relay_problem)
         self.banner.setText("\n".join(problems))
         self.banner.setStyleSheet(banner_style(STATE_COLOURS[worst]))
         self.banner.setVisible(bool(problems))

@@ -102,6 +102,11 @@ class BackgroundDelivery:
             await self._start_relay()
 
     @property
+    def relay_problem(self) -> str:
+        """Why the relay is not accepting mail: it could not start, or its process died and is restarting."""
+        return self.relay_error or (self.relay.error if self.relay is not None else "")
+
+    @property
     def other_sender(self) -> SenderLockOwner | None:
         """Who delivers this outbox when this process does not (another app window or `mailwright serve`)."""
         if not self._started or self.sender.lock.held:
