@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -49,6 +51,10 @@ class AutoconfigServer:
     port: int
     documents: dict[tuple[str, str], bytes]  # (Host, path) -> body; anything else is 404
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # (Host, path) -> (Host, path) it answers only after: makes "which URL answers first" deterministic.
+    answer_after: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    answered: dict[tuple[str, str], threading.Event] = field(
+        default_factory=lambda: defaultdict(threading.Event))
 
 
 class _AutoconfigHandler(BaseHTTPRequestHandler):
@@ -56,8 +62,17 @@ class _AutoconfigHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
-        self.server.state.requests.append((host, self.path))
-        body = self.server.state.documents.get((host, self.path))
+        state, key = self.server.state, (host, self.path)
+        state.requests.append(key)
+        if (earlier := state.answer_after.get(key)) is not None:
+            state.answered[earlier].wait(timeout=5)
+            time.sleep(0.1)  # and the client a moment to read that answer
+        try:
+            self._answer(state.documents.get(key))
+        finally:
+            state.answered[key].set()
+
+    def _answer(self, body: bytes | None) -> None:
         if body is None:
             self.send_error(404)
             return
@@ -66,6 +81,7 @@ class _AutoconfigHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -148,6 +148,9 @@ async def test_malformed_autoconfig_document_is_reported_and_the_other_url_still
         b"<clientConfig><emailProvider><outgoingServer type='smtp'>"
     autoconfig_server.documents[("broken.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
         autoconfig_document("smtp.broken.example.test", 587, "STARTTLS")
+    # The good document must not win the race before the broken one has been read (CI saw that once).
+    autoconfig_server.answer_after[("broken.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
+        ("autoconfig.broken.example.test", "/mail/config-v1.1.xml")
 
     detection = await detect_locally("ann@broken.example.test", nameserver, autoconfig_server, ca_file)
 
