@@ -28,8 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 class _CountingSink:
-    def __init__(self, counter: object) -> None:
+    def __init__(self, counter: object, sessions: object) -> None:
         self.counter = counter
+        self.sessions = sessions
+
+    async def handle_EHLO(self, server: object, session: object, envelope: object, hostname: str,  # noqa: N802
+                          responses: list[str]) -> list[str]:
+        with self.sessions.get_lock():  # type: ignore[attr-defined]
+            self.sessions.value += 1  # type: ignore[attr-defined]
+        session.host_name = hostname  # type: ignore[attr-defined]
+        return responses
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
         with self.counter.get_lock():  # type: ignore[attr-defined]
@@ -37,10 +45,10 @@ class _CountingSink:
         return "250 2.0.0 Ok"
 
 
-def _sink_process(port: int, counter: object, ready: object) -> None:
+def _sink_process(port: int, counter: object, sessions: object, ready: object) -> None:
     from aiosmtpd.controller import Controller
 
-    controller = Controller(_CountingSink(counter), hostname="127.0.0.1", port=port)
+    controller = Controller(_CountingSink(counter, sessions), hostname="127.0.0.1", port=port)
     controller.start()
     ready.set()  # type: ignore[attr-defined]
     threading_event = multiprocessing.Event()
@@ -205,8 +213,9 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     port = _free_port()
     counter = multiprocessing.Value("i", 0)
+    sessions = multiprocessing.Value("i", 0)  # EHLOs the sink saw: the sender's connections
     ready = multiprocessing.Event()
-    sink = multiprocessing.Process(target=_sink_process, args=(port, counter, ready), daemon=True)
+    sink = multiprocessing.Process(target=_sink_process, args=(port, counter, sessions, ready), daemon=True)
     sink.start()
     ready.wait(10)
     try:
@@ -214,7 +223,9 @@ def main() -> None:
             os.environ["MAILWRIGHT_HOME"] = tmp
             direct = asyncio.run(_direct(port, n))
             application_direct = _application_direct(port, n)
+            before = sessions.value
             e2e = asyncio.run(_serve_end_to_end(n, counter, _serve_home(Path(tmp) / "serve", port)))
+            e2e_sessions = sessions.value - before
             one_process = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
             ingest_1 = asyncio.run(_relay_ingest(n, 1, Path(tmp)))
@@ -225,7 +236,8 @@ def main() -> None:
     print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s  (Mailwright's SMTP client)")
     print(f"direct, the application's client: {application_direct:7.2f} s  {n / application_direct:8.0f} msg/s  "
           f"(smtplib in its own process; end-to-end ratio to it {e2e / application_direct:.2f}x)")
-    print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s  (mailwright serve --relay)")
+    print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s  (mailwright serve --relay, "
+          f"{e2e_sessions} sender connection(s))")
     print(f"end-to-end / direct ratio:        {e2e / direct:7.2f}x  (target <= 1.2x)")
     print(f"relay and sender in one process:  {one_process:7.2f} s  ratio {one_process / direct:.2f}x (for comparison)")
     print(f"durable enqueue (commit each):    {durable:8.0f} msg/s")

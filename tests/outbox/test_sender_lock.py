@@ -146,6 +146,8 @@ async def test_a_second_serve_exits_or_waits_and_takes_over_when_the_first_is_ki
             assert f"pid {holder.pid}" in line and "Waiting" in line
             first = _enqueue(outbox, 1)
             await _eventually(lambda: _arrivals(sink)[first] == 1, "delivery by the holder")
+            # Killed before it recorded "sent", the holder's message would rightly be sent again (at-least-once).
+            await _eventually(lambda: outbox.counts().get(MessageState.SENT) == 1, "the holder's record of it")
 
             holder.send_signal(signal.SIGKILL)
             await asyncio.to_thread(holder.wait)
