@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +86,23 @@ def test_expired_lease_makes_a_crashed_send_due_again(outbox: Outbox, clock: Fak
     assert reclaimed is not None and reclaimed.state is MessageState.SENDING
 
 
+def test_a_batch_takes_abandoned_and_queued_mail_together_in_priority_order(outbox: Outbox, clock: FakeClock) -> None:
+    low = outbox.enqueue(_message("low@example.net"), profile="main", priority=5)
+    abandoned = outbox.enqueue(_message("abandoned@example.net"), profile="main", priority=2)
+    assert outbox.claim(lease_s=60) is not None  # the priority 2 one, by a sender that then died
+    clock.now += 61
+    normal = outbox.enqueue(_message("normal@example.net"), profile="main")
+    urgent = outbox.enqueue(_message("urgent@example.net"), profile="main", priority=1)
+    outbox.enqueue(_message("other@example.net"), profile="other", priority=1)
+
+    batch = outbox.claim_batch("main", limit=3)
+
+    assert [m.id for m in batch] == [urgent.id, abandoned.id, normal.id]
+    assert [m.attempts for m in batch] == [1, 2, 1]
+    assert [m.id for m in outbox.claim_batch("main", limit=3)] == [low.id]
+    assert [m.recipients for m in outbox.claim_batch(None, limit=3)] == [("other@example.net",)]
+
+
 def test_retry_is_not_due_before_its_time(outbox: Outbox, clock: FakeClock) -> None:
     outbox.enqueue(_message(), profile="main")
     claimed = outbox.claim()
@@ -161,3 +180,36 @@ def test_message_id_is_read_from_the_header_block_only(outbox: Outbox) -> None:
                             profile="main", envelope_from="a@example.com", recipients=["b@example.net"])
     assert quoted.message_id != "<in-the-body@example.com>" and quoted.message_id.endswith("@example.com>")
     assert quoted.raw.startswith(f"Message-ID: {quoted.message_id}\r\n".encode())
+
+
+@pytest.mark.parametrize("commit_on_loop", [False, True], ids=["on the outbox thread", "on the event loop"])
+@pytest.mark.asyncio
+async def test_concurrent_async_enqueues_share_a_commit_and_return_only_once_stored(
+        data_home: Path, commit_on_loop: bool) -> None:
+    outbox = Outbox(commit_on_loop=commit_on_loop)
+    commits: list[int] = []
+    insert_rows = outbox._insert_rows
+
+    def counted(rows: Any) -> Any:
+        commits.append(len(rows))
+        return insert_rows(rows)
+
+    outbox._insert_rows = counted  # type: ignore[method-assign]
+    recipients = [f"r{number}@example.net" for number in range(5)]
+    stored = await asyncio.gather(*(outbox.aenqueue(_message(to), profile="main") for to in recipients))
+
+    assert commits == [5]
+    with sqlite3.connect(data_home / "outbox.sqlite3") as connection:
+        ids = {row[0] for row in connection.execute("SELECT id FROM messages")}
+    assert ids == {message.id for message in stored}
+
+
+@pytest.mark.parametrize("commit_on_loop", [False, True], ids=["on the outbox thread", "on the event loop"])
+@pytest.mark.asyncio
+async def test_a_failed_commit_is_raised_to_every_waiting_enqueue(data_home: Path, commit_on_loop: bool) -> None:
+    outbox = Outbox(commit_on_loop=commit_on_loop)
+    with sqlite3.connect(data_home / "outbox.sqlite3") as connection:
+        connection.execute("DROP TABLE messages")
+    results = await asyncio.gather(*(outbox.aenqueue(_message(), profile="main") for _ in range(3)),
+                                   return_exceptions=True)
+    assert [type(result) for result in results] == [sqlite3.OperationalError] * 3

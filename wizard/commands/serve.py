@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from wizard.services.config import parse_host_port
     from wizard.services.config_cache import CachedConfigLoader
+    from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.services.outbox import Outbox
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         load_config = CachedConfigLoader()
         outbox = Outbox()
-        sender = Sender(outbox, load_config)
+        sender = Sender(outbox, load_config, keep_idle_s=KEEP_IDLE_S)
         if not args.wait and not await sender.take_over():
             raise sender.lock.busy()
         stop = asyncio.Event()

@@ -36,9 +36,10 @@ class BackgroundDelivery:
         self.outbox = outbox
         self.load_config = load_config
         if sender is None:
+            from wizard.services.idle_connections import KEEP_IDLE_S
             from wizard.services.sender import Sender  # aiosmtplib/aiosmtpd stay off the wizard's startup path
 
-            sender = Sender(outbox, load_config)
+            sender = Sender(outbox, load_config, keep_idle_s=KEEP_IDLE_S)
         self.sender = sender
         self.relay_address = relay_address
         self.relay_allow_remote = relay_allow_remote
@@ -135,17 +136,20 @@ class BackgroundDelivery:
         return released
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._wake.clear()  # a wake during the round makes the wait below return at once
-            try:
-                if await self.sender.take_over(startup=False):
-                    await self.sender.run_once()
-            except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
-                log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            except TimeoutError:
-                pass
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # a wake during the round makes the wait below return at once
+                try:
+                    if await self.sender.take_over(startup=False):
+                        await self.sender.run_once()
+                except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
+                    log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.sender.close_idle_connections()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Finish the message in flight (up to `grace_s`), then cancel; the outbox lease covers the rest."""

@@ -10,7 +10,9 @@ and never changes, so a resend is recognisable.
 sqlite3 is blocking. Async callers (sender, relay, GUI) go through the `a*` methods, which run on
 one dedicated thread per outbox: no two threads of this process fight over SQLite's write lock
 (whose busy handler sleeps in milliseconds). Concurrent `aenqueue` calls share one commit
-(group commit): each still returns only after its own row is durable.
+(group commit): each still returns only after its own row is durable. A process whose event loop only
+takes submissions (the relay's own process) commits on the loop instead (`commit_on_loop`): the hop to
+the thread and back cost more CPU than the commit, on the path every submission waits for.
 """
 
 from __future__ import annotations
@@ -114,9 +116,11 @@ def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
 class Outbox:
     """The queue. `clock` is injectable so retry and lease tests never sleep."""
 
-    def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time, *,
+                 commit_on_loop: bool = False) -> None:
         self.path = path or data_home() / OUTBOX_FILE
         self.clock = clock
+        self.commit_on_loop = commit_on_loop
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._pending: list[tuple[_NewRow, asyncio.Future[OutboxMessage]]] = []
@@ -198,7 +202,9 @@ class Outbox:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    stored = await self._in_thread(self._insert_rows, [row for row, _ in batch])
+                    rows = [row for row, _ in batch]
+                    stored = self._insert_rows(rows) if self.commit_on_loop else await self._in_thread(
+                        self._insert_rows, rows)
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -223,15 +229,18 @@ class Outbox:
         A `sending` row whose lease has run out belongs to a sender that died; it is due again.
         """
         now = self.clock()
-        query = ("SELECT * FROM messages WHERE ((state = 'queued' AND next_attempt_at <= ?)"
-                 " OR (state = 'sending' AND lease_until < ?))")
-        params: list[object] = [now, now]
-        if profile is not None:
-            query += " AND profile = ?"
-            params.append(profile)
+        # Two queries rather than one with OR: each walks the messages_due index in the wanted order and stops
+        # after `limit` rows, where the OR made SQLite collect and sort every queued row (0.6 ms per claim
+        # with 2,000 queued, the sender's biggest cost after the network).
+        by_profile, params = (" AND profile = ?", [profile]) if profile is not None else ("", [])
+        order = " ORDER BY priority, next_attempt_at, id LIMIT ?"
         with self._transaction(durable=False) as connection:
-            rows = connection.execute(query + " ORDER BY priority, next_attempt_at, id LIMIT ?",
-                                      [*params, limit]).fetchall()
+            due = connection.execute(f"SELECT * FROM messages WHERE state = 'queued' AND next_attempt_at <= ?"
+                                     f"{by_profile}{order}", [now, *params, limit]).fetchall()
+            abandoned = connection.execute(f"SELECT * FROM messages WHERE state = 'sending' AND lease_until < ?"
+                                           f"{by_profile}{order}", [now, *params, limit]).fetchall()
+            rows = sorted([*due, *abandoned],
+                          key=lambda row: (row["priority"], row["next_attempt_at"], row["id"]))[:limit]
             connection.executemany(
                 "UPDATE messages SET state = 'sending', lease_until = ?, attempts = attempts + 1,"
                 " first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",

@@ -233,7 +233,7 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         with contextlib.suppress(OSError):  # a full buffer already holds a wake; the sender also polls
             wake.send(b"q")
 
-    outbox = Outbox(spec.outbox_path)
+    outbox = Outbox(spec.outbox_path, commit_on_loop=True)  # this loop only takes submissions
     load_config = CachedConfigLoader(ConfigStore(spec.home))
     # A relay child of a Mailwright that was just killed lets the port go within milliseconds of noticing;
     # a restart racing it waits for that instead of failing.

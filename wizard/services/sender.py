@@ -8,6 +8,10 @@ profiles are tried in order when it fails with anything but a permanent error; t
 which profile delivered, and the log says so. Only when no profile of the route can deliver is the
 mail held (auth/settings) or retried later (transient).
 
+The running sender (`serve`, the app) keeps a profile's connection open for a moment after the queue
+ran dry and reuses it for the next burst (idle_connections.py); a kept connection the server closed
+meanwhile is replaced at once for the message that found it closed, not counted as a failed attempt.
+
 Messages are claimed in batches and their results recorded in one transaction per batch: the
 SQLite work per message is a fraction of the network work, so the sender runs at the speed of the
 provider connection. A crash between sending and recording makes a message due again (a resend).
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 
 from wizard.services import accounts
 from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile
+from wizard.services.idle_connections import IdleConnections
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock
@@ -60,6 +65,7 @@ class _Connection:
     profile: Profile
     limiter: MailboxLimiter
     transport: Transport | None = None
+    kept: bool = False  # taken from the idle connections: the server may have closed it meanwhile
 
 
 @dataclass
@@ -79,7 +85,8 @@ class Sender:
                  transport_factory: TransportFactory = accounts.transport_for,
                  clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep,
                  jitter: Callable[[], float] = random.random,
-                 limits: dict[str, ProviderLimits] | None = None, lock: SenderLock | None = None) -> None:
+                 limits: dict[str, ProviderLimits] | None = None, lock: SenderLock | None = None,
+                 keep_idle_s: float = 0.0) -> None:
         self.outbox = outbox
         self.lock = lock or SenderLock.for_outbox(outbox.path)
         self.load_config = load_config or (lambda: ConfigStore().load())
@@ -93,6 +100,8 @@ class Sender:
         self._pauses_read = False
         self._wakeup: asyncio.Event | None = None
         self._last_purge: float | None = None
+        # Off by default: `drain` alone closes what it opened. The running sender (serve, the app) keeps them.
+        self._kept: IdleConnections[_Connection] = IdleConnections(keep_idle_s, self._close_connection)
 
     # -- the admin's controls -----------------------------------------------------------------
 
@@ -166,12 +175,24 @@ class Sender:
             if not self._usable(state):
                 await self._hold_if_paused(state)
         finally:
-            for connection in state.connections.values():
-                if connection.transport is not None:
-                    with contextlib.suppress(Exception):
-                        await connection.transport.close()
-                connection.limiter.give_slot()
+            for name, connection in state.connections.items():
+                reusable = connection.transport is not None and name not in state.down and name not in self._paused
+                if not (reusable and self._kept.park(name, connection)):
+                    await self._close_connection(connection)
         return handled
+
+    async def close_idle_connections(self) -> None:
+        """Close the connections kept open between rounds (when the sender stops)."""
+        await self._kept.close_all()
+
+    @staticmethod
+    async def _close_connection(connection: _Connection) -> None:
+        try:
+            if connection.transport is not None:
+                with contextlib.suppress(Exception):
+                    await connection.transport.close()
+        finally:
+            connection.limiter.give_slot()
 
     def _usable(self, state: _Round) -> bool:
         return any(p.name not in self._paused and p.name not in state.down for p in state.route)
@@ -192,8 +213,16 @@ class Sender:
 
     async def _connection(self, candidate: Profile, state: _Round) -> _Connection | None:
         connection = state.connections.get(candidate.name)
+        if connection is None and (kept := self._kept.take(candidate.name)) is not None:
+            if kept.profile == candidate:
+                kept.kept = True
+                connection = state.connections[candidate.name] = kept
+            else:  # the profile was edited since: its old connection may go to another server or account
+                await self._close_connection(kept)
         if connection is None:
             limiter = self._limiter(candidate)
+            if limiter.full and (idle := self._kept.take_matching(lambda c: c.limiter is limiter)) is not None:
+                await self._close_connection(idle)  # another profile's idle connection to the same mailbox
             # The primary waits for a free slot; a fallback never does (two profiles falling back to each
             # other must not deadlock on each other's connection slots).
             if not await limiter.take_slot(wait=candidate is state.route[0]):
@@ -211,10 +240,7 @@ class Sender:
                 continue
             try:
                 await connection.limiter.before_send()
-                if connection.transport is None:
-                    connection.transport = await self.transport_factory(candidate)
-                result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
-                                                         message.raw)
+                result = await self._send(connection, message)
             except TransportError as error:
                 if error.kind is FailureKind.PERMANENT:
                     return Outcome(message.id, MessageState.FAILED, _reply(error), error.diagnosis.code)
@@ -237,6 +263,26 @@ class Sender:
             return Outcome(message.id, MessageState.HELD, _reply(first), first.diagnosis.code)
         return self._retry_or_fail(message, _reply(transient), transient.diagnosis.code, state.settings, None, None,
                                    transient.retry_after_s)
+
+    async def _send(self, connection: _Connection, message: OutboxMessage) -> SendResult:
+        kept, connection.kept = connection.kept, False
+        if connection.transport is None:
+            connection.transport = await self.transport_factory(connection.profile)
+        try:
+            return await connection.transport.send(message.envelope_from, list(message.pending_recipients),
+                                                   message.raw)
+        except TransportError as error:
+            # A kept connection the server closed while it was idle (dropped, or 421 timeout) says nothing
+            # about this message or the server: send it once more on a new connection.
+            if not (kept and error.kind is FailureKind.TRANSIENT and error.reply_code in (0, 421)):
+                raise
+            log.info("Profile %s: the connection kept open had been closed by the server (%s); opening a new one",
+                     connection.profile.name, _reply(error))
+            with contextlib.suppress(Exception):
+                await connection.transport.close()
+            connection.transport = await self.transport_factory(connection.profile)
+            return await connection.transport.send(message.envelope_from, list(message.pending_recipients),
+                                                   message.raw)
 
     async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
         if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
@@ -321,6 +367,7 @@ class Sender:
                 await self._idle(stop, poll_s)
         finally:
             self._wakeup = None
+            await self.close_idle_connections()
             self.give_up()
 
     async def _idle(self, stop: asyncio.Event, poll_s: float) -> None:

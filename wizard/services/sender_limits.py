@@ -49,6 +49,11 @@ class MailboxLimiter:
     def rate_limited(self) -> bool:
         return bool(self.limits.messages_per_minute)
 
+    @property
+    def full(self) -> bool:
+        """Every connection slot is taken (a `take_slot` would wait)."""
+        return self._slots is not None and self._slots.locked()
+
     async def take_slot(self, wait: bool = True) -> bool:
         """A connection slot; without `wait`, False when none is free (fallbacks never wait: no deadlock)."""
         if self._slots is not None:
