@@ -68,7 +68,7 @@ async def alt_next(window: MailwrightWizard, expect: PageId) -> None:
     """Alt+N; a mnemonic "animates" the click, so Next is pressed on a timer shortly after the key."""
     moved = SignalWaiter(window.currentIdChanged)
     press_shortcut(window, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
-    await moved.wait(timeout_s=2.0)
+    await moved.wait(timeout_s=10.0)
     assert window.currentId() == expect, f"Alt+N led to {PageId(window.currentId()).cli_name}, not {expect.cli_name}"
 
 
