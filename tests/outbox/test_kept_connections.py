@@ -27,15 +27,20 @@ from wizard.services.transports.smtp import SmtpTransport
 @dataclass
 class SessionCountingSink(SinkHandler):
     """A sink that also counts sessions begun (EHLO) and ended by the client (QUIT), and can drop the
-    connection at the next MAIL FROM, as a server does with a connection it timed out."""
+    connection at the next MAIL FROM, as a server does with a connection it timed out, or at the Nth MAIL
+    FROM of a session, as a server with a limit of messages per session does."""
 
     ehlo: int = 0
     quit: int = 0
     drop_at_next_mail: bool = False
+    messages_per_session: int = 0
+    slow_after: int = 0  # once this many messages arrived, answer each further DATA only after 3 s
+    _mails_this_session: int = 0
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
                           responses: list[str]) -> list[str]:
         self.ehlo += 1
+        self._mails_this_session = 0
         session.host_name = hostname
         return responses
 
@@ -43,13 +48,23 @@ class SessionCountingSink(SinkHandler):
         self.quit += 1
         return "221 Bye"
 
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.slow_after and len(self.messages) >= self.slow_after:
+            await asyncio.sleep(3.0)
+        return await super().handle_DATA(server, session, envelope)
+
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
+        self._mails_this_session += 1
         if self.drop_at_next_mail:
             self.drop_at_next_mail = False
             assert server.transport is not None
             server.transport.close()
             return "421 4.4.2 idle too long"
+        if self.messages_per_session and self._mails_this_session > self.messages_per_session:
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.7.0 too many messages in this session"
         return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
 
@@ -159,7 +174,7 @@ async def test_a_kept_connection_the_server_dropped_is_replaced_at_once_not_retr
     stored = setup.outbox.get(later)
     assert stored.state is MessageState.SENT and stored.attempts == 1
     assert setup.slept == [] and setup.opened == 2 and len(handler.messages) == 2
-    assert "connection kept open had been closed by the server" in caplog.text
+    assert "the server closed the connection after earlier mail or an idle time" in caplog.text
     await setup.sender.close_idle_connections()
 
 
@@ -225,3 +240,46 @@ async def test_the_running_sender_closes_its_kept_connection_when_it_stops(
     stop.set()
     await asyncio.wait_for(running, 10)
     assert handler.quit == 1
+
+
+@pytest.mark.asyncio
+async def test_a_server_limit_of_messages_per_session_costs_a_new_connection_not_a_retry(
+        sink: tuple[RunningSmtpServer, SessionCountingSink]) -> None:
+    server, handler = sink
+    handler.messages_per_session = 2
+    setup = Setup([_profile(server)], keep_idle_s=0)
+    ids = [setup.enqueue() for _ in range(5)]
+    assert await setup.sender.run_once() == 5
+
+    assert [(setup.outbox.get(i).state, setup.outbox.get(i).attempts) for i in ids] == [(MessageState.SENT, 1)] * 5
+    assert setup.opened == 3 and setup.slept == [] and len(handler.messages) == 5
+
+
+@pytest.mark.asyncio
+async def test_a_timeout_on_a_connection_that_carried_mail_is_still_a_retry_later(
+        smtp_server: Callable[..., RunningSmtpServer], data_home: Path) -> None:
+    handler = SessionCountingSink()
+    server = smtp_server("plain", auth=False, handler=handler)
+    handler.slow_after = 1  # the second message waits longer than the profile's timeout
+    setup = Setup([replace(_profile(server), timeout_s=0.5)], keep_idle_s=0)
+    first, second = setup.enqueue(), setup.enqueue()
+    await setup.sender.run_once()
+
+    assert setup.outbox.get(first).state is MessageState.SENT
+    later = setup.outbox.get(second)
+    assert later.state is MessageState.QUEUED and later.diagnosis_code == "timeout"
+    assert setup.opened == 1  # a slow server is not asked again at once on a new connection
+
+
+@pytest.mark.asyncio
+async def test_a_connection_older_than_the_reuse_limit_is_closed_instead_of_kept(
+        sink: tuple[RunningSmtpServer, SessionCountingSink]) -> None:
+    server, handler = sink
+    setup = Setup([_profile(server)], keep_idle_s=60)
+    setup.sender.reuse_time_limit_s = 0
+    setup.enqueue()
+    await setup.sender.run_once()
+    assert handler.quit == 1
+    setup.enqueue()
+    await setup.sender.run_once()
+    assert (setup.opened, handler.ehlo, handler.quit) == (2, 2, 2)

@@ -9,8 +9,10 @@ which profile delivered, and the log says so. Only when no profile of the route 
 mail held (auth/settings) or retried later (transient).
 
 The running sender (`serve`, the app) keeps a profile's connection open for a moment after the queue
-ran dry and reuses it for the next burst (idle_connections.py); a kept connection the server closed
-meanwhile is replaced at once for the message that found it closed, not counted as a failed attempt.
+ran dry and reuses it for the next burst (idle_connections.py), for at most REUSE_TIME_LIMIT_S after it
+was opened. When the server closes a connection that already carried mail or waited idle (a timeout, a
+limit of messages per session), the message that found it closed goes out at once over a new connection:
+that says nothing about the message or the server, so it is not a failed attempt.
 
 Messages are claimed in batches and their results recorded in one transaction per batch: the
 SQLite work per message is a fraction of the network work, so the sender runs at the speed of the
@@ -52,6 +54,9 @@ Sleep = Callable[[float], Awaitable[None]]
 BATCH_SIZE = 16
 PURGE_EVERY_S = 3600.0
 WAKE_GATHER_S = 0.01
+# Postfix's smtp_connection_reuse_time_limit: an older connection is closed rather than kept for the next
+# burst, so no session outlives server-side limits or the token it signed in with by much.
+REUSE_TIME_LIMIT_S = 300.0
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings, jitter: float) -> float:
@@ -66,6 +71,8 @@ class _Connection:
     limiter: MailboxLimiter
     transport: Transport | None = None
     kept: bool = False  # taken from the idle connections: the server may have closed it meanwhile
+    carried: int = 0  # messages the current transport delivered
+    opened_at: float = 0.0  # event-loop time the current transport was created
 
 
 @dataclass
@@ -102,6 +109,7 @@ class Sender:
         self._last_purge: float | None = None
         # Off by default: `drain` alone closes what it opened. The running sender (serve, the app) keeps them.
         self._kept: IdleConnections[_Connection] = IdleConnections(keep_idle_s, self._close_connection)
+        self.reuse_time_limit_s = REUSE_TIME_LIMIT_S
 
     # -- the admin's controls -----------------------------------------------------------------
 
@@ -175,8 +183,10 @@ class Sender:
             if not self._usable(state):
                 await self._hold_if_paused(state)
         finally:
+            now = asyncio.get_running_loop().time()
             for name, connection in state.connections.items():
-                reusable = connection.transport is not None and name not in state.down and name not in self._paused
+                reusable = (connection.transport is not None and name not in state.down and name not in self._paused
+                            and now - connection.opened_at < self.reuse_time_limit_s)
                 if not (reusable and self._kept.park(name, connection)):
                     await self._close_connection(connection)
         return handled
@@ -265,24 +275,32 @@ class Sender:
                                    transient.retry_after_s)
 
     async def _send(self, connection: _Connection, message: OutboxMessage) -> SendResult:
-        kept, connection.kept = connection.kept, False
+        used_before = connection.transport is not None and (connection.kept or connection.carried > 0)
+        connection.kept = False
         if connection.transport is None:
-            connection.transport = await self.transport_factory(connection.profile)
+            await self._open(connection)
+        assert connection.transport is not None
         try:
-            return await connection.transport.send(message.envelope_from, list(message.pending_recipients),
-                                                   message.raw)
+            result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
+                                                     message.raw)
         except TransportError as error:
-            # A kept connection the server closed while it was idle (dropped, or 421 timeout) says nothing
-            # about this message or the server: send it once more on a new connection.
-            if not (kept and error.kind is FailureKind.TRANSIENT and error.reply_code in (0, 421)):
+            if not (used_before and _server_closed_session(error)):
                 raise
-            log.info("Profile %s: the connection kept open had been closed by the server (%s); opening a new one",
-                     connection.profile.name, _reply(error))
+            log.info("Profile %s: the server closed the connection after earlier mail or an idle time (%s); "
+                     "sending on a new one", connection.profile.name, _reply(error))
             with contextlib.suppress(Exception):
                 await connection.transport.close()
-            connection.transport = await self.transport_factory(connection.profile)
-            return await connection.transport.send(message.envelope_from, list(message.pending_recipients),
-                                                   message.raw)
+            await self._open(connection)
+            assert connection.transport is not None
+            result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
+                                                     message.raw)
+        connection.carried += 1
+        return result
+
+    async def _open(self, connection: _Connection) -> None:
+        connection.transport = await self.transport_factory(connection.profile)
+        connection.carried = 0
+        connection.opened_at = asyncio.get_running_loop().time()
 
     async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
         if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
@@ -382,6 +400,12 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _server_closed_session(error: TransportError) -> bool:
+    """The server ended the session (dropped it, or 421 "closing transmission channel"), not refused the mail.
+    A timeout is not this: the server is slow, and waiting for it again at once would not help."""
+    return error.kind is FailureKind.TRANSIENT and (error.reply_code == 421 or error.diagnosis.code == "disconnected")
 
 
 def _reply(error: TransportError) -> str:
