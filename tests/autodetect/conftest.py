@@ -51,8 +51,9 @@ class AutoconfigServer:
     port: int
     documents: dict[tuple[str, str], bytes]  # (Host, path) -> body; anything else is 404
     requests: list[tuple[str, str]] = field(default_factory=list)
-    # (Host, path) -> (Host, path) it answers only after: makes "which URL answers first" deterministic.
-    answer_after: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # (Host, path) -> an event its answer waits for (at most 5 s), e.g. `answered[other URL]` or a silent
+    # server's `contacted`: makes "which URL answers first" deterministic.
+    gates: dict[tuple[str, str], threading.Event] = field(default_factory=dict)
     answered: dict[tuple[str, str], threading.Event] = field(
         default_factory=lambda: defaultdict(threading.Event))
 
@@ -64,9 +65,9 @@ class _AutoconfigHandler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         state, key = self.server.state, (host, self.path)
         state.requests.append(key)
-        if (earlier := state.answer_after.get(key)) is not None:
-            state.answered[earlier].wait(timeout=5)
-            time.sleep(0.1)  # and the client a moment to read that answer
+        if (gate := state.gates.get(key)) is not None:
+            gate.wait(timeout=5)
+            time.sleep(0.1)  # and the client a moment to take in what opened the gate
         try:
             self._answer(state.documents.get(key))
         finally:

@@ -114,6 +114,9 @@ async def test_autoconfig_document_at_the_well_known_url_is_used_when_the_autoco
         nameserver: str, autoconfig_server: AutoconfigServer, ca_file: str) -> None:
     autoconfig_server.documents[("wellknown.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
         autoconfig_document("submit.wellknown.example.test", 587, "STARTTLS")
+    # Answered only after the autoconfig host's 404, which the assertion below expects to have been asked.
+    autoconfig_server.gates[("wellknown.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
+        autoconfig_server.answered[("autoconfig.wellknown.example.test", "/mail/config-v1.1.xml")]
 
     detection = await detect_locally("ann@wellknown.example.test", nameserver, autoconfig_server, ca_file)
 
@@ -133,6 +136,8 @@ async def test_a_silent_autoconfig_host_does_not_hide_the_well_known_document(
         autoconfig_document(f"smtp.{domain}", 465, "SSL")
     connect_to = connect_to_for(domain, https_port=autoconfig_server.port)
     connect_to[(f"autoconfig.{domain}", 443)] = ("127.0.0.1", silent_tcp.port)
+    # The document comes only once the silent host was reached, so detection really had it to wait for.
+    autoconfig_server.gates[(domain, "/.well-known/autoconfig/mail/config-v1.1.xml")] = silent_tcp.contacted
 
     detection = await detect(f"ann@{domain}", nameserver=nameserver, timeout_s=60, http_ca_file=ca_file,
                              smtp_ca_file=ca_file, connect_to=connect_to)
@@ -149,8 +154,8 @@ async def test_malformed_autoconfig_document_is_reported_and_the_other_url_still
     autoconfig_server.documents[("broken.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
         autoconfig_document("smtp.broken.example.test", 587, "STARTTLS")
     # The good document must not win the race before the broken one has been read (CI saw that once).
-    autoconfig_server.answer_after[("broken.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
-        ("autoconfig.broken.example.test", "/mail/config-v1.1.xml")
+    autoconfig_server.gates[("broken.example.test", "/.well-known/autoconfig/mail/config-v1.1.xml")] = \
+        autoconfig_server.answered[("autoconfig.broken.example.test", "/mail/config-v1.1.xml")]
 
     detection = await detect_locally("ann@broken.example.test", nameserver, autoconfig_server, ca_file)
 
