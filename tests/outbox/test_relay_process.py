@@ -141,6 +141,33 @@ def test_the_child_exits_when_its_parent_is_killed(data_home: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("saved_profile")
+def test_a_program_that_never_stops_its_relay_still_exits(data_home: Path) -> None:
+    # An error path that skips stop() must not leave the program hanging in its event loop's shutdown, which
+    # waits for every executor thread: a thread watching the child until it exits would never end.
+    port = free_port()
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from wizard.services.relay_process import RelayProcess, RelaySpec\n"
+        "async def main():\n"
+        f"    relay = RelayProcess(RelaySpec.for_outbox('127.0.0.1', {port}, Path(sys.argv[1])))\n"
+        "    await relay.start()\n"
+        "    print(relay.pid, flush=True)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+        "    print('loop closed', flush=True)\n")
+    ended = subprocess.run([sys.executable, "-c", script, str(data_home / "outbox.sqlite3")], capture_output=True,
+                           text=True, timeout=60, env={**os.environ, "MAILWRIGHT_HOME": str(data_home)})
+    child_pid, last = ended.stdout.split()[0], ended.stdout.splitlines()[-1]
+    assert (ended.returncode, last) == (0, "loop closed"), ended.stderr
+    deadline = time.monotonic() + 10
+    while _alive(int(child_pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(int(child_pid)) and _port_is_free(port)
+
+
+@pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("saved_profile")
 async def test_the_apps_delivery_follows_a_changed_relay_setting_without_a_restart(data_home: Path) -> None:
@@ -160,6 +187,23 @@ async def test_the_apps_delivery_follows_a_changed_relay_setting_without_a_resta
         assert len(delivery.outbox.messages()) == 2
     finally:
         await delivery.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("saved_profile")
+async def test_stopping_while_a_relay_change_is_still_starting_leaves_no_relay_running(data_home: Path) -> None:
+    delivery = BackgroundDelivery(Outbox(), ConfigStore().load, poll_s=5)
+    await delivery.start()
+    first, second = free_port(), free_port()
+    # The wizard saved a relay setting twice in a row, and the window closed before either relay listened.
+    changes = [asyncio.create_task(delivery.apply_relay(("127.0.0.1", port))) for port in (first, second)]
+    await asyncio.sleep(0)
+    await delivery.stop()
+    await asyncio.gather(*changes)
+
+    assert delivery.relay is None
+    assert _port_is_free(first) and _port_is_free(second)
 
 
 def test_relay_addresses_parse_or_say_what_is_expected() -> None:

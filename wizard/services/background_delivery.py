@@ -51,6 +51,9 @@ class BackgroundDelivery:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._started = False
+        # Starting, moving and stopping the relay one at a time: a stop while a start is still waiting for its
+        # child to listen would otherwise miss that child, which then runs on with nobody to stop it.
+        self._relay_changes = asyncio.Lock()
 
     @property
     def started(self) -> bool:
@@ -66,7 +69,8 @@ class BackgroundDelivery:
             # over (the other Mailwright may quit or die), and the window shows whose progress it is.
             await self.sender.take_over()
             self._started = True
-            await self._start_relay()
+            async with self._relay_changes:
+                await self._start_relay()
         self.resume_sending()
 
     async def _start_relay(self) -> None:
@@ -93,14 +97,15 @@ class BackgroundDelivery:
 
     async def apply_relay(self, address: tuple[str, int] | None, allow_remote: bool = False) -> None:
         """Follow a changed `[relay]` setting (the wizard saved it) without restarting the app."""
-        unchanged = address == self.relay_address and allow_remote == self.relay_allow_remote
-        if unchanged and (self.relay is not None or address is None):
-            return
-        await self._stop_relay()
-        self.relay_address, self.relay_allow_remote = address, allow_remote
-        self.relay_error = ""
-        if self._started:
-            await self._start_relay()
+        async with self._relay_changes:
+            unchanged = address == self.relay_address and allow_remote == self.relay_allow_remote
+            if unchanged and (self.relay is not None or address is None):
+                return
+            await self._stop_relay()
+            self.relay_address, self.relay_allow_remote = address, allow_remote
+            self.relay_error = ""
+            if self._started:
+                await self._start_relay()
 
     @property
     def relay_problem(self) -> str:
@@ -161,7 +166,9 @@ class BackgroundDelivery:
             except TimeoutError:
                 pass  # wait_for cancelled it; an interrupted message is due again at the next start
         self.sender.give_up()
-        await self._stop_relay()
+        async with self._relay_changes:
+            self._started = False  # a relay change still waiting for its turn must not start one after this
+            await self._stop_relay()
 
 
 def relay_settings_from_config(path: Path | None = None) -> RelaySettings:

@@ -33,6 +33,7 @@ STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 RESTART_DELAYS_S = (0.5, 2.0, 10.0, 30.0)  # after an unexpected exit; the longest repeats while it fails
 STABLE_AFTER_S = 60.0  # a child that ran this long before dying starts the delays from the beginning
+SUPERVISE_SLICE_S = 1.0  # longest a supervising thread outlives the loop that started it
 PORT_RELEASE_WAIT_S = 2.0  # how long a new child waits for a killed predecessor's child to free the port
 
 
@@ -138,7 +139,11 @@ class RelayProcess:
             assert process is not None
             started = time.monotonic()
             # stop() cancels this task before it ends the child: an exit seen here was not asked for.
-            await asyncio.to_thread(multiprocessing.connection.wait, [process.sentinel])
+            # Waited for in slices: a thread blocked until the child exits would hold up the event loop's
+            # shutdown (asyncio.run waits for its executor) for as long as a relay nobody stopped runs.
+            while not await asyncio.to_thread(multiprocessing.connection.wait, [process.sentinel],
+                                              SUPERVISE_SLICE_S):
+                pass
             if time.monotonic() - started > STABLE_AFTER_S:
                 failures = 0
             self.error = (f"The relay on {self.spec.host}:{self.spec.port} stopped unexpectedly "
