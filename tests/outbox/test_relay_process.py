@@ -108,10 +108,8 @@ async def test_a_taken_port_or_a_remote_address_is_refused_with_the_reason(data_
     assert "loopback" in str(remote.value)
 
 
-@pytest.mark.slow
-@pytest.mark.usefixtures("saved_profile")
-def test_the_child_exits_when_its_parent_is_killed(data_home: Path) -> None:
-    port = free_port()
+def _relay_owner(port: int, data_home: Path, *, then: str) -> list[str]:
+    """argv of a program that starts a relay on `port`, prints the child's pid, then runs the lines `then`."""
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -120,20 +118,33 @@ def test_the_child_exits_when_its_parent_is_killed(data_home: Path) -> None:
         f"    relay = RelayProcess(RelaySpec.for_outbox('127.0.0.1', {port}, Path(sys.argv[1])))\n"
         "    await relay.start()\n"
         "    print(relay.pid, flush=True)\n"
+        f"{then}")
+    return [sys.executable, "-c", script, str(data_home / "outbox.sqlite3")]
+
+
+def _wait_until_gone(pid: int, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("saved_profile")
+def test_the_child_exits_when_its_parent_is_killed(data_home: Path) -> None:
+    port = free_port()
+    argv = _relay_owner(port, data_home, then=(
         "    await asyncio.Event().wait()\n"
         "if __name__ == '__main__':\n"
-        "    asyncio.run(main())\n")
-    with subprocess.Popen([sys.executable, "-c", script, str(data_home / "outbox.sqlite3")], stdout=subprocess.PIPE,
-                          text=True, env={**os.environ, "MAILWRIGHT_HOME": str(data_home)}) as parent:
+        "    asyncio.run(main())\n"))
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "MAILWRIGHT_HOME": str(data_home)}) as parent:
         try:
             assert parent.stdout is not None
             child_pid = int(parent.stdout.readline())
             assert _alive(child_pid) and not _port_is_free(port)
             parent.send_signal(signal.SIGKILL)
             parent.wait(10)
-            deadline = time.monotonic() + 10
-            while _alive(child_pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            _wait_until_gone(child_pid)
             assert not _alive(child_pid), "the relay outlived its killed parent"
             assert _port_is_free(port)
         finally:
@@ -146,24 +157,15 @@ def test_a_program_that_never_stops_its_relay_still_exits(data_home: Path) -> No
     # An error path that skips stop() must not leave the program hanging in its event loop's shutdown, which
     # waits for every executor thread: a thread watching the child until it exits would never end.
     port = free_port()
-    script = (
-        "import asyncio, sys\n"
-        "from pathlib import Path\n"
-        "from wizard.services.relay_process import RelayProcess, RelaySpec\n"
-        "async def main():\n"
-        f"    relay = RelayProcess(RelaySpec.for_outbox('127.0.0.1', {port}, Path(sys.argv[1])))\n"
-        "    await relay.start()\n"
-        "    print(relay.pid, flush=True)\n"
+    argv = _relay_owner(port, data_home, then=(
         "if __name__ == '__main__':\n"
         "    asyncio.run(main())\n"
-        "    print('loop closed', flush=True)\n")
-    ended = subprocess.run([sys.executable, "-c", script, str(data_home / "outbox.sqlite3")], capture_output=True,
-                           text=True, timeout=60, env={**os.environ, "MAILWRIGHT_HOME": str(data_home)})
+        "    print('loop closed', flush=True)\n"))
+    ended = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "MAILWRIGHT_HOME": str(data_home)})
     child_pid, last = ended.stdout.split()[0], ended.stdout.splitlines()[-1]
     assert (ended.returncode, last) == (0, "loop closed"), ended.stderr
-    deadline = time.monotonic() + 10
-    while _alive(int(child_pid)) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_until_gone(int(child_pid))
     assert not _alive(int(child_pid)) and _port_is_free(port)
 
 
