@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QWidget
 from tests.dns.server import dns_server
 from tests.dns.zones import ZONE
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory, free_port
+from tests.fixtures.waiting import eventually
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.main_window import MainWindow
 from wizard.services import accounts, secrets
@@ -31,16 +32,6 @@ from wizard.services.outbox import MessageState, Outbox
 from wizard.services.secrets import SecretKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    """Until `condition()` holds (the background sender works on its own schedule), or fail."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -320,16 +311,16 @@ async def test_while_mailwright_serve_delivers_the_window_shows_its_progress_and
                                                  "this window shows its progress. 0 message(s) waiting.")
             raw = f"From: {GOOD_USER}\r\nTo: a@example.net\r\n\r\nby serve\r\n".encode()
             by_serve = app.outbox.enqueue(raw, profile=app.main, envelope_from=GOOD_USER, recipients=["a@example.net"])
-            await eventually(lambda: app.outbox.get(by_serve.id).state is MessageState.SENT, 60)
+            await eventually(lambda: app.outbox.get(by_serve.id).state is MessageState.SENT, timeout_s=60)
             assert not app.delivery.sender.lock.held  # serve sent it; this window only watched
 
             serve.send_signal(signal.SIGKILL)
             await asyncio.to_thread(serve.wait)
-            await eventually(lambda: app.delivery.sender.lock.held, 60)
+            await eventually(lambda: app.delivery.sender.lock.held, timeout_s=60)
             raw = f"From: {GOOD_USER}\r\nTo: b@example.net\r\n\r\nby the app\r\n".encode()
             by_app = app.outbox.enqueue(raw, profile=app.main, envelope_from=GOOD_USER, recipients=["b@example.net"])
             app.delivery.wake()
-            await eventually(lambda: app.outbox.get(by_app.id).state is MessageState.SENT, 60)
+            await eventually(lambda: app.outbox.get(by_app.id).state is MessageState.SENT, timeout_s=60)
             await app.refresh()
             assert app.window.summary.text() == "Background sender running. 0 message(s) waiting."
         assert [m.rcpt_tos for m in app.main_server.messages] == [["a@example.net"], ["b@example.net"]]
@@ -367,14 +358,6 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
         window.deleteLater()
 
 
-async def _until(condition: Callable[[], bool], why: Callable[[], str], timeout_s: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        assert loop.time() < deadline, f"the main window did not follow the relay setting: {why()}"
-        await asyncio.sleep(0.02)
-
-
 @pytest.mark.asyncio
 @pytest.mark.qt_log_ignore(OFFSCREEN_NOISE, "does not support raise")
 async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_app(data_home: Path) -> None:
@@ -391,15 +374,16 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
         store.set_table_value("relay", "enabled", True)
         store.set_table_value("relay", "listen", f"127.0.0.1:{port}")
         window.open_profiles().changed.emit()
-        await _until(lambda: delivery.relay is not None, lambda: delivery.relay_error or "no relay, no error")
+        await eventually(lambda: delivery.relay is not None,
+                         lambda: f"the relay to start: {delivery.relay_error or 'no relay, no error'}")
         assert delivery.relay is not None and delivery.relay.running
         relay = delivery.relay
         await window.refresh()
         assert f"Relay on 127.0.0.1:{port}." in window.summary.text()
         store.set_table_value("relay", "enabled", False)
         window.open_profiles().changed.emit()
-        await _until(lambda: delivery.relay is None and not relay.running and not window.tasks.busy,
-                     lambda: f"relay {delivery.relay}")
+        await eventually(lambda: delivery.relay is None and not relay.running and not window.tasks.busy,
+                         lambda: f"the relay to stop: relay {delivery.relay}")
     finally:
         if window.profiles_dialog is not None:
             window.profiles_dialog.close()

@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
+from tests.fixtures.waiting import eventually
 from wizard.services.config import Config, DeliverySettings, Profile, ProviderKind, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
@@ -101,14 +102,6 @@ class Setup:
         return self.outbox.enqueue(message, profile=profile).id
 
 
-async def _eventually(condition: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 def sink(smtp_server: Callable[..., RunningSmtpServer],
          data_home: Path) -> tuple[RunningSmtpServer, SessionCountingSink]:
@@ -152,7 +145,7 @@ async def test_a_kept_connection_is_closed_once_it_has_been_idle_for_the_keep_ti
     setup.enqueue()
     await setup.sender.run_once()
     assert handler.quit == 0
-    await _eventually(lambda: handler.quit == 1, "the idle connection's QUIT")  # no round ran meanwhile
+    await eventually(lambda: handler.quit == 1, "the idle connection's QUIT", timeout_s=10)  # no round ran meanwhile
     setup.enqueue()
     await setup.sender.run_once()
     assert (setup.opened, handler.ehlo) == (2, 2)
@@ -235,7 +228,7 @@ async def test_the_running_sender_closes_its_kept_connection_when_it_stops(
     setup.enqueue()
     stop = asyncio.Event()
     running = asyncio.create_task(setup.sender.run(stop, poll_s=0.05))
-    await _eventually(lambda: len(handler.messages) == 1, "the delivery")
+    await eventually(lambda: len(handler.messages) == 1, "the delivery", timeout_s=10)
     assert handler.quit == 0
     stop.set()
     await asyncio.wait_for(running, 10)

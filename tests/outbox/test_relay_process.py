@@ -11,12 +11,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.smtp_servers import free_port
+from tests.fixtures.waiting import eventually
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore, Profile, parse_host_port
 from wizard.services.outbox import MessageState, Outbox
@@ -50,14 +50,6 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
-
-
-async def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        assert loop.time() < deadline, "the relay's supervisor did not get there"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -237,9 +229,10 @@ async def test_a_relay_child_that_dies_is_restarted_and_says_why_meanwhile(data_
                 except OSError:
                     await asyncio.sleep(0.01)
             squatter.listen()
-            await _eventually(lambda: "cannot restart" in relay.error)
+            await eventually(lambda: "cannot restart" in relay.error, "the failed restart", timeout_s=30)
             assert "in use" in relay.error and not relay.running
-        await _eventually(lambda: not relay.error and relay.running)  # the port is free again: the next try works
+        # the port is free again: the next try works
+        await eventually(lambda: not relay.error and relay.running, "the restart", timeout_s=30)
         assert relay.pid != first and relay.restarts == 1
         assert (await asyncio.to_thread(_submit, port))[0] == 250
     finally:
@@ -261,4 +254,4 @@ async def test_a_stop_cancelled_midway_still_ends_the_child_and_frees_the_port(d
     stopping.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await stopping  # cancelled, not ValueError("Cannot close a process while it is still running")
-    await _eventually(lambda: not _alive(pid) and _port_is_free(port))
+    await eventually(lambda: not _alive(pid) and _port_is_free(port), "the child to end", timeout_s=30)

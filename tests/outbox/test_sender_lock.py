@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
+from tests.fixtures.waiting import eventually
 from wizard.services.config import ConfigStore, Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender, SenderBusyError
 from wizard.services.sender_lock import SenderLock
 
+WAIT_S = 60.0  # subprocesses start, poll and take over on their own schedule
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -40,15 +42,6 @@ def _enqueue(outbox: Outbox, number: int) -> str:
 def _arrivals(sink: SinkHandler) -> Counter[str]:
     found = (MESSAGE_ID.search(m.data) for m in list(sink.messages))
     return Counter(match.group(1).decode() for match in found if match)
-
-
-async def _eventually(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def test_a_second_lock_on_the_same_outbox_is_refused_until_the_first_is_released(tmp_path: Path) -> None:
@@ -81,19 +74,21 @@ async def test_two_senders_on_one_outbox_deliver_each_message_once_and_the_secon
     first_run = asyncio.create_task(first.run(stop_first, poll_s=0.05))
     second_run: asyncio.Task[None] | None = None
     try:
-        await _eventually(lambda: outbox.counts().get(MessageState.SENDING, 0) > 0, "the first sender to claim")
+        await eventually(lambda: outbox.counts().get(MessageState.SENDING, 0) > 0, "the first sender to claim",
+                         timeout_s=WAIT_S)
         with pytest.raises(SenderBusyError, match=rf"pid {os.getpid()}"):
             await second.run(stop_second, poll_s=0.05)
         # Waiting for the lock must not recover (and resend) the rows the first sender has claimed.
         second_run = asyncio.create_task(second.run(stop_second, poll_s=0.05, wait=True))
-        await _eventually(lambda: len(_arrivals(sink)) == len(expected), "every message to arrive")
+        await eventually(lambda: len(_arrivals(sink)) == len(expected), "every message to arrive", timeout_s=WAIT_S)
         assert not second.lock.held
         stop_first.set()
         await first_run
-        await _eventually(lambda: second.lock.held, "the second sender to take over")
+        await eventually(lambda: second.lock.held, "the second sender to take over", timeout_s=WAIT_S)
         expected.append(_enqueue(outbox, 40))
         second.wake()
-        await _eventually(lambda: len(_arrivals(sink)) == len(expected), "mail queued after the take-over")
+        await eventually(lambda: len(_arrivals(sink)) == len(expected), "mail queued after the take-over",
+                         timeout_s=WAIT_S)
         assert _arrivals(sink) == Counter(expected)
     finally:
         stop_first.set()
@@ -145,15 +140,17 @@ async def test_a_second_serve_exits_or_waits_and_takes_over_when_the_first_is_ki
             line = await asyncio.to_thread(waiter.stdout.readline)
             assert f"pid {holder.pid}" in line and "Waiting" in line
             first = _enqueue(outbox, 1)
-            await _eventually(lambda: _arrivals(sink)[first] == 1, "delivery by the holder")
+            await eventually(lambda: _arrivals(sink)[first] == 1, "delivery by the holder", timeout_s=WAIT_S)
             # Killed before it recorded "sent", the holder's message would rightly be sent again (at-least-once).
-            await _eventually(lambda: outbox.counts().get(MessageState.SENT) == 1, "the holder's record of it")
+            await eventually(lambda: outbox.counts().get(MessageState.SENT) == 1, "the holder's record of it",
+                             timeout_s=WAIT_S)
 
             holder.send_signal(signal.SIGKILL)
             await asyncio.to_thread(holder.wait)
             assert await asyncio.to_thread(waiter.stdout.readline) == "sender running\n"
             second = _enqueue(outbox, 2)
-            await _eventually(lambda: _arrivals(sink)[second] == 1, "delivery by the waiter after the kill")
+            await eventually(lambda: _arrivals(sink)[second] == 1, "delivery by the waiter after the kill",
+                             timeout_s=WAIT_S)
             waiter.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(waiter.wait, 30) == 0
     assert _arrivals(sink) == Counter([first, second])
