@@ -34,6 +34,15 @@ from wizard.services.secrets import SecretKind
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 
+async def _dispose(window: MainWindow, delivery: BackgroundDelivery | None = None) -> None:
+    """End the window's work, stop the delivery it was given (if started here), and let Qt delete it."""
+    await window.shutdown()
+    if delivery is not None:
+        await delivery.stop()
+    window.close()
+    window.deleteLater()
+
+
 @dataclass
 class App:
     window: MainWindow
@@ -93,10 +102,7 @@ async def running_app(setup: Accounts) -> AsyncIterator[App]:
         yield App(window, delivery, outbox, setup.store, setup.main, setup.backup, setup.main_server,
                   setup.backup_server)
     finally:
-        await window.shutdown()
-        await delivery.stop()
-        window.close()
-        window.deleteLater()
+        await _dispose(window, delivery)
 
 
 def _click(button: QWidget) -> None:
@@ -261,9 +267,7 @@ async def test_the_dns_button_checks_the_sender_domain_and_the_verdict_stays(dat
             verdicts = DnsVerdictStore(data_home / "dns-verdicts.json").load()
             assert (verdicts["bare.test"].ok, verdicts["contoso.test"].ok) == (False, True)
         finally:
-            await window.shutdown()
-            window.close()
-            window.deleteLater()
+            await _dispose(window)
 
 
 @pytest.mark.asyncio
@@ -287,10 +291,7 @@ async def test_the_sending_button_says_start_before_the_sender_ever_ran(data_hom
         assert window.pause_button.text() == "Pause sending"
         assert window.summary.text().startswith("Background sender running.")
     finally:
-        await window.shutdown()
-        await delivery.stop()
-        window.close()
-        window.deleteLater()
+        await _dispose(window, delivery)
 
 
 def _start_serve(home: Path) -> subprocess.Popen[str]:
@@ -352,10 +353,7 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
         assert window.summary.text() == "Background sender not running. 0 message(s) waiting."
         assert not window.banner.isVisible()
     finally:
-        await window.shutdown()
-        await delivery.stop()
-        window.close()
-        window.deleteLater()
+        await _dispose(window, delivery)
 
 
 @pytest.mark.asyncio
@@ -387,10 +385,7 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
     finally:
         if window.profiles_dialog is not None:
             window.profiles_dialog.close()
-        await window.shutdown()
-        await delivery.stop()
-        window.close()
-        window.deleteLater()
+        await _dispose(window, delivery)
 
 
 @pytest.mark.asyncio
@@ -416,7 +411,4 @@ async def test_a_relay_that_cannot_listen_is_a_red_banner_even_when_every_accoun
             assert window.banner.styleSheet() == banner_style(STATE_COLOURS[HealthState.FAILING])
             assert "Relay on" not in window.summary.text()
         finally:
-            await window.shutdown()
-            await delivery.stop()
-            window.close()
-            window.deleteLater()
+            await _dispose(window, delivery)
