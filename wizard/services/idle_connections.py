@@ -27,9 +27,6 @@ class IdleConnections(Generic[C]):
         self._parked: dict[str, tuple[C, asyncio.TimerHandle]] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def __len__(self) -> int:
-        return len(self._parked)
-
     def park(self, name: str, connection: C) -> bool:
         """Keep `connection` for reuse under `name`; False when keeping is off (the caller closes it)."""
         if self.keep_s <= 0:

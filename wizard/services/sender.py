@@ -277,30 +277,26 @@ class Sender:
     async def _send(self, connection: _Connection, message: OutboxMessage) -> SendResult:
         used_before = connection.transport is not None and (connection.kept or connection.carried > 0)
         connection.kept = False
-        if connection.transport is None:
-            await self._open(connection)
-        assert connection.transport is not None
+        transport = connection.transport or await self._open(connection)
         try:
-            result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
-                                                     message.raw)
+            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw)
         except TransportError as error:
             if not (used_before and _server_closed_session(error)):
                 raise
             log.info("Profile %s: the server closed the connection after earlier mail or an idle time (%s); "
                      "sending on a new one", connection.profile.name, _reply(error))
             with contextlib.suppress(Exception):
-                await connection.transport.close()
-            await self._open(connection)
-            assert connection.transport is not None
-            result = await connection.transport.send(message.envelope_from, list(message.pending_recipients),
-                                                     message.raw)
+                await transport.close()
+            transport = await self._open(connection)
+            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw)
         connection.carried += 1
         return result
 
-    async def _open(self, connection: _Connection) -> None:
-        connection.transport = await self.transport_factory(connection.profile)
+    async def _open(self, connection: _Connection) -> Transport:
+        connection.transport = transport = await self.transport_factory(connection.profile)
         connection.carried = 0
         connection.opened_at = asyncio.get_running_loop().time()
+        return transport
 
     async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
         if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
