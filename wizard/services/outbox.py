@@ -235,12 +235,11 @@ class Outbox:
         by_profile, params = (" AND profile = ?", [profile]) if profile is not None else ("", [])
         order = " ORDER BY priority, next_attempt_at, id LIMIT ?"
         with self._transaction(durable=False) as connection:
-            due = connection.execute(f"SELECT * FROM messages WHERE state = 'queued' AND next_attempt_at <= ?"
-                                     f"{by_profile}{order}", [now, *params, limit]).fetchall()
-            abandoned = connection.execute(f"SELECT * FROM messages WHERE state = 'sending' AND lease_until < ?"
-                                           f"{by_profile}{order}", [now, *params, limit]).fetchall()
-            rows = sorted([*due, *abandoned],
-                          key=lambda row: (row["priority"], row["next_attempt_at"], row["id"]))[:limit]
+            candidates = [row for due in ("state = 'queued' AND next_attempt_at <= ?",  # due
+                                          "state = 'sending' AND lease_until < ?")  # abandoned by a dead sender
+                          for row in connection.execute(f"SELECT * FROM messages WHERE {due}{by_profile}{order}",
+                                                        [now, *params, limit])]
+            rows = sorted(candidates, key=lambda row: (row["priority"], row["next_attempt_at"], row["id"]))[:limit]
             connection.executemany(
                 "UPDATE messages SET state = 'sending', lease_until = ?, attempts = attempts + 1,"
                 " first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
