@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.dns.server import dns_server
+from tests.dns.zones import ZONE
 from wizard.services.config import ConfigStore, Profile, ProviderKind
 
 pytestmark = pytest.mark.slow
@@ -85,3 +87,47 @@ def test_dns_command_does_not_import_qt() -> None:
             "print(any(m.startswith('PySide6') for m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip().endswith("False")
+
+
+def test_several_domains_give_a_list_of_reports_and_fail_if_any_fails(nameserver: str, data_home: Path) -> None:
+    result = mailwright("contoso.test", "googleonly.test", "CONTOSO.test", "--provider", "m365",
+                        "--nameserver", nameserver, "--json", home=data_home)
+    assert result.returncode == 1, result.stderr
+    reports = json.loads(result.stdout)
+    assert [(r["domain"], r["ok"]) for r in reports] == [("contoso.test", True), ("googleonly.test", False)]
+
+
+def test_several_domains_in_plain_text_end_with_which_fail(nameserver: str, data_home: Path) -> None:
+    result = mailwright("contoso.test", "plusall.test", "--nameserver", nameserver, home=data_home)
+    assert result.returncode == 1
+    assert result.stdout.count("DNS health of ") == 2
+    assert result.stdout.rstrip().endswith("Failing: plusall.test.")
+
+
+def test_one_bad_domain_among_several_is_refused_before_any_lookup(data_home: Path) -> None:
+    with dns_server(ZONE) as (address, server):
+        result = mailwright("contoso.test", "not a domain", "--nameserver", address, "--json", home=data_home)
+        assert result.returncode == 2
+        assert "'not a domain'" in json.loads(result.stdout)["diagnosis"]["explanation"]
+        assert server.queries == []
+
+
+def test_several_domains_are_checked_at_the_same_time(data_home: Path) -> None:
+    # 20 ms per answer: if the domains were checked one after the other, every query of the first domain would
+    # come before the first query of the second.
+    with dns_server(ZONE, latency_s=0.02) as (address, server):
+        result = mailwright("contoso.test", "googleonly.test", "--nameserver", address, "--json", home=data_home)
+        assert result.returncode == 0, result.stderr
+        asked = [name for name, _type in server.queries]
+    first_of_second = next(i for i, name in enumerate(asked) if name.endswith("googleonly.test"))
+    last_of_first = max(i for i, name in enumerate(asked) if name.endswith("contoso.test"))
+    assert first_of_second < last_of_first
+
+
+def test_dns_command_loads_only_what_the_checks_need() -> None:
+    code = ("import sys\nfrom wizard.cli import main\n"
+            "try:\n    main(['dns', 'x..', '--json'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'httpx', 'httpcore', 'anyio', 'aiosmtplib', "
+            "'cryptography', 'msal', 'keyring', 'PySide6', 'aiosmtpd', 'tomlkit'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,6 +1,7 @@
-"""`mailwright dns DOMAIN [--provider P] [--selector S ...] [--nameserver IP[:PORT]] [--json]`: DNS health.
+"""`mailwright dns DOMAIN [DOMAIN ...] [--provider P] [--selector S ...] [--nameserver IP[:PORT]] [--json]`.
 
-Exit 0 when no check fails, 1 when one fails or could not be checked (dns_failed), 2 on bad input.
+Several domains are checked concurrently in one process. Exit 0 when no check of any domain fails, 1 when one
+fails or could not be checked (dns_failed), 2 on bad input (nothing is looked up then).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ LIGHTS = {"pass": " PASS ", "info": " info ", "warn": " WARN ", "fail": " FAIL "
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("dns", help="check SPF, DKIM, DMARC and MX of a sender domain for a provider")
-    parser.add_argument("domain", metavar="DOMAIN", help="the sender domain (or a sender address)")
+    parser.add_argument("domains", metavar="DOMAIN", nargs="+",
+                        help="a sender domain (or a sender address); several are checked at the same time")
     parser.add_argument("--provider", metavar="P", help="catalogue id (m365, google, ses, sendgrid, ...), a profile "
                         "provider (m365-smtp, graph, gmail, smtp) or a profile name")
     parser.add_argument("--selector", metavar="S", action="append", default=[], help="DKIM selector to check "
@@ -33,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--volume", metavar="N", type=int, help="expected messages per day (bulk-sender rules)")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=5.0, help="per DNS answer (default 5)")
     parser.add_argument("--letter", action="store_true", help="print only the letter for the DNS administrator")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (a list of reports when "
+                        "several domains are given)")
     parser.set_defaults(handler=run)
 
 
@@ -84,6 +87,24 @@ def _print_report(report: HealthReport, provider_name: str | None) -> None:
     print("\n" + ("Nothing fails." if report.ok else "Some checks fail: see above."))
 
 
+def _diagnosed_json(report: HealthReport) -> dict[str, Any]:
+    payload = report.to_json()
+    if report.dns_failed:
+        failed = [c.id for c in report.checks if c.status.value == "error"]
+        payload["diagnosis"] = {"code": "dns_failed", "title": "DNS lookups failed",
+                                "explanation": "The DNS server did not answer (timeout or SERVFAIL) for: "
+                                + ", ".join(failed) + ". Nothing is reported missing that could not be read.",
+                                "fix": "Check the network or the --nameserver, then run the check again."}
+    return payload
+
+
+def _distinct_domains(texts: list[str]) -> list[str]:
+    """The domains asked for, normalised, each once, in the order given. InvalidInputError names a bad one."""
+    from wizard.services.dns_health import normalise_domain
+
+    return list(dict.fromkeys(normalise_domain(text) for text in texts))
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
@@ -92,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.validation import InvalidInputError
 
     try:
+        domains = _distinct_domains(args.domains)
+        if args.message and len(domains) > 1:
+            raise InvalidInputError("message", "--message belongs to one domain: give a single DOMAIN with it.")
         if args.nameserver:
             parse_nameserver(args.nameserver)
         provider, extra = _resolve_provider(args.provider)
@@ -108,24 +132,30 @@ def run(args: argparse.Namespace) -> int:
                 extra["message"] = Path(args.message).read_bytes()
             except OSError as exc:
                 raise InvalidInputError("message", f"{args.message}: {exc.strerror or exc}") from None
-        report = asyncio.run(check_domain(args.domain, provider=provider, selectors=args.selector,
-                                          nameserver=args.nameserver, daily_volume=args.volume,
-                                          timeout_s=args.timeout, **extra))
+
+        async def check_all() -> list[HealthReport]:
+            return list(await asyncio.gather(*(
+                check_domain(domain, provider=provider, selectors=args.selector, nameserver=args.nameserver,
+                             daily_volume=args.volume, timeout_s=args.timeout, **extra) for domain in domains)))
+
+        reports = asyncio.run(check_all())
     except KeyError as exc:
         return usage_error(str(exc.args[0]), as_json=args.json)
     except InvalidInputError as exc:
         return usage_error(str(exc), as_json=args.json)
     if args.json:
-        payload = report.to_json()
-        if report.dns_failed:
-            failed = [c.id for c in report.checks if c.status.value == "error"]
-            payload["diagnosis"] = {"code": "dns_failed", "title": "DNS lookups failed",
-                                    "explanation": "The DNS server did not answer (timeout or SERVFAIL) for: "
-                                    + ", ".join(failed) + ". Nothing is reported missing that could not be read.",
-                                    "fix": "Check the network or the --nameserver, then run the check again."}
-        emit_json(payload)
-    elif args.letter:
-        print(report.letter, end="")
+        payloads = [_diagnosed_json(report) for report in reports]
+        emit_json(payloads[0] if len(payloads) == 1 else payloads)
     else:
-        _print_report(report, provider.name if provider else None)
-    return EXIT_OK if report.ok else EXIT_FAILED
+        for number, report in enumerate(reports):
+            if number:
+                print("\n" + "=" * 78 + "\n")
+            if args.letter:
+                print(report.letter, end="")
+            else:
+                _print_report(report, provider.name if provider else None)
+        if len(reports) > 1 and not args.letter:
+            failing = [report.domain for report in reports if not report.ok]
+            print(f"\n{len(reports) - len(failing)} of {len(reports)} domains: nothing fails."
+                  + (f" Failing: {', '.join(failing)}." if failing else ""))
+    return EXIT_OK if all(report.ok for report in reports) else EXIT_FAILED

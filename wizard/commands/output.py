@@ -17,8 +17,10 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def emit_json(payload: dict[str, Any]) -> None:
-    assert "ok" in payload, "every JSON answer carries ok"
+def emit_json(payload: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """One JSON answer, or a list of them (a command asked about several things, e.g. `dns A B`)."""
+    assert all("ok" in item for item in (payload if isinstance(payload, list) else [payload])), \
+        "every JSON answer carries ok"
     json.dump(payload, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 

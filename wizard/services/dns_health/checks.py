@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from wizard.services import providers
-from wizard.services.autodetect.model import ConnectTo
 from wizard.services.dns_health.dkim import check_dkim
 from wizard.services.dns_health.dkim_signature import read_signatures
 from wizard.services.dns_health.dmarc import AlignmentInputs, assess_dmarc, fetch_dmarc
@@ -22,6 +22,9 @@ from wizard.services.dns_health.spf_check import assess_spf, gather_spf
 from wizard.services.dns_health.submission import check_submission_tls
 from wizard.services.providers import Provider
 from wizard.services.validation import InvalidInputError, validate_host
+
+if TYPE_CHECKING:
+    from wizard.services.autodetect.model import ConnectTo  # a type alias; the package is heavy to import
 
 ProgressCallback = Callable[[CheckResult], None]
 ORDER = ("spf", "dkim", "dmarc", "sender_rules", "mx", "submission_tls", "ptr", "mta_sts", "tls_rpt", "bimi",

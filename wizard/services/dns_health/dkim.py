@@ -12,9 +12,6 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-
 from wizard.services.dns_health.dkim_signature import MessageSignatures
 from wizard.services.dns_health.report import CheckResult, Recommendation, Status, worst
 from wizard.services.dns_health.resolver import DnsResolver, Lookup, LookupStatus
@@ -57,6 +54,10 @@ def parse_dkim_key(text: str) -> DkimKey:
     testing = "y" in tags.get("t", "").split(":")
     bits: int | None = None
     if tags.get("p") and not errors:
+        # Imported here: most selectors looked up publish nothing, and `mailwright dns` should start fast.
+        from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
         try:
             der = base64.b64decode(tags["p"], validate=True)
             if key_type == "ed25519":

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpcore
-
-from wizard.services.autodetect.https_get import ResponseTooLargeError, https_get, verified_context_off_loop
-from wizard.services.autodetect.model import ConnectTo
 from wizard.services.dns_health.report import CheckResult, Status
 from wizard.services.dns_health.resolver import DnsResolver, Lookup
+
+if TYPE_CHECKING:
+    from wizard.services.autodetect.model import ConnectTo  # a type alias; the package is heavy to import
 
 POLICY_LIMIT = 64 * 1024  # RFC 8461 3.3: senders may refuse larger policies
 MAX_AGE_LIMIT_S = 31_557_600  # RFC 8461 3.2: at most one year
@@ -85,6 +85,11 @@ class _Fetched:
 
 
 async def fetch_policy(domain: str, *, ca_file: str | None, timeout_s: float, connect_to: ConnectTo) -> _Fetched:
+    # Imported here: only a domain that publishes `_mta-sts` needs an HTTPS client (keeps `mailwright dns` light).
+    import httpcore
+
+    from wizard.services.autodetect.https_get import ResponseTooLargeError, https_get, verified_context_off_loop
+
     url = f"https://mta-sts.{domain}/.well-known/mta-sts.txt"
     try:
         context = await verified_context_off_loop(ca_file)

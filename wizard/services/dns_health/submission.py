@@ -8,16 +8,18 @@ from __future__ import annotations
 import ssl
 import time
 
-import aiosmtplib
-
 from wizard.services.dns_health.report import CheckResult, Status
-from wizard.services.smtp_closing import PromptClosingSMTP, close_smtp
 
 EXPIRY_WARN_DAYS = 14
 
 
 async def check_submission_tls(host: str, port: int = 587, security: str = "starttls", *, timeout_s: float = 10.0,
                                ca_file: str | None = None) -> CheckResult:
+    # Imported here: only a generic SMTP account asks for this check (keeps `mailwright dns` light).
+    import aiosmtplib
+
+    from wizard.services.smtp_closing import PromptClosingSMTP, close_smtp
+
     where = f"{host}:{port}"
     if security == "none":
         return CheckResult("submission_tls", Status.WARN, f"{where} is used without TLS",
