@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.graph_endpoint import GraphEndpoint, graph_server_context  # noqa: E402
-from wizard.services.config import AuthMode, Profile, ProviderKind  # noqa: E402
 from wizard.services.message import TestMail, build_test_message  # noqa: E402
+from wizard.services.model import AuthMode, Profile, ProviderKind  # noqa: E402
 from wizard.services.transports.base import TokenCredential  # noqa: E402
 from wizard.services.transports.graph import GraphTransport  # noqa: E402
 from wizard.services.transports.smtp import tls_context  # noqa: E402

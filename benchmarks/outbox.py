@@ -68,7 +68,7 @@ def _raw(number: int) -> bytes:
 
 
 async def _direct(port: int, n: int) -> float:
-    from wizard.services.config import Security
+    from wizard.services.model import Security
     from wizard.services.transports.smtp import SmtpSettings, SmtpTransport
 
     transport = SmtpTransport(SmtpSettings("127.0.0.1", port, Security.NONE, allow_plaintext_loopback=True))
@@ -113,7 +113,8 @@ async def _until_delivered(counter: object, target: int) -> None:
 
 
 def _serve_home(home: Path, sink_port: int) -> Path:
-    from wizard.services.config import ConfigStore, Profile, Security
+    from wizard.services.config import ConfigStore
+    from wizard.services.model import Profile, Security
 
     home.mkdir()
     ConfigStore(home).save_profile(Profile(name="bench", from_address="app@example.com", host="127.0.0.1",
@@ -138,7 +139,8 @@ async def _serve_end_to_end(n: int, counter: object, home: Path) -> float:
 
 async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
     """Relay and sender on one event loop in this process (what `serve` did before the relay had its own)."""
-    from wizard.services.config import Config, Profile, Security
+    from wizard.services.config import Config
+    from wizard.services.model import Profile, Security
     from wizard.services.outbox import Outbox
     from wizard.services.relay import start_relay
     from wizard.services.sender import Sender
@@ -162,7 +164,8 @@ async def _end_to_end(port: int, n: int, counter: object, home: Path) -> float:
 
 async def _relay_ingest(n: int, connections: int, home: Path) -> tuple[float, int]:
     """Relay only (no sender): N messages over `connections` parallel client processes; returns (s, commits)."""
-    from wizard.services.config import Config, Profile
+    from wizard.services.config import Config
+    from wizard.services.model import Profile
     from wizard.services.outbox import Outbox
     from wizard.services.relay import start_relay
 

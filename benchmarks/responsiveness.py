@@ -211,7 +211,7 @@ async def load(operation: str) -> ModuleType:
 
 
 def operations(setup: Setup) -> dict[str, Callable[[], Awaitable[object]]]:
-    from wizard.services.config import Profile, Security
+    from wizard.services.model import Profile, Security
     from wizard.services.transports.base import PasswordCredential
 
     async def check() -> object:

@@ -94,7 +94,7 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
     from wizard.pages.ids import PageId
     from wizard.pages.state import WizardState
     from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
-    from wizard.services.config import AuthMode, ProviderKind
+    from wizard.services.model import AuthMode, ProviderKind
 
     written: list[Path] = []
 
@@ -208,8 +208,9 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
     from wizard.main_window import MainWindow
     from wizard.services.alerts import AlertDispatcher
     from wizard.services.background_delivery import BackgroundDelivery
-    from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind, Security
+    from wizard.services.config import ConfigStore
     from wizard.services.health import DnsVerdict, DnsVerdictStore
+    from wizard.services.model import AuthMode, Profile, ProviderKind, Security
     from wizard.services.outbox import Outbox
 
     store = ConfigStore()

@@ -10,7 +10,7 @@ import trustme
 from tests.autodetect.conftest import AutoconfigServer, SilentServer, connect_to_for
 from tests.fixtures.smtp_servers import SmtpServerFactory, server_context
 from wizard.services.autodetect import Detection, Source, SourceStatus, detect
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 from wizard.services.validation import InvalidInputError
 
 

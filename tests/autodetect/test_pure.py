@@ -8,7 +8,7 @@ from wizard.services.autodetect.autoconfig import MAX_DOCUMENT_BYTES, Autoconfig
 from wizard.services.autodetect.catalogue import proposals_for_mx, provider_for_smtp_host
 from wizard.services.autodetect.detect import split_address
 from wizard.services.autodetect.model import Proposal, Source, ranked
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 from wizard.services.validation import InvalidInputError
 
 DOCUMENT = b"""<?xml version="1.0" encoding="UTF-8"?>

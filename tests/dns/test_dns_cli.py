@@ -12,7 +12,8 @@ import pytest
 
 from tests.dns.server import dns_server
 from tests.dns.zones import ZONE
-from wizard.services.config import ConfigStore, Profile, ProviderKind
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile, ProviderKind
 
 pytestmark = pytest.mark.slow
 

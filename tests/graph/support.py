@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tests.fixtures.graph_endpoint import GraphEndpoint
-from wizard.services.config import AuthMode, Profile, ProviderKind
 from wizard.services.message import TestMail, build_test_message
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.transports.base import TokenCredential
 
 MAILBOX = "app@example.com"

@@ -7,8 +7,8 @@ import pytest
 from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, RecordingTokenSource, graph_profile
 from wizard.services.check import CheckReport, Step, StepStatus
-from wizard.services.config import AuthMode
 from wizard.services.graph_check import check_graph
+from wizard.services.model import AuthMode
 
 pytestmark = pytest.mark.asyncio
 

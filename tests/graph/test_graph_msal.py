@@ -13,8 +13,8 @@ import pytest
 
 from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, graph_profile, mime
-from wizard.services.config import Profile
 from wizard.services.graph_guide import graph_scope_for
+from wizard.services.model import Profile
 from wizard.services.transports.base import TokenCredential
 from wizard.services.transports.graph import GraphTransport
 

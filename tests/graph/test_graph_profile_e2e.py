@@ -11,7 +11,7 @@ from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, graph_profile, mime
 from wizard.services import accounts, oauth, secrets
 from wizard.services.check import StepStatus, check_profile
-from wizard.services.config import Profile
+from wizard.services.model import Profile
 from wizard.services.secrets import SecretKind
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.keyring]

@@ -9,8 +9,8 @@ import pytest
 
 from tests.fixtures.graph_endpoint import unsigned_jwt
 from wizard.services import graph_guide
-from wizard.services.config import AuthMode, Profile, ProviderKind
 from wizard.services.graph_check import TokenPermissions, decode_claims, permission_verdict
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.transports.base import FailureKind
 from wizard.services.transports.graph import GraphSettings, MailboxRequestWindow
 from wizard.services.transports.graph_errors import error_for_reply, parse_error, parse_retry_after

@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, RecordingTokenSource, graph_profile, mime
 from wizard.services import message as message_service
-from wizard.services.config import AuthMode
+from wizard.services.model import AuthMode
 from wizard.services.transports.base import FailureKind, TransportError
 from wizard.services.transports.graph import GraphTransport
 

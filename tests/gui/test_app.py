@@ -26,8 +26,9 @@ from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
 from wizard.services import accounts, background_delivery, secrets
-from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.config import ConfigStore
 from wizard.services.logs import REDACTED
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]

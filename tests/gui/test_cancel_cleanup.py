@@ -16,7 +16,7 @@ from tests.oauth.conftest import system_browser  # noqa: F401
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
 from wizard.services import secrets
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 from wizard.services.oauth import google, token_store
 from wizard.services.secrets import SecretKind
 

@@ -29,7 +29,7 @@ from tests.dns.zones import ZONE
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.pages.dns_page import DnsHealthPage
 from wizard.pages.state import WizardState
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

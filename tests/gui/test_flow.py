@@ -7,7 +7,7 @@ import pytest
 from wizard.pages.flow import FINAL, next_page
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 
 
 def path(state: WizardState, registered: set[PageId] | None = None) -> list[str]:

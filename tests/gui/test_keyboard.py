@@ -18,7 +18,7 @@ from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFact
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, detect_options
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -26,8 +26,9 @@ from wizard.main_window import MainWindow
 from wizard.services import accounts, secrets
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
 from wizard.services.background_delivery import BackgroundDelivery
-from wizard.services.config import ConfigStore, Profile, ProviderKind, Security
+from wizard.services.config import ConfigStore
 from wizard.services.health import DnsVerdictStore
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.secrets import SecretKind
 

@@ -30,7 +30,7 @@ from tests.oauth.conftest import system_browser
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
 from wizard.services import oauth, secrets
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import google, token_store
 from wizard.services.secrets import SecretKind
 

@@ -12,7 +12,7 @@ from wizard.pages.ids import PageId
 from wizard.pages.page_help import PAGE_TEXT, help_html, page_links
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 
 
 def test_every_page_has_help() -> None:

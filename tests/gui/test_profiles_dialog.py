@@ -13,7 +13,8 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.dialogs.profiles import ProfilesDialog
 from wizard.pages.ids import PageId
 from wizard.services import accounts, secrets
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 from wizard.services.secrets import SecretKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]

@@ -53,7 +53,7 @@ from wizard.pages.ids import PageId
 from wizard.pages.welcome import describe_profile
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
 from wizard.services import oauth, secrets
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.secrets import SecretKind
 

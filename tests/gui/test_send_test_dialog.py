@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SinkHandler, SmtpServerFactory
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.dialogs.send_test import SendTestDialog
-from wizard.services.config import Profile, Security
+from wizard.services.model import Profile, Security
 from wizard.services.transports.base import PasswordCredential
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]

@@ -12,7 +12,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, detect_options
 from tests.gui.wizard_driver import choose_provider, click, click_next, type_into
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.asyncio, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

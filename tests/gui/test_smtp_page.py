@@ -10,7 +10,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
-from wizard.services.config import Security
+from wizard.services.model import Security
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -28,7 +28,8 @@ from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard
 from wizard.services import accounts, oauth, secrets
-from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind
+from wizard.services.config import ConfigStore
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.secrets import SecretKind
 
 __all__ = ["identity_provider", "xoauth2_smtp_server"]

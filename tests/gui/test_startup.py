@@ -23,7 +23,8 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard import app
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -13,7 +13,8 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, files_containing
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
-from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile, Security
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -29,7 +29,7 @@ from tests.oauth.conftest import system_browser
 from wizard.pages.state import WizardState
 from wizard.pages.test_mail import TestMailPage
 from wizard.services import oauth, secrets
-from wizard.services.config import AuthMode, ProviderKind, Security
+from wizard.services.model import AuthMode, ProviderKind, Security
 from wizard.services.secrets import SecretKind
 
 __all__ = ["identity_provider", "system_browser", "xoauth2_smtp_server"]  # fixtures used by the OAuth test

@@ -7,8 +7,8 @@ from PySide6.QtGui import QColor, QIcon, qGray
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
-from wizard.services.config import ProviderKind
 from wizard.services.health import HealthState, Issue, ProfileHealth
+from wizard.services.model import ProviderKind
 from wizard.services.outbox import MessageState
 from wizard.tray import STATE_COLOURS, MailwrightTray, TrayModel
 

@@ -24,7 +24,7 @@ from tests.gui.wizard_driver import (
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
 from wizard.services import secrets
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 from wizard.services.secrets import SecretKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
@@ -108,7 +108,8 @@ async def test_editing_a_saved_account_keeps_its_password_and_the_delivery_setti
         profile_name: str) -> None:
     """Reopened on a saved account: the check uses the keyring's password, saving keeps [delivery]."""
     from wizard.services import accounts
-    from wizard.services.config import ConfigStore, Profile
+    from wizard.services.config import ConfigStore
+    from wizard.services.model import Profile
 
     server = smtp_server("starttls")
     store = ConfigStore()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from wizard.pages.state import SHARED_PROFILE_FIELDS, WizardState
-from wizard.services.config import AuthMode, Profile, ProviderKind, Security
+from wizard.services.model import AuthMode, Profile, ProviderKind, Security
 
 SAVED = Profile(name="erp", provider=ProviderKind.M365_SMTP, from_address="erp@contoso.com", display_name="ERP",
                 host="smtp.office365.com", port=587, security=Security.STARTTLS, username="erp@contoso.com",

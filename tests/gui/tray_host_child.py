@@ -11,8 +11,8 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
-from wizard.services.config import ProviderKind
 from wizard.services.health import HealthState, ProfileHealth
+from wizard.services.model import ProviderKind
 from wizard.tray import STATE_COLOURS, MailwrightTray, TrayModel
 
 DEADLINE_S = 10.0

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import SignalWaiter
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 
 
 def next_button(window: QWizard) -> QPushButton:

@@ -20,7 +20,7 @@ from tests.fixtures.identity_provider import (
 from tests.fixtures.xoauth2_smtp import xoauth2_smtp_server
 from tests.gui.conftest import collect_qt_garbage
 from wizard.services import oauth
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 # collect_qt_garbage (autouse): the pages' Python wrappers are collected here, on the GUI thread, not later
 # in some worker thread of another test ("Timers cannot be stopped from another thread").

@@ -16,7 +16,7 @@ from tests.fixtures.identity_provider import USER, App, IdentityProvider
 from tests.fixtures.xoauth2_smtp import XOAuth2Server
 from tests.oauth.conftest import m365_profile
 from wizard.services import accounts, check, oauth, secrets
-from wizard.services.config import AuthMode, Profile
+from wizard.services.model import AuthMode, Profile
 from wizard.services.oauth.certificates import load_certificate
 from wizard.services.secrets import SecretKind
 

@@ -9,7 +9,8 @@ import pytest
 from tests.fixtures.identity_provider import USER, IdentityProvider
 from wizard.cli import main
 from wizard.services import oauth
-from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind
+from wizard.services.config import ConfigStore
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth import google, token_store
 
 pytestmark = [pytest.mark.keyring, pytest.mark.usefixtures("system_browser")]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth import azure_guide
 from wizard.services.oauth.errors import diagnose_token_response
 from wizard.services.oauth.microsoft import authority_for, scopes_for

@@ -13,7 +13,8 @@ from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SinkHandler, S
 from tests.fixtures.xoauth2_smtp import XOAuth2Server
 from tests.oauth.conftest import m365_profile
 from wizard.services import accounts, check, oauth, secrets
-from wizard.services.config import Config, Profile, ProviderKind
+from wizard.services.config import Config
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.secrets import SecretKind
 from wizard.services.sender import Sender

@@ -7,7 +7,7 @@ import pytest
 from tests.fixtures.identity_provider import CONFIDENTIAL_CLIENT, USER, IdentityProvider
 from tests.oauth.conftest import m365_profile
 from wizard.services import oauth, secrets
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import FailureKind, TransportError

@@ -20,7 +20,7 @@ from wizard.pages.gmail_auth import GmailAuthPage
 from wizard.pages.ids import PageId
 from wizard.pages.m365_auth import M365AuthPage
 from wizard.pages.state import WizardState
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -12,7 +12,8 @@ from tests.fixtures.smtp_servers import write_pem
 from tests.oauth.conftest import m365_profile
 from wizard.cli import main
 from wizard.services import accounts, oauth, secrets
-from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind
+from wizard.services.config import ConfigStore
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth import google, token_store
 from wizard.services.secrets import SecretKind
 

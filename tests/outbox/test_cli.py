@@ -7,7 +7,8 @@ import json
 import pytest
 
 from wizard.cli import main
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:

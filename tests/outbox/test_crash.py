@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler, free_port
-from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile, Security
 
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 

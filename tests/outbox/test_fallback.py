@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SinkHandler, refused_port
-from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile, Security
+from wizard.services.config import Config, ConfigStore, DeliverySettings
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
 from wizard.services.transports.base import PasswordCredential, Transport

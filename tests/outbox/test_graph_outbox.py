@@ -8,7 +8,8 @@ import pytest
 
 from tests.fixtures.graph_endpoint import GraphEndpoint, graph_endpoint
 from tests.graph.support import MAILBOX, RecordingTokenSource, graph_profile, mime
-from wizard.services.config import Config, Profile
+from wizard.services.config import Config
+from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
 from wizard.services.transports.base import Transport

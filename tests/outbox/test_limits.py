@@ -14,7 +14,8 @@ from typing import Self
 
 import pytest
 
-from wizard.services.config import Config, Profile, ProviderKind, Security
+from wizard.services.config import Config
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import ProviderLimits, Sender
 from wizard.services.sender_limits import mailbox_key

@@ -7,7 +7,7 @@ from email.policy import SMTP
 
 import pytest
 
-from wizard.services.config import Profile
+from wizard.services.model import Profile
 from wizard.services.policy import SenderNotAuthorizedError, apply_postmaster, check_sender, sender_authorized
 
 

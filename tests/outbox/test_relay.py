@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.smtp_servers import free_port
-from wizard.services.config import Config, Profile
+from wizard.services.config import Config
+from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.relay import RelayConfigError, start_relay
 

@@ -18,7 +18,8 @@ import pytest
 from tests.fixtures.smtp_servers import free_port
 from tests.fixtures.waiting import eventually
 from wizard.services.background_delivery import BackgroundDelivery
-from wizard.services.config import ConfigStore, Profile, parse_host_port
+from wizard.services.config import ConfigStore, parse_host_port
+from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
 

@@ -22,8 +22,9 @@ import pytest
 import trustme
 
 from wizard.services import secrets
-from wizard.services.config import Config, ConfigStore, Profile
+from wizard.services.config import Config, ConfigStore
 from wizard.services.config_cache import CachedConfigLoader
+from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 from wizard.services.relay import RelayConfigError, start_relay
 from wizard.services.relay_security import RelayAuthenticator, RelaySecurity, load_relay_tls

@@ -18,7 +18,8 @@ import pytest
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
 from tests.fixtures.waiting import eventually
-from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender, SenderBusyError
 from wizard.services.sender_lock import SenderLock

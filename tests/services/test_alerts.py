@@ -23,8 +23,9 @@ from wizard.services.alerts import (
     parse_alert_settings,
     post_webhook,
 )
-from wizard.services.config import ConfigStore, Profile, Security
+from wizard.services.config import ConfigStore
 from wizard.services.health import HealthState, Issue, ProfileHealth
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
 from wizard.services.validation import InvalidInputError

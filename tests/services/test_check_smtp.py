@@ -8,7 +8,7 @@ import pytest
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory, refused_port
 from wizard.services.check import CheckReport, Step, StepStatus, check_smtp
-from wizard.services.config import Profile, Security
+from wizard.services.model import Profile, Security
 from wizard.services.transports.base import PasswordCredential
 
 pytestmark = pytest.mark.asyncio

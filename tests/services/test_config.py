@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.services.config import ConfigStore, DeliverySettings, Profile, ProviderKind, Security
+from wizard.services.config import ConfigStore, DeliverySettings
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.validation import InvalidInputError
 
 

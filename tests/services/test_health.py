@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.services import diagnostics
-from wizard.services.config import AuthMode, Config, DeliverySettings, Profile, ProviderKind
+from wizard.services.config import Config, DeliverySettings
 from wizard.services.health import (
     DnsVerdict,
     DnsVerdictStore,
@@ -28,6 +28,7 @@ from wizard.services.health import (
     sign_in_view,
     worst_state,
 )
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()

@@ -10,7 +10,8 @@ import pytest
 from keyring.backends import fail
 
 from wizard.services import accounts, secrets
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 from wizard.services.secrets import KeyringUnavailableError, SecretKind
 
 pytestmark = pytest.mark.keyring

@@ -27,7 +27,7 @@ def _when(epoch: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services import oauth
-    from wizard.services.config import AuthMode
+    from wizard.services.model import AuthMode
 
     profile = load_profile(args)
     if isinstance(profile, int):

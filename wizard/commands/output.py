@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.services.diagnostics import Diagnosis
 
 if TYPE_CHECKING:
-    from wizard.services.config import Profile
+    from wizard.services.model import Profile
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import accounts, secrets
-    from wizard.services.config import AuthMode, Profile, ProviderKind, Security
+    from wizard.services.model import AuthMode, Profile, ProviderKind, Security
     from wizard.services.validation import InvalidInputError
 
     defaults = PROVIDER_DEFAULTS[args.provider]

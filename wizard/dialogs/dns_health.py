@@ -11,8 +11,8 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 from typing_extensions import override
 
-from wizard.services.config import Profile
 from wizard.services.health import DnsVerdictStore, sender_domain
+from wizard.services.model import Profile
 from wizard.widgets.dns_health_panel import ALWAYS_RUN, DnsCheckPlan, DnsHealthPanel, ProgressCallback
 from wizard.widgets.profile_card import run_dns_check
 

@@ -28,8 +28,8 @@ from typing_extensions import override
 
 from wizard.dialogs.send_test import SendTestDialog
 from wizard.services import diagnostics
-from wizard.services.config import Profile
 from wizard.services.message import build_test_message, envelope_recipients, queue_id
+from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxError, OutboxMessage
 from wizard.services.validation import InvalidInputError
 

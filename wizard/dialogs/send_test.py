@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.config import Profile
 from wizard.services.message import TestMail, build_test_message, envelope_recipients
+from wizard.services.model import Profile
 from wizard.services.transports.base import Credential, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox

@@ -32,7 +32,7 @@ from wizard.pages.credentials import forget_unless_saved, stage_secrets
 from wizard.pages.flow import is_app_only
 from wizard.pages.oauth_sign_in import SignInPanel, copy_button
 from wizard.pages.state import WizardState
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.widgets.colours import problem_style
 
 CLOUDS = (("Worldwide", ""), ("US Government", "https://login.microsoftonline.us"),

@@ -38,8 +38,8 @@ from wizard.services.check import (
     check_profile,
     check_smtp,
 )
-from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.transports.base import Credential, PasswordCredential
 from wizard.widgets.colours import tinted
 from wizard.widgets.diagnosis_box import DiagnosisBox

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QWizard, QWizardPage
 
 from wizard.pages.state import WizardState
 from wizard.services import diagnostics, secrets
-from wizard.services.config import AuthMode
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import AuthMode
 from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import Credential, PasswordCredential, TokenCredential
 

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services import providers
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 from wizard.services.providers import Provider
 from wizard.widgets.dns_health_panel import ALWAYS_RUN, DnsCheckPlan, DnsHealthPanel, ProgressCallback
 

@@ -16,9 +16,8 @@ from collections.abc import Collection
 
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import ProviderKind
 
-APP_ONLY = frozenset({AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE})
 FINAL = -1
 _AFTER_CHECK = (PageId.SENDER_SETTINGS, PageId.DELIVERY, PageId.DNS, PageId.TEST_MAIL, PageId.SUMMARY)
 _AUTH_PAGE = {ProviderKind.SMTP: PageId.SMTP, ProviderKind.GMAIL: PageId.GMAIL_AUTH,
@@ -30,7 +29,7 @@ def is_microsoft(state: WizardState) -> bool:
 
 
 def is_app_only(state: WizardState) -> bool:
-    return state.auth in APP_ONLY
+    return state.auth.is_app_only
 
 
 def needs_registration_page(state: WizardState) -> bool:

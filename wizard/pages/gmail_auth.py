@@ -29,7 +29,7 @@ from wizard.pages.credentials import forget_unless_saved
 from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.config import AuthMode, Profile
+from wizard.services.model import AuthMode, Profile
 from wizard.widgets.colours import problem_style
 
 APP_PASSWORD_HELP = (

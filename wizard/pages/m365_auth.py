@@ -23,11 +23,10 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.pages.credentials import forget_unless_saved, stage_secrets
-from wizard.pages.flow import APP_ONLY
 from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import async_slot
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.widgets.colours import problem_style
 
 MODES = (
@@ -139,7 +138,7 @@ class M365AuthPage(QWizardPage):
                 self.modes.button(index).setChecked(True)
 
     def is_app_only(self) -> bool:
-        return self.auth_mode() in APP_ONLY
+        return self.auth_mode().is_app_only
 
     def profile_for_sign_in(self) -> Profile:
         return replace(self.state.profile(), auth=self.auth_mode())

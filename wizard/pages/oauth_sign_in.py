@@ -16,7 +16,7 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.config import Profile
+from wizard.services.model import Profile
 
 if TYPE_CHECKING:  # msal costs ~300 ms to import: loaded when a sign-in starts, not when the wizard opens
     from wizard.services import oauth

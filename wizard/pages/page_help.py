@@ -7,7 +7,7 @@ from html import escape
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.services import providers
-from wizard.services.config import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, ProviderKind
 
 MICROSOFT_SMTP_OAUTH = ("Microsoft: authenticate SMTP with OAuth",
                         "https://learn.microsoft.com/exchange/client-developer/legacy-protocols/"

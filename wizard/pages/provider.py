@@ -21,7 +21,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services import providers
-from wizard.services.config import DEFAULT_PORTS, AuthMode, ProviderKind, Security
+from wizard.services.model import DEFAULT_PORTS, AuthMode, ProviderKind, Security
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.config import ProviderKind
+from wizard.services.model import ProviderKind
 from wizard.services.validation import InvalidInputError, validate_address, validate_display_name
 from wizard.widgets.colours import problem_style
 

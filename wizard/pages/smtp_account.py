@@ -24,7 +24,7 @@ from typing_extensions import override
 from wizard.pages.smtp_rules import needs_plaintext_confirmation, smtp_problems
 from wizard.pages.state import WizardState
 from wizard.services import providers
-from wizard.services.config import DEFAULT_PORTS, Security
+from wizard.services.model import DEFAULT_PORTS, Security
 from wizard.widgets.form_widgets import line_edit, problem_label
 
 SECURITY_CHOICES = (

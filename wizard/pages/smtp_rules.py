@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.pages.state import WizardState
-from wizard.services.config import Security
+from wizard.services.model import Security
 from wizard.services.validation import (
     InvalidInputError,
     is_loopback,

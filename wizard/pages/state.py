@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
-from wizard.services.config import DEFAULT_PORTS, AuthMode, DeliverySettings, Profile, ProviderKind, Security
+from wizard.services.config import DeliverySettings
+from wizard.services.model import DEFAULT_PORTS, AuthMode, Profile, ProviderKind, Security
 
 if TYPE_CHECKING:  # heavy (aiosmtplib, dnspython, httpx): imported only when a page runs them
     from wizard.services.autodetect import Detection

@@ -37,15 +37,12 @@ from wizard.services import accounts, secrets
 from wizard.services.background_delivery import relay_settings_from_config
 from wizard.services.config import (
     DEFAULT_RELAY_LISTEN,
-    AuthMode,
     ConfigStore,
     DeliverySettings,
-    Profile,
-    ProviderKind,
-    Security,
     format_host_port,
     parse_host_port,
 )
+from wizard.services.model import AuthMode, Profile, ProviderKind, Security
 from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.colours import problem_style

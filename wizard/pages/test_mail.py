@@ -28,9 +28,9 @@ from wizard.pages.credentials import password_credential, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import diagnostics, secrets
-from wizard.services.config import AuthMode, ProviderKind
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.message import build_test_message, envelope_recipients
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.transports.base import Credential, SendResult, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox

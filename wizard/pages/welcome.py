@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QRadioButton, QVBoxLayout, QWidget, QWizardPage
 
 from wizard.pages.state import WizardState
-from wizard.services.config import Profile, ProviderKind, Security
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.typing_compat import override
 from wizard.widgets.colours import problem_style
 

@@ -7,8 +7,9 @@ The profile's settings go to config.toml (ConfigStore); its secret goes to the k
 from __future__ import annotations
 
 from wizard.services import diagnostics, secrets
-from wizard.services.config import AuthMode, ConfigStore, Profile, ProviderKind
+from wizard.services.config import ConfigStore
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.secrets import SecretKind
 from wizard.services.transports.base import Credential, FailureKind, PasswordCredential, Transport, TransportError
 from wizard.services.transports.smtp import SmtpTransport

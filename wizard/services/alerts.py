@@ -30,9 +30,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from wizard.services.config import CONFIG_FILE, Config, Profile, data_home
+from wizard.services.config import CONFIG_FILE, Config, data_home
 from wizard.services.health import Issue, ProfileHealth
 from wizard.services.message import sender_header
+from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 from wizard.services.validation import InvalidInputError, validate_address
 

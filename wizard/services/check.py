@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from wizard.services import diagnostics
-from wizard.services.config import Profile, ProviderKind, Security
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.transports.base import Credential, FailureKind, TokenCredential, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
 

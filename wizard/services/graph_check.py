@@ -26,9 +26,9 @@ from typing import Any
 
 from wizard.services import diagnostics
 from wizard.services.check import CheckReport, Step, StepCallback, StepRunner, StepStatus
-from wizard.services.config import Profile
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.graph_guide import needed_permissions
+from wizard.services.model import Profile
 from wizard.services.transports.base import Credential, FailureKind, TokenCredential, TransportError
 from wizard.services.transports.graph import SENT_ITEMS_NOTE, GraphSettings, GraphTransport
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from wizard.services.config import AuthMode, Profile, ProviderKind, Security
+from wizard.services.model import Profile, ProviderKind, Security
 
 GLOBAL_GRAPH = "https://graph.microsoft.com"
 SCOPE_NAME_PREFIX = "Mailwright sender"
@@ -191,7 +191,7 @@ def graph_instead_of_smtp(profile: Profile) -> Profile:
 def graph_permission_steps(profile: Profile) -> list[str]:
     """What the admin adds to the existing app registration before the Graph profile can send."""
     cloud = cloud_for_authority(profile.authority)
-    if profile.auth in {AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE}:
+    if profile.auth.is_app_only:
         return [
             "Entra admin center > App registrations > your app > API permissions > Add a permission > "
             "Microsoft Graph > Application permissions > Mail.Send (and Mail.ReadWrite for messages over 4 MB).",

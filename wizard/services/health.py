@@ -19,8 +19,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from wizard.services import diagnostics
-from wizard.services.config import AuthMode, Config, Profile, ProviderKind, data_home
+from wizard.services.config import Config, data_home
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 
 DNS_VERDICTS_FILE = "dns-verdicts.json"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import SMTP
 
-from wizard.services.config import Profile
+from wizard.services.model import Profile
 
 
 class SenderNotAuthorizedError(Exception):

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from wizard.services.config import Config, Profile
+from wizard.services.config import Config
+from wizard.services.model import Profile
 from wizard.services.outbox import Outbox, OutboxError
 from wizard.services.policy import SenderNotAuthorizedError, apply_postmaster, check_sender
 from wizard.services.relay_security import (

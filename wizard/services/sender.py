@@ -35,8 +35,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from wizard.services import accounts
-from wizard.services.config import Config, ConfigStore, DeliverySettings, Profile
+from wizard.services.config import Config, ConfigStore, DeliverySettings
 from wizard.services.idle_connections import IdleConnections
+from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from wizard.services.config import Profile, ProviderKind
+from wizard.services.model import Profile, ProviderKind
 
 Sleep = Callable[[float], Awaitable[None]]
 

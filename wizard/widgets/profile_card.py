@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.check import CheckReport, Step, StepStatus, check_profile
-from wizard.services.config import Profile, ProviderKind
 from wizard.services.health import (
     PROVIDER_LABELS,
     DnsVerdict,
@@ -23,6 +22,7 @@ from wizard.services.health import (
     format_time,
     sender_domain,
 )
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.outbox import MessageState
 from wizard.tray import STATE_COLOURS
 from wizard.widgets.colours import problem_style, state_text_style

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.services.config import Profile, ProviderKind
 from wizard.services.message import TestMail, default_test_body, envelope_recipients, queue_id, sender_header
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.policy import apply_postmaster
 from wizard.services.transports.base import Credential, SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport

@@ -16,7 +16,7 @@ import httpcore
 
 from wizard.services.autodetect.https_get import ResponseTooLargeError, https_get, verified_context_off_loop
 from wizard.services.autodetect.model import ConnectTo, Proposal, Source, SourceOutcome
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 AUTOCONFIG_PATH = "/mail/config-v1.1.xml"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from wizard.services import providers
 from wizard.services.autodetect.model import Proposal, Source, SourceOutcome
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 
 GRAPH_HOST = "graph.microsoft.com"
 

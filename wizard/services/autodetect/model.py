@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 
 # curl's --connect-to: connect to (host, port) at this other (host, port) instead, while TLS is still
 # verified against the original name. Tests point example.test names at loopback servers with it.

@@ -17,7 +17,7 @@ import aiosmtplib
 
 from wizard.services.autodetect.https_get import verified_context_off_loop
 from wizard.services.autodetect.model import ConnectTo, Proposal, Source, SourceOutcome
-from wizard.services.config import ProviderKind, Security
+from wizard.services.model import ProviderKind, Security
 from wizard.services.smtp_closing import PromptClosingSMTP, close_smtp
 
 IMPLICIT_TLS_PORT = 465

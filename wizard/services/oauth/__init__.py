@@ -34,11 +34,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, TypeVar
 
-from wizard.services.config import Profile, ProviderKind
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, as_transport_error
 from wizard.services.oauth.loopback import BrowserOpener, open_system_browser
-from wizard.services.oauth.microsoft import APP_ONLY, DeviceCodeCallback, MicrosoftTokens, scopes_for
+from wizard.services.oauth.microsoft import DeviceCodeCallback, MicrosoftTokens, scopes_for
 from wizard.services.oauth.model import AccessToken, DeviceCode, LogoutResult, SignIn, TokenStatus
 from wizard.services.transports.base import TokenCredential
 
@@ -111,7 +111,7 @@ async def login(profile: Profile, *, device: bool = False, on_device_code: Devic
     if profile.provider is ProviderKind.GMAIL:
         return await _google(profile).sign_in(open_browser)
     session = _microsoft(profile)
-    if device and profile.auth not in APP_ONLY:
+    if device and not profile.auth.is_app_only:
         return await session.sign_in_device(on_device_code or _print_device_code)
     return await session.sign_in_interactive(open_browser)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlencode, urlsplit
 
-from wizard.services.config import AuthMode, Profile
+from wizard.services.model import Profile
 
 APP_NAME = "Mailwright"
 REDIRECT_URI = "http://localhost"
@@ -136,7 +136,7 @@ def smtp_auth_enable_line(mailbox: str) -> str:
 
 def revoke_instructions(profile: Profile) -> str:
     """What 'Remove access' cannot do locally: the grant stays in the tenant until an admin removes it."""
-    if profile.auth in {AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE}:
+    if profile.auth.is_app_only:
         return ("The stored tokens were deleted. The app itself keeps its permission: to revoke it, delete the "
                 "client secret or certificate under Entra admin center > App registrations > "
                 f"{APP_NAME} > Certificates & secrets, and run Remove-MailboxPermission / Remove-ServicePrincipal "

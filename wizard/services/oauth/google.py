@@ -23,7 +23,8 @@ from urllib.parse import urlencode
 import httpx
 
 from wizard.services import diagnostics, secrets
-from wizard.services.config import Profile, data_home
+from wizard.services.config import data_home
+from wizard.services.model import Profile
 from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, error_from_response, network_error
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser

@@ -22,7 +22,7 @@ import msal
 import requests
 
 from wizard.services import diagnostics, secrets
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.oauth.certificates import CertificateError, load_certificate
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, error_from_response, network_error
@@ -39,7 +39,6 @@ MICROSOFT_LOGIN_HOSTS = {
     "login.partner.microsoftonline.cn": "https://microsoftgraph.chinacloudapi.cn",
     "login.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn",
 }
-APP_ONLY = {AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE}
 DeviceCodeCallback = Callable[[DeviceCode], Awaitable[None] | None]
 
 
@@ -71,7 +70,7 @@ def graph_resource(profile: Profile) -> str:
 
 def scopes_for(profile: Profile) -> list[str]:
     """Pure: the scopes to request. msal adds offline_access/openid/profile itself and rejects them here."""
-    app_only = profile.auth in APP_ONLY
+    app_only = profile.auth.is_app_only
     if profile.provider is ProviderKind.GRAPH:
         resource = graph_resource(profile)
         return [f"{resource}/.default"] if app_only else [f"{resource}/{GRAPH_DELEGATED_SCOPE}"]
@@ -130,7 +129,7 @@ class MicrosoftTokens:
         if not authority.instance_discovery:
             options["instance_discovery"] = False
         try:
-            if self.profile.auth in APP_ONLY:
+            if self.profile.auth.is_app_only:
                 self._app = msal.ConfidentialClientApplication(
                     self.profile.client_id, client_credential=self._client_credential(), **options)
             else:
@@ -205,7 +204,7 @@ class MicrosoftTokens:
                            account, tuple(scope.split()))
 
     async def sign_in_interactive(self, open_browser: BrowserOpener = open_system_browser) -> SignIn:
-        if self.profile.auth in APP_ONLY:
+        if self.profile.auth.is_app_only:
             return SignIn.from_token(await self.token(force_refresh=True))
         async with LoopbackRedirect() as redirect:
             flow = await asyncio.to_thread(self._call, lambda app: app.initiate_auth_code_flow(

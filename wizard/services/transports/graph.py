@@ -36,8 +36,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from wizard.services import diagnostics
-from wizard.services.config import AuthMode, Profile
 from wizard.services.graph_guide import REQUEST_LIMIT_BYTES, graph_endpoint_for
+from wizard.services.model import Profile
 from wizard.services.transports.base import (
     Credential,
     FailureKind,
@@ -57,7 +57,6 @@ from wizard.services.transports.graph_mime import (
 )
 from wizard.services.transports.smtp import tls_context
 
-APP_ONLY_MODES = frozenset({AuthMode.CLIENT_SECRET, AuthMode.CLIENT_CERTIFICATE})
 MAX_CONCURRENT_PER_APP = 4
 MAILBOX_REQUESTS_PER_WINDOW = 10_000
 MAILBOX_WINDOW_S = 600.0
@@ -83,7 +82,7 @@ class GraphSettings:
     @classmethod
     def from_profile(cls, profile: Profile) -> GraphSettings:
         return cls(graph_endpoint=graph_endpoint_for(profile.graph_endpoint, profile.authority),
-                   mailbox=profile.from_address, app_only=profile.auth in APP_ONLY_MODES,
+                   mailbox=profile.from_address, app_only=profile.auth.is_app_only,
                    client_id=profile.client_id, save_to_sent_items=profile.save_to_sent_items,
                    ca_file=profile.ca_file, timeout_s=profile.timeout_s)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import aiosmtplib
 
 from wizard.services import diagnostics
-from wizard.services.config import Profile, Security
+from wizard.services.model import Profile, Security
 from wizard.services.smtp_closing import close_smtp
 from wizard.services.transports.base import (
     Credential,
