@@ -8,8 +8,9 @@ import pytest
 
 from tests.m365.conftest import SENDER, Tenant
 from wizard.services import m365, secrets
-from wizard.services.config import AuthMode, ConfigStore, ProviderKind
+from wizard.services.config import ConfigStore
 from wizard.services.m365 import keypair
+from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.secrets import SecretKind
 
 pytestmark = [pytest.mark.keyring, pytest.mark.asyncio]

@@ -6,7 +6,7 @@ import ssl
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from wizard.services.config import Profile, ProviderKind
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.oauth.microsoft import authority_for, ca_bundle, graph_resource
 
 DEFAULT_ADMIN_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools

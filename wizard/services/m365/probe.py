@@ -15,7 +15,6 @@ import msal
 import requests
 
 from wizard.services.check import CheckReport, check_profile
-from wizard.services.config import Profile
 from wizard.services.m365.replication import (
     NotReadyError,
     ReplicationTimeoutError,
@@ -23,8 +22,9 @@ from wizard.services.m365.replication import (
     WaitPolicy,
     wait_until_ready,
 )
+from wizard.services.model import Profile
 from wizard.services.oauth.errors import OAuthError, diagnosis_code
-from wizard.services.oauth.microsoft import APP_ONLY, MicrosoftTokens, authority_for, http_session, scopes_for
+from wizard.services.oauth.microsoft import MicrosoftTokens, authority_for, http_session, scopes_for
 
 REPLICATING = {"app_not_found", "invalid_client_secret", "invalid_token", "access_denied", "auth_failed",
                "token_expired", "certificate_not_registered"}
@@ -33,7 +33,7 @@ _REPLICATING_AADSTS = {"700016", "700027", "7000215", "7000112"}
 
 async def app_is_known(profile: Profile) -> None:
     """Returns when the sign-in service knows the app; NotReadyError while it is still replicating."""
-    if profile.auth in APP_ONLY:
+    if profile.auth.is_app_only:
         try:
             await MicrosoftTokens(profile).token(force_refresh=True)
         except OAuthError as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from wizard.services import accounts, oauth
 from wizard.services.check import CheckReport
-from wizard.services.config import ConfigStore, Profile, ProviderKind, Security
+from wizard.services.config import ConfigStore
 from wizard.services.m365 import exchange, keypair, record
 from wizard.services.m365.admin_sign_in import AdminSession, AdminSignIn
 from wizard.services.m365.diagnosis import GRANT_ROLES, REGISTER_ROLES, M365Error
@@ -31,6 +31,7 @@ from wizard.services.m365.replication import (
     WaitPolicy,
     wait_until_ready,
 )
+from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.oauth.loopback import BrowserOpener, open_system_browser
 from wizard.services.oauth.microsoft import DeviceCodeCallback
 from wizard.services.validation import validate_address
