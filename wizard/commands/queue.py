@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.services.outbox_schema import MessageState, MessageSummary
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,16 +16,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("action", choices=["list", "status", "show", "retry", "delete", "purge", "release"])
     parser.add_argument("target", nargs="?", help="message id (show/retry/delete) or profile (release)")
     parser.add_argument("--profile", help="delete: every queued and held message of this profile (e.g. a deleted one)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--limit", type=_positive, default=50, metavar="N",
+                        help="list: show the newest N messages (default 50)")
+    parser.add_argument("--state", choices=[state.value for state in MessageState],
+                        help="list: only messages in this state")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of messages from 1 to 100000")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services.config import ConfigStore
     from wizard.services.health import OrphanedMail, orphaned_mail, read_profile_stats
-    from wizard.services.outbox import Outbox, OutboxError, OutboxMessage, ProfilePause
+    from wizard.services.outbox import Outbox, OutboxError, ProfilePause
 
-    def row(message: OutboxMessage) -> dict[str, Any]:
+    def row(message: MessageSummary) -> dict[str, Any]:
         return {"id": message.id, "message_id": message.message_id, "profile": message.profile,
                 "priority": message.priority, "state": message.state.value, "attempts": message.attempts,
                 "from": message.envelope_from, "recipients": list(message.recipients),
@@ -48,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(f"queue {args.action} needs a message id{alternative}.", as_json=args.json)
     try:
         if args.action == "list":
-            payload: dict[str, Any] = {"ok": True, "messages": [row(m) for m in outbox.messages()],
+            state = MessageState(args.state) if args.state else None
+            payload: dict[str, Any] = {"ok": True,
+                                       "messages": [row(m) for m in outbox.summaries(limit=args.limit, state=state)],
                                        "paused": [pause(p) for p in outbox.paused_profiles().values()],
                                        "orphaned": [o.to_json() for o in orphans()]}
         elif args.action == "status":

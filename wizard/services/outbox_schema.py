@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS messages (
     delivered_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_due ON messages (state, priority, next_attempt_at);
+-- Newest first per state (`queue list --state`, the viewer's filter) and the counts per state, without the bodies.
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state, id);
 CREATE TABLE IF NOT EXISTS paused_profiles (
     profile TEXT PRIMARY KEY,
     diagnosis_code TEXT NOT NULL,
@@ -65,7 +68,9 @@ class MessageState(StrEnum):
 
 
 @dataclass(frozen=True)
-class OutboxMessage:
+class MessageSummary:
+    """A message without its body: what lists and counts need (`queue list`, the outbox viewer)."""
+
     id: int
     message_id: str
     profile: str
@@ -73,7 +78,6 @@ class OutboxMessage:
     envelope_from: str
     recipients: tuple[str, ...]
     pending_recipients: tuple[str, ...]
-    raw: bytes
     state: MessageState
     attempts: int
     created_at: float
@@ -86,6 +90,17 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True)
+class OutboxMessage(MessageSummary):
+    raw: bytes = field(kw_only=True)
+
+
+# Every column but the body, for reading summaries of many rows without loading megabytes of mail.
+SUMMARY_COLUMNS = ("id, message_id, profile, priority, envelope_from, recipients, pending_recipients, state, attempts,"
+                   " created_at, first_attempt_at, next_attempt_at, last_reply, diagnosis_code, recipient_results,"
+                   " delivered_by")
+
+
+@dataclass(frozen=True)
 class ProfilePause:
     """A profile the sender stopped using because its account failed (auth or settings); survives restarts."""
 
@@ -95,13 +110,19 @@ class ProfilePause:
     since: float
 
 
+def _summary_fields(row: sqlite3.Row) -> dict[str, Any]:
+    return {"id": row["id"], "message_id": row["message_id"], "profile": row["profile"], "priority": row["priority"],
+            "envelope_from": row["envelope_from"], "recipients": tuple(json.loads(row["recipients"])),
+            "pending_recipients": tuple(json.loads(row["pending_recipients"])), "state": MessageState(row["state"]),
+            "attempts": row["attempts"], "created_at": row["created_at"], "first_attempt_at": row["first_attempt_at"],
+            "next_attempt_at": row["next_attempt_at"], "last_reply": row["last_reply"],
+            "diagnosis_code": row["diagnosis_code"], "recipient_results": json.loads(row["recipient_results"]),
+            "delivered_by": row["delivered_by"]}
+
+
+def row_to_summary(row: sqlite3.Row) -> MessageSummary:
+    return MessageSummary(**_summary_fields(row))
+
+
 def row_to_message(row: sqlite3.Row) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"], message_id=row["message_id"], profile=row["profile"], priority=row["priority"],
-        envelope_from=row["envelope_from"], recipients=tuple(json.loads(row["recipients"])),
-        pending_recipients=tuple(json.loads(row["pending_recipients"])), raw=bytes(row["raw"]),
-        state=MessageState(row["state"]), attempts=row["attempts"], created_at=row["created_at"],
-        first_attempt_at=row["first_attempt_at"], next_attempt_at=row["next_attempt_at"],
-        last_reply=row["last_reply"], diagnosis_code=row["diagnosis_code"],
-        recipient_results=json.loads(row["recipient_results"]), delivered_by=row["delivered_by"],
-    )
+    return OutboxMessage(**_summary_fields(row), raw=bytes(row["raw"]))
