@@ -16,7 +16,6 @@ from wizard.services.health import (
     DnsVerdictStore,
     HealthState,
     Issue,
-    ProfileStats,
     SignInView,
     assess,
     assess_profile,
@@ -24,12 +23,12 @@ from wizard.services.health import (
     load_health,
     load_orphaned_mail,
     orphaned_mail,
-    read_profile_stats,
     sign_in_view,
     worst_state,
 )
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
+from wizard.services.outbox_stats import ProfileStats, read_profile_stats
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
 RAW = b"From: app@example.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\nhi\r\n"

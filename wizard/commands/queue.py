@@ -32,8 +32,9 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services.config import ConfigStore
-    from wizard.services.health import OrphanedMail, orphaned_mail, read_profile_stats
+    from wizard.services.health import OrphanedMail, orphaned_mail
     from wizard.services.outbox import Outbox, OutboxError, ProfilePause
+    from wizard.services.outbox_stats import read_profile_stats
 
     def row(message: MessageSummary) -> dict[str, Any]:
         return {"id": message.id, "message_id": message.message_id, "profile": message.profile,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from wizard.services.config import Config, data_home
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
+from wizard.services.outbox_stats import ProfileStats, read_profile_stats
 
 DNS_VERDICTS_FILE = "dns-verdicts.json"
 SECRET_WARNING_DAYS = 14
@@ -71,65 +71,6 @@ class Issue(StrEnum):
     SECRET_EXPIRED = "secret_expired"
     NOT_SIGNED_IN = "not_signed_in"
     SENDING_DISABLED = "sending_disabled"
-
-
-@dataclass(frozen=True)
-class ProfileStats:
-    """One profile's slice of the outbox: counts, last outcomes, retries and holds."""
-
-    counts: Mapping[MessageState, int]
-    last_sent_at: float | None = None
-    last_failed_at: float | None = None
-    last_failure_reply: str = ""
-    last_failure_code: str = ""
-    retrying: int = 0  # queued again after a temporary error (4xx, timeout, dropped connection)
-    most_attempts: int = 0  # the highest attempt count among those
-    retry_reply: str = ""
-    retry_code: str = ""
-    held_code: str = ""  # why mail is held ("" when held at startup, not by an error)
-    held_reply: str = ""
-
-
-# SQLite fills the bare columns next to MAX() from the row that holds the maximum (documented behaviour).
-_STATS_QUERIES = {
-    "counts": "SELECT profile, state, COUNT(*) FROM messages GROUP BY profile, state",
-    "sent": "SELECT profile, MAX(updated_at) FROM messages WHERE state = 'sent' GROUP BY profile",
-    "failed": "SELECT profile, MAX(updated_at), last_reply, diagnosis_code FROM messages WHERE state = 'failed'"
-              " GROUP BY profile",
-    "retrying": "SELECT profile, COUNT(*), MAX(attempts), last_reply, diagnosis_code FROM messages"
-                " WHERE state = 'queued' AND attempts > 0 AND diagnosis_code != '' GROUP BY profile",
-    "held": "SELECT profile, MAX(updated_at), diagnosis_code, last_reply FROM messages WHERE state = 'held'"
-            " GROUP BY profile",
-}
-
-
-def read_profile_stats(outbox_path: Path) -> dict[str, ProfileStats]:
-    """Per-profile stats from the outbox file, on a read-only connection (WAL readers never block the sender)."""
-    if not outbox_path.exists():
-        return {}
-    connection = sqlite3.connect(f"{outbox_path.as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = {name: connection.execute(query).fetchall() for name, query in _STATS_QUERIES.items()}
-    finally:
-        connection.close()
-    counts: dict[str, dict[MessageState, int]] = {}
-    for profile, state, count in rows["counts"]:
-        counts.setdefault(profile, {})[MessageState(state)] = count
-    sent = {row[0]: row[1] for row in rows["sent"]}
-    failed = {row[0]: row for row in rows["failed"]}
-    retrying = {row[0]: row for row in rows["retrying"]}
-    held = {row[0]: row for row in rows["held"]}
-    stats: dict[str, ProfileStats] = {}
-    for profile, by_state in counts.items():
-        fail, retry, hold = failed.get(profile), retrying.get(profile), held.get(profile)
-        stats[profile] = ProfileStats(
-            counts=by_state, last_sent_at=sent.get(profile),
-            last_failed_at=fail[1] if fail else None, last_failure_reply=fail[2] if fail else "",
-            last_failure_code=fail[3] if fail else "",
-            retrying=retry[1] if retry else 0, most_attempts=retry[2] if retry else 0,
-            retry_reply=retry[3] if retry else "", retry_code=retry[4] if retry else "",
-            held_code=hold[2] if hold else "", held_reply=hold[3] if hold else "")
-    return stats
 
 
 @dataclass(frozen=True)
