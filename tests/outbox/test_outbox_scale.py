@@ -121,3 +121,16 @@ def test_purge_deletes_in_slices_and_gives_the_space_back(data_home: Path, clock
 def _pages(path: Path) -> int:
     with sqlite3.connect(path) as connection:
         return int(connection.execute("PRAGMA page_count").fetchone()[0])
+
+
+def test_profile_statistics_never_read_rows_with_their_bodies(data_home: Path) -> None:
+    from wizard.services import outbox_stats
+
+    outbox = Outbox()
+    outbox.enqueue(_message(1), profile="main")
+    with outbox._connect() as connection:
+        for query in (outbox_stats._COUNTS, outbox_stats._LATEST, outbox_stats._RETRYING, outbox_stats._DETAIL):
+            params = ("sent",) if query == outbox_stats._LATEST else (1,) if query == outbox_stats._DETAIL else ()
+            plan = " | ".join(str(row[3]) for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", params))
+            assert "COVERING INDEX messages_by_profile" in plan or "INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    assert outbox_stats.read_profile_stats(outbox.path)["main"].counts == {MessageState.QUEUED: 1}
