@@ -23,7 +23,7 @@ from wizard.pages.delivery_settings import DeliverySettingsPage
 from wizard.pages.sender_settings import SenderSettingsPage, normalise_authorized_domain
 from wizard.pages.state import WizardState
 from wizard.services.config import DeliverySettings
-from wizard.services.policy import SenderNotAuthorizedError, check_sender
+from wizard.services.policy import check_sender
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
 
@@ -147,8 +147,7 @@ def test_entered_lists_mean_what_the_sender_policy_enforces(qtbot: QtBot) -> Non
     for allowed in ("app@example.com", "app@billing.example.com", "x@news.example.org", "robot@other.net"):
         assert check_sender(allowed, profile).allowed, allowed
     for refused in ("x@example.org", "someone@other.net"):
-        with pytest.raises(SenderNotAuthorizedError):
-            check_sender(refused, profile)
+        assert not check_sender(refused, profile).allowed, refused
 
 
 def test_invalid_pending_entry_blocks_next_and_a_valid_one_is_added_on_next(qtbot: QtBot) -> None:

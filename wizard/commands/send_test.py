@@ -22,8 +22,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.commands.send import refused
     from wizard.services import accounts
     from wizard.services.message import TestMail, build_test_message, default_test_body, queue_id
+    from wizard.services.submission import SubmissionError, apply_rules
     from wizard.services.transports.base import TransportError
     from wizard.services.validation import InvalidInputError
 
@@ -39,12 +41,15 @@ def run(args: argparse.Namespace) -> int:
     except InvalidInputError as exc:
         return usage_error(str(exc), as_json=args.json)
 
-    recipients = [*mail.to, *mail.cc]
+    try:  # the rules every message gets (policy, postmaster, display name, Date, Message-ID), then send
+        prepared = apply_rules(message, profile, envelope_from=profile.from_address, recipients=[*mail.to, *mail.cc])
+    except SubmissionError as exc:
+        return refused(exc, as_json=args.json)
 
     async def send() -> tuple[str, dict[str, str]]:
         transport = await accounts.transport_for(profile)
         async with transport:
-            result = await transport.send(profile.from_address, recipients, message.as_bytes())
+            result = await transport.send(prepared.envelope_from, list(prepared.recipients), prepared.raw)
         return result.reply, result.refused
 
     try:
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print_diagnosis(exc.diagnosis)
         return EXIT_FAILED
-    payload = {"ok": not refused, "profile": profile.name, "message_id": message["Message-ID"], "reply": reply,
+    payload = {"ok": not refused, "profile": profile.name, "message_id": prepared.message_id, "reply": reply,
                "queue_id": queue_id(reply), "refused": refused}
     if args.json:
         emit_json(payload)

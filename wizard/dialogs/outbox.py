@@ -31,6 +31,7 @@ from wizard.services import diagnostics
 from wizard.services.message import build_test_message, envelope_recipients, queue_id
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxError, OutboxMessage
+from wizard.services.submission import QueuedMessage, SubmissionError, asubmit
 from wizard.services.validation import InvalidInputError
 
 TEST_MAIL_PRIORITY = 1  # very high: the admin is waiting for it
@@ -149,7 +150,7 @@ class OutboxTestMailDialog(SendTestDialog):
         self.wake = wake
         self.is_sending = is_sending
         self.poll_s = poll_s
-        self.queued: OutboxMessage | None = None
+        self.queued: QueuedMessage | None = None
         self.setWindowTitle(f"Send a test mail through '{profile.name}'")
         self.status.setText("The message goes through the outbox (priority 1), like your application's mail: "
                             "the background sender delivers it and this window shows the server's answer.")
@@ -165,9 +166,14 @@ class OutboxTestMailDialog(SendTestDialog):
             self.send_finished.emit(False)
             return
         recipients = envelope_recipients(message)
-        self.queued = await self.outbox.aenqueue(message, profile=self.profile.name,
-                                                 envelope_from=self.profile.from_address, recipients=recipients,
-                                                 priority=TEST_MAIL_PRIORITY)
+        try:
+            self.queued = await asubmit(message, config=None, outbox=self.outbox, profile=self.profile,
+                                        envelope_from=self.profile.from_address, recipients=recipients,
+                                        priority=TEST_MAIL_PRIORITY)
+        except SubmissionError as exc:
+            self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not queued: {exc}")
+            self.send_finished.emit(False)
+            return
         self.wake()
         self.status.setText(f"Queued as message {self.queued.id} (priority 1); waiting for the background sender to "
                             f"deliver it to {', '.join(recipients)}…")

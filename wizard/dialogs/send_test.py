@@ -20,6 +20,7 @@ from typing_extensions import override
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.message import TestMail, build_test_message, envelope_recipients
 from wizard.services.model import Profile
+from wizard.services.submission import SubmissionError
 from wizard.services.transports.base import Credential, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
@@ -123,6 +124,10 @@ class SendTestDialog(QDialog):
         self.status.setText(f"Sending to {', '.join(recipients)} through {self.profile.host}…")
         try:
             result = await deliver_test_mail(self.profile, self.credential, message)
+        except SubmissionError as exc:
+            self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not sent: {exc}")
+            self.send_finished.emit(False)
+            return
         except TransportError as exc:
             self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxCritical, "The message was not sent.")
             self.diagnosis.show_diagnosis(exc.diagnosis)

@@ -84,8 +84,8 @@ def submission_help(profile_name: str, listen: str = DEFAULT_RELAY_LISTEN) -> st
             f"mailwright send --profile {profile_name} --to ops@example.com \\\n"
             "    --subject \"Nightly report\" --body \"All jobs finished.\"\n"
             "# Python (message: an email.message.EmailMessage):\n"
-            "from wizard.services.outbox import Outbox\n"
-            f"Outbox().enqueue(message, profile=\"{profile_name}\")\n"
+            "import wizard\n"
+            f"wizard.submit(message, profile=\"{profile_name}\")\n"
             "# Mailwright's background sender delivers the queue, with retries, while\n"
             f"# the app runs; on a server: mailwright serve --relay {listen}")
 

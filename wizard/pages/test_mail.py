@@ -31,6 +31,7 @@ from wizard.services import diagnostics, secrets
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.message import build_test_message, envelope_recipients
 from wizard.services.model import AuthMode, ProviderKind
+from wizard.services.submission import SubmissionError
 from wizard.services.transports.base import Credential, SendResult, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
@@ -141,6 +142,9 @@ class TestMailPage(QWizardPage):
                 self._fail(QStyle.StandardPixmap.SP_MessageBoxCritical, "The message was not sent.", credential)
                 return
             result = await deliver_test_mail(profile, credential, message)
+        except SubmissionError as exc:
+            self._fail(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not sent: {exc}")
+            return
         except TransportError as exc:
             self._fail(QStyle.StandardPixmap.SP_MessageBoxCritical, "The message was not sent.", exc.diagnosis)
             return

@@ -199,7 +199,10 @@ class Outbox:
 
     def enqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
                 recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
-        """Store one message durably; returns only after the row is committed."""
+        """Store one message durably; returns only after the row is committed.
+
+        Storage only: no routing, policy or header rules are applied here. Mail from outside goes through
+        `wizard.submit` (services/submission.py), which applies them and then calls this."""
         row = self._prepare(message, profile, envelope_from, recipients, priority)
         return self._insert_rows([row])[0]
 

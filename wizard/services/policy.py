@@ -1,32 +1,23 @@
-"""Sender authorisation and the forced postmaster sender, per profile (pure functions).
+"""Who may send through a profile: the authorised domains and senders (pure functions).
 
 Domain semantics follow MailUp SMTP+: authorising a 2nd-level domain (example.com) authorises it and
 every 3rd-level domain under it (news.example.com); authorising a 3rd-level domain authorises only
-that one (and anything below it), never its parent.
+that one (and anything below it), never its parent. Both lists empty: everyone may send.
+
+Which addresses are checked (the envelope sender and every From/Sender address) and what a refusal
+does is decided once, in submission.py.
 """
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
-from email.parser import BytesParser
-from email.policy import SMTP
 
 from wizard.services.model import Profile
 
 
-class SenderNotAuthorizedError(Exception):
-    """The profile's policy blocks this sender; the relay answers 550 5.7.1 with this text."""
-
-    def __init__(self, sender: str, profile: str) -> None:
-        super().__init__(f"{sender or '<>'} is not an authorised sender for profile '{profile}'.")
-        self.sender = sender
-        self.profile = profile
-
-
 @dataclass(frozen=True)
 class PolicyDecision:
-    allowed: bool
+    allowed: bool  # False: the profile blocks this sender
     alert: str = ""  # non-empty when unauthorized_action = "alert" let an unauthorised sender through
 
 
@@ -49,24 +40,9 @@ def sender_authorized(sender: str, profile: Profile) -> bool:
 
 
 def check_sender(sender: str, profile: Profile) -> PolicyDecision:
-    """Apply the profile's policy; raises SenderNotAuthorizedError when the action is block."""
+    """The profile's verdict on one address: allowed, allowed with an alert, or blocked."""
     if sender_authorized(sender, profile):
         return PolicyDecision(True)
     if profile.unauthorized_action == "alert":
-        return PolicyDecision(True, f"{sender} is not an authorised sender for profile '{profile.name}'.")
-    raise SenderNotAuthorizedError(sender, profile.name)
-
-
-def apply_postmaster(raw: bytes, envelope_from: str, profile: Profile) -> tuple[bytes, str]:
-    """With force_postmaster_sender, From and the envelope sender become the postmaster and the original
-    From moves to Reply-To (unless the application already set one), so replies still reach the author."""
-    if not (profile.force_postmaster_sender and profile.postmaster):
-        return raw, envelope_from
-    message = BytesParser(policy=SMTP).parsebytes(raw)
-    original_from = message.get("From")
-    if original_from is not None and message.get("Reply-To") is None:
-        message["Reply-To"] = str(original_from)
-    del message["From"]
-    name = profile.display_name
-    message["From"] = email.utils.formataddr((name, profile.postmaster)) if name else profile.postmaster
-    return message.as_bytes(policy=SMTP), profile.postmaster
+        return PolicyDecision(True, f"{sender or '<>'} is not an authorised sender for profile '{profile.name}'.")
+    return PolicyDecision(False)

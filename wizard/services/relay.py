@@ -16,9 +16,7 @@ from collections.abc import Callable
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from wizard.services.config import Config
-from wizard.services.model import Profile
 from wizard.services.outbox import Outbox, OutboxError
-from wizard.services.policy import SenderNotAuthorizedError, apply_postmaster, check_sender
 from wizard.services.relay_security import (
     RelayAuthenticator,
     RelaySecurity,
@@ -27,6 +25,14 @@ from wizard.services.relay_security import (
     relay_security_from_config,
 )
 from wizard.services.relay_smtp import RelaySMTP
+from wizard.services.submission import (
+    InvalidMessageError,
+    MessageTooLargeError,
+    NoProfileError,
+    SenderNotAuthorizedError,
+    asubmit,
+    check_envelope_sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +50,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def profile_for_sender(config: Config, sender: str) -> Profile:
-    """The profile whose From address is the sender, otherwise the default profile."""
-    wanted = sender.strip().lower()
-    for profile in config.profiles.values():
-        if profile.from_address and profile.from_address.lower() == wanted:
-            return profile
-    return config.profile()
-
-
 class RelayHandler:
-    """aiosmtpd handler: policy at MAIL FROM, durable enqueue at DATA, then `on_queued` (wakes the sender)."""
+    """aiosmtpd handler: the envelope sender's policy at MAIL FROM (an early refusal), every rule of
+    submission.py and the durable enqueue at DATA, then `on_queued` (wakes the sender). The relay only
+    translates the rules' verdicts into SMTP replies."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
                  on_queued: Callable[[], None] | None = None) -> None:
@@ -65,14 +64,11 @@ class RelayHandler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
                           mail_options: list[str]) -> str:
         try:
-            profile = profile_for_sender(self.load_config(), address)
-            decision = check_sender(address, profile)
-        except KeyError as exc:
-            return f"451 4.3.0 {exc.args[0]}"
+            check_envelope_sender(self.load_config(), address)
+        except NoProfileError as exc:
+            return f"451 4.3.0 {exc}"
         except SenderNotAuthorizedError as exc:
             return f"550 5.7.1 {exc}"
-        if decision.alert:
-            log.warning("Relay: %s", decision.alert)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
@@ -80,11 +76,15 @@ class RelayHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         sender = str(envelope.mail_from or "")
         try:
-            profile = profile_for_sender(self.load_config(), sender)
-            raw, envelope_from = apply_postmaster(bytes(envelope.original_content or b""), sender, profile)
-            stored = await self.outbox.aenqueue(raw, profile=profile.name, envelope_from=envelope_from,
-                                                recipients=list(envelope.rcpt_tos), priority=profile.priority)
-        except (KeyError, OutboxError, OSError) as exc:
+            stored = await asubmit(bytes(envelope.original_content or b""), config=self.load_config(),
+                                   outbox=self.outbox, envelope_from=sender, recipients=list(envelope.rcpt_tos))
+        except SenderNotAuthorizedError as exc:
+            return f"550 5.7.1 {exc}"
+        except MessageTooLargeError as exc:
+            return f"552 5.3.4 {exc}"
+        except InvalidMessageError as exc:
+            return f"554 5.6.0 {exc}"
+        except (NoProfileError, OutboxError, OSError) as exc:
             log.error("Relay could not queue a message: %s", exc)
             return "451 4.3.0 Could not queue the message; try again later"
         if self.on_queued is not None:

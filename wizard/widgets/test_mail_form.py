@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from wizard.services.message import TestMail, default_test_body, envelope_recipients, queue_id, sender_header
 from wizard.services.model import Profile, ProviderKind
-from wizard.services.policy import apply_postmaster
+from wizard.services.submission import apply_rules
 from wizard.services.transports.base import Credential, SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport
 from wizard.services.validation import InvalidInputError, reject_header_injection, validate_addresses
@@ -50,9 +50,11 @@ def accepted_text(result: SendResult, message_id: str) -> str:
 
 
 async def deliver_test_mail(profile: Profile, credential: Credential, message: EmailMessage) -> SendResult:
-    """Send straight through the profile's transport (no outbox), as the account's policy would send it:
-    with `force_postmaster_sender` the postmaster is the sender and the author moves to Reply-To."""
-    raw, envelope_from = apply_postmaster(message.as_bytes(), profile.from_address, profile)
+    """Send straight through the profile's transport (no outbox), after the same rules as every queued message
+    (submission.apply_rules: policy, postmaster, display name, Date, Message-ID); a refusal raises
+    `SubmissionError` and nothing is sent."""
+    prepared = apply_rules(message, profile, envelope_from=profile.from_address,
+                           recipients=envelope_recipients(message))
     transport: Transport
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.transports.graph import GraphTransport  # httpx: only when a Graph account sends
@@ -61,7 +63,7 @@ async def deliver_test_mail(profile: Profile, credential: Credential, message: E
     else:
         transport = SmtpTransport.for_profile(profile, credential)
     async with transport:
-        return await transport.send(envelope_from, envelope_recipients(message), raw)
+        return await transport.send(prepared.envelope_from, list(prepared.recipients), prepared.raw)
 
 
 class TestMailForm(QWidget):
