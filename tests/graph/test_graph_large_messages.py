@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import MAILBOX, RecordingTokenSource, graph_profile
 from wizard.services import message as message_service
-from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.transports.base import Scope, TransportError
 from wizard.services.transports.graph import GraphTransport
 
 pytestmark = pytest.mark.asyncio
@@ -95,7 +95,7 @@ async def test_failed_upload_deletes_the_draft_and_is_retried_later(graph_endpoi
     graph_endpoint.fail_next(503, "ServiceUnavailable", path_contains="createUploadSession", retry_after="30")
     with pytest.raises(TransportError) as caught:
         await send(graph_endpoint, ca_file, raw, ("Mail.Send", "Mail.ReadWrite"))
-    assert caught.value.kind is FailureKind.TRANSIENT
+    assert caught.value.scope is Scope.THROTTLE  # 503: retried later, the account slows down
     assert caught.value.retry_after_s == 30
     assert graph_endpoint.drafts == {}
     assert any(r.method == "DELETE" for r in graph_endpoint.requests)
@@ -106,5 +106,5 @@ async def test_body_too_big_without_attachments_is_permanent(graph_endpoint: Gra
         from_address=MAILBOX, to=["ops@example.net"], body="x" * FIVE_MB, html=False)).as_bytes()
     with pytest.raises(TransportError) as caught:
         await send(graph_endpoint, ca_file, raw, ("Mail.Send", "Mail.ReadWrite"))
-    assert caught.value.kind is FailureKind.PERMANENT
+    assert caught.value.scope is Scope.MESSAGE
     assert graph_endpoint.requests == []

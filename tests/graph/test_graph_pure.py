@@ -11,7 +11,7 @@ from tests.fixtures.graph_endpoint import unsigned_jwt
 from wizard.services import graph_guide
 from wizard.services.graph_check import TokenPermissions, decode_claims, permission_verdict
 from wizard.services.model import AuthMode, Profile, ProviderKind
-from wizard.services.transports.base import FailureKind
+from wizard.services.transports.base import Scope
 from wizard.services.transports.graph import GraphSettings, MailboxRequestWindow
 from wizard.services.transports.graph_errors import error_for_reply, parse_error, parse_retry_after
 from wizard.services.transports.graph_mime import (
@@ -28,21 +28,23 @@ def reply(code: str) -> bytes:
     return f'{{"error": {{"code": "{code}", "message": "server words"}}}}'.encode()
 
 
-@pytest.mark.parametrize(("status", "code", "diagnosis", "kind"), [
-    (403, "ErrorAccessDenied", "access_denied", FailureKind.AUTH),
-    (403, "ErrorSendAsDenied", "send_as_denied", FailureKind.PERMANENT),
-    (404, "MailboxNotEnabledForRESTAPI", "mailbox_not_enabled", FailureKind.CONFIG),
-    (401, "InvalidAuthenticationToken", "invalid_token", FailureKind.AUTH),
-    (429, "ApplicationThrottled", "throttled", FailureKind.TRANSIENT),
-    (503, "ServiceUnavailable", "throttled", FailureKind.TRANSIENT),
-    (504, "GatewayTimeout", "timeout", FailureKind.TRANSIENT),
-    (500, "InternalServerError", "server_error", FailureKind.TRANSIENT),
-    (400, "ErrorInvalidRecipients", "message_rejected", FailureKind.PERMANENT),
+@pytest.mark.parametrize(("status", "code", "diagnosis", "scope"), [
+    (403, "ErrorAccessDenied", "access_denied", Scope.ACCOUNT),
+    (403, "ErrorSendAsDenied", "send_as_denied", Scope.MESSAGE),
+    (404, "MailboxNotEnabledForRESTAPI", "mailbox_not_enabled", Scope.ACCOUNT),
+    (401, "InvalidAuthenticationToken", "invalid_token", Scope.ACCOUNT),
+    (429, "ApplicationThrottled", "throttled", Scope.THROTTLE),
+    (503, "ServiceUnavailable", "throttled", Scope.THROTTLE),
+    (504, "GatewayTimeout", "timeout", Scope.RETRY),
+    (500, "InternalServerError", "server_error", Scope.RETRY),
+    (400, "ErrorInvalidRecipients", "recipient_rejected", Scope.MESSAGE),
+    (400, "ErrorMessageSizeExceeded", "message_too_large", Scope.MESSAGE),
+    (403, "ErrorQuotaExceeded", "quota_exceeded", Scope.THROTTLE),
 ])
-def test_graph_error_codes_map_to_diagnosis_and_failure_kind(status: int, code: str, diagnosis: str,
-                                                            kind: FailureKind) -> None:
+def test_graph_error_codes_map_to_diagnosis_and_failure_scope(status: int, code: str, diagnosis: str,
+                                                            scope: Scope) -> None:
     error = error_for_reply(parse_error(status, {}, reply(code)), from_address="app@example.com")
-    assert (error.diagnosis.code, error.kind, error.reply_code) == (diagnosis, kind, status)
+    assert (error.diagnosis.code, error.scope, error.reply_code) == (diagnosis, scope, status)
     assert error.diagnosis.detail == f"{status} {code}: server words"
 
 

@@ -12,7 +12,7 @@ from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, RecordingTokenSource, graph_profile, mime
 from wizard.services import message as message_service
 from wizard.services.model import AuthMode
-from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.transports.base import Scope, TransportError
 from wizard.services.transports.graph import GraphTransport
 
 pytestmark = pytest.mark.asyncio
@@ -83,7 +83,7 @@ async def test_throttling_is_transient_and_carries_retry_after(graph_endpoint: G
                              retry_after="7")
     with pytest.raises(TransportError) as caught:
         await send_one(graph_endpoint, ca_file, mime(), ["ops@example.net"])
-    assert caught.value.kind is FailureKind.TRANSIENT
+    assert caught.value.scope is Scope.THROTTLE
     assert caught.value.retry_after_s == 7
     assert caught.value.diagnosis.code == "throttled"
     assert "ApplicationThrottled" in caught.value.diagnosis.detail
@@ -95,7 +95,7 @@ async def test_unavailable_without_retry_after_leaves_backoff_to_the_outbox(grap
     graph_endpoint.fail_next(status, "ServiceUnavailable", "Service Unavailable")
     with pytest.raises(TransportError) as caught:
         await send_one(graph_endpoint, ca_file, mime(), ["ops@example.net"])
-    assert caught.value.kind is FailureKind.TRANSIENT
+    assert caught.value.scope is (Scope.THROTTLE if status == 503 else Scope.RETRY)
     assert caught.value.retry_after_s is None
     assert caught.value.reply_code == status
 
@@ -106,7 +106,7 @@ async def test_mailbox_outside_the_access_policy_is_access_denied_with_the_power
     with pytest.raises(TransportError) as caught:
         await send_one(graph_endpoint, ca_file, mime(), ["ops@example.net"])
     diagnosis = caught.value.diagnosis
-    assert caught.value.kind is FailureKind.AUTH
+    assert caught.value.scope is Scope.ACCOUNT
     assert diagnosis.code == "access_denied"
     assert f"New-ManagementRoleAssignment -App '{APP_ID}' -Role 'Application Mail.Send'" in diagnosis.fix
     assert f"Test-ServicePrincipalAuthorization -Identity '{APP_ID}' -Resource '{MAILBOX}'" in diagnosis.fix
@@ -126,7 +126,7 @@ async def test_unlicensed_mailbox_is_mailbox_not_enabled(graph_endpoint: GraphEn
     with pytest.raises(TransportError) as caught:
         await send_one(graph_endpoint, ca_file, mime(), ["ops@example.net"])
     assert caught.value.diagnosis.code == "mailbox_not_enabled"
-    assert caught.value.kind is FailureKind.CONFIG
+    assert caught.value.scope is Scope.ACCOUNT
     assert caught.value.reply_code == 404
 
 
@@ -137,7 +137,7 @@ async def test_foreign_from_without_send_as_fails_only_that_message(graph_endpoi
                        sender="ceo@example.com")
     assert caught.value.diagnosis.code == "send_as_denied"
     assert "ceo@example.com" in caught.value.diagnosis.title
-    assert caught.value.kind is FailureKind.PERMANENT
+    assert caught.value.scope is Scope.MESSAGE
 
 
 async def test_rejected_token_is_refreshed_exactly_once(graph_endpoint: GraphEndpoint, ca_file: str) -> None:
@@ -155,7 +155,7 @@ async def test_token_still_rejected_after_refresh_is_invalid_token(graph_endpoin
     with pytest.raises(TransportError) as caught:
         await send_one(graph_endpoint, ca_file, mime(), ["ops@example.net"], source)
     assert caught.value.diagnosis.code == "invalid_token"
-    assert caught.value.kind is FailureKind.AUTH
+    assert caught.value.scope is Scope.ACCOUNT
     assert source.calls.count(True) == 1
 
 
@@ -170,7 +170,7 @@ async def test_profile_without_oauth_credential_is_a_config_error(graph_endpoint
     graph = GraphTransport.for_profile(graph_profile(graph_endpoint, ca_file), None)
     with pytest.raises(TransportError) as caught:
         await graph.open()
-    assert caught.value.kind is FailureKind.CONFIG
+    assert caught.value.scope is Scope.ACCOUNT
     assert "OAuth" in caught.value.diagnosis.explanation
 
 

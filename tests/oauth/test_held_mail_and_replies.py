@@ -18,7 +18,7 @@ from wizard.services.model import Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.secrets import SecretKind
 from wizard.services.sender import Sender
-from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.transports.base import Scope, TransportError
 
 pytestmark = [pytest.mark.keyring, pytest.mark.usefixtures("system_browser")]
 
@@ -119,4 +119,4 @@ async def test_gmail_daily_quota_reply_is_quota_exceeded_and_retried_not_failed(
             await transport.send(GOOD_USER, ["someone@example.net"], b"Subject: hi\r\n\r\nhello\r\n")
 
     assert raised.value.diagnosis.code == "quota_exceeded"
-    assert raised.value.kind is FailureKind.TRANSIENT  # Gmail lifts the limit within 24 hours: keep the mail
+    assert raised.value.scope is Scope.THROTTLE  # Gmail lifts the limit within 24 hours: keep the mail

@@ -10,7 +10,7 @@ from wizard.services import oauth, secrets
 from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.secrets import SecretKind
-from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.transports.base import Scope, TransportError
 
 pytestmark = [pytest.mark.keyring, pytest.mark.usefixtures("system_browser")]
 
@@ -82,7 +82,7 @@ async def test_revoked_refresh_token_means_sign_in_again_and_holds_mail(identity
     with pytest.raises(TransportError) as raised:
         await credential.token_source(True)
 
-    assert raised.value.kind is FailureKind.AUTH
+    assert raised.value.scope is Scope.ACCOUNT
     assert raised.value.diagnosis.code == "token_expired"
     assert "700082" in raised.value.diagnosis.detail
 
@@ -95,7 +95,7 @@ async def test_without_sign_in_the_credential_says_so(identity_provider: Identit
         await credential.token_source(False)
 
     assert raised.value.diagnosis.code == "not_signed_in"
-    assert raised.value.kind is FailureKind.AUTH
+    assert raised.value.scope is Scope.ACCOUNT
 
 
 @pytest.mark.asyncio

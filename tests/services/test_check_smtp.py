@@ -103,12 +103,15 @@ async def test_security_none_to_server_requiring_tls_never_sends_password(smtp_s
     assert authenticator.attempts == []
 
 
-async def test_server_without_auth_before_tls_is_tls_required(smtp_server: SmtpServerFactory) -> None:
-    # A plain server that only offers AUTH after TLS (aiosmtpd's auth_require_tls) and no STARTTLS.
+async def test_server_offering_neither_auth_nor_starttls_is_not_told_to_encrypt(
+        smtp_server: SmtpServerFactory) -> None:
+    # A plain server that advertises no AUTH (aiosmtpd's auth_require_tls without TLS) and no STARTTLS: issue 14
+    # item 4 saw "offers sign-in (AUTH) only on an encrypted connection", which it cannot offer at all.
     server = smtp_server("plain", auth=True, auth_require_tls=True,
                          extra_kwargs={"auth_require_tls": True})
     report = await check_smtp(profile(server.port, Security.NONE, allow_plaintext_loopback=True), GOOD)
-    assert report.diagnosis is not None and report.diagnosis.code == "tls_required"
+    assert report.diagnosis is not None and report.diagnosis.code == "auth_not_supported"
+    assert "encrypted" not in report.diagnosis.explanation
     assert server.controller.SMTP_kwargs["authenticator"].attempts == []
 
 
@@ -159,7 +162,7 @@ async def test_silent_server_is_timeout() -> None:
     ("550 5.7.60 SMTP; Client does not have permissions to send as this sender", "send_as_denied"),
     ("554 5.2.252 SendAsDenied; app@example.com not allowed to send as boss@example.com", "send_as_denied"),
     ("550 5.7.64 TenantAttribution; Relay Access Denied", "relay_denied"),
-    ("550 5.7.1 Relaying denied", "relay_denied"),
+    ("550 5.7.1 Relaying denied", "sender_rejected"),  # words from the stage and codes, never from "relay"
 ])
 async def test_sender_refusals_are_diagnosed(smtp_server: SmtpServerFactory, reply: str, code: str) -> None:
     server = smtp_server("starttls")

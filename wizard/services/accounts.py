@@ -11,7 +11,7 @@ from wizard.services.config import ConfigStore
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.secrets import SecretKind
-from wizard.services.transports.base import Credential, FailureKind, PasswordCredential, Transport, TransportError
+from wizard.services.transports.base import Credential, PasswordCredential, Scope, Transport, TransportError
 from wizard.services.transports.smtp import SmtpTransport
 
 
@@ -69,9 +69,9 @@ async def transport_for(profile: Profile) -> Transport:
     try:
         credential = await credential_for(profile)
     except MissingSecretError as exc:
-        raise TransportError(exc.diagnosis, FailureKind.AUTH) from None
+        raise TransportError(exc.diagnosis, Scope.ACCOUNT) from exc
     except secrets.KeyringUnavailableError as exc:
-        raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), FailureKind.AUTH) from None
+        raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), Scope.ACCOUNT) from exc
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.transports import graph
 

@@ -18,7 +18,7 @@ from typing import Any
 from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import Profile, ProviderKind, Security
-from wizard.services.transports.base import Credential, FailureKind, TokenCredential, TransportError
+from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
 
 
@@ -161,10 +161,10 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
         except socket.gaierror as exc:
             reason = exc.strerror or str(exc)
             raise TransportError(diagnostics.make("dns_failed", host=settings.host, reason=reason, detail=reason),
-                                 FailureKind.CONFIG) from None
-        except TimeoutError:
+                                 Scope.ACCOUNT) from exc
+        except TimeoutError as exc:
             reason = f"Resolving {settings.host} took longer than {settings.timeout_s:g} seconds."
-            raise TransportError(diagnostics.make("timeout", reason=reason), FailureKind.CONFIG) from None
+            raise TransportError(diagnostics.make("timeout", reason=reason), Scope.ACCOUNT) from exc
         return ", ".join(addresses)
 
     async def with_port_suggestion(action: Callable[[], Awaitable[str]]) -> str:
@@ -177,14 +177,14 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
             reason = exc.diagnosis.explanation.split(": ", 1)[-1]
             raise TransportError(diagnostics.make("connect_failed", host=settings.host, port=settings.port,
                                                   reason=reason, suggestion=suggestion, detail=exc.diagnosis.detail),
-                                 exc.kind) from None
+                                 exc.scope) from exc
 
     async def tcp_probe() -> str:
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(settings.host, settings.port),
                                                settings.timeout_s)
         except (OSError, TimeoutError) as exc:
-            raise translate(exc, settings) from None
+            raise translate(exc, settings) from exc
         peer = writer.get_extra_info("peername")
         writer.close()
         await writer.wait_closed()

@@ -1,7 +1,8 @@
 """Server and token errors -> a `Diagnosis` an administrator can act on.
 
-The knowledge base is data: `ENTRIES` holds the words for each stable code, `SMTP_RULES`
-and `TOKEN_RULES` map what a server or identity provider said to a code. Transports and the
+The knowledge base is data: `ENTRIES` holds the words for each stable code, `code_for_reply`
+and `TOKEN_RULES` map what a server or identity provider said to a code (for the words only: what a
+failure means for delivery is `errors.failure_scope`, from the reply's stage and codes). Transports and the
 OAuth service raise typed errors; only this module turns them into words, so every page,
 the CLI and the outbox explain a failure the same way. Sources: ../shared/REFERENCE.md.
 """
@@ -80,6 +81,17 @@ ENTRIES: dict[str, Entry] = {
         "TLS negotiation with {host}:{port} failed: {reason}",
         "Check the security mode: port 465 expects implicit TLS, port 587 expects STARTTLS. The server may "
         "also only offer an old TLS version that is no longer considered safe.",
+    ),
+    "tls_mode_mismatch": Entry(
+        "The security setting does not match the port",
+        "{reason}",
+        "Choose {suggestion} for port {port}: port 465 expects SSL/TLS (implicit TLS), port 587 expects STARTTLS.",
+    ),
+    "ca_file_unreadable": Entry(
+        "The CA file of this profile cannot be used",
+        "{reason}",
+        "Select the CA file again in the connection settings (a PEM file with the certificate authority), or "
+        "clear the field to use this computer's trusted certificates.",
     ),
     "connect_failed": Entry(
         "Could not connect to the server",
@@ -282,6 +294,29 @@ ENTRIES: dict[str, Entry] = {
         "{reason}",
         "Correct the value and try again.",
     ),
+    "message_too_large": Entry(
+        "The message is too large for the server",
+        "The server answered {reply}.",
+        "Send the attachment as a link, or split it: this message is not retried.",
+    ),
+    "storage_full": Entry(
+        "The disk holding the outbox is full",
+        "{reason}",
+        "Free space on the disk of Mailwright's data folder. Sending stops until then and resumes by itself; "
+        "queued mail is kept.",
+    ),
+    "outbox_busy": Entry(
+        "Another program holds the outbox locked",
+        "{reason}",
+        "Close the program that opened outbox.sqlite3 (a database browser, a backup tool). Mailwright waits "
+        "and resumes by itself.",
+    ),
+    "internal_error": Entry(
+        "Mailwright ran into an unexpected problem",
+        "{reason}",
+        "The message stays queued and is tried again later. Please report the problem with the log file "
+        "({log_path}).",
+    ),
     "unknown": Entry(
         "The server reported an unexpected problem",
         "{reason}",
@@ -291,36 +326,62 @@ ENTRIES: dict[str, Entry] = {
 }
 
 
-@dataclass(frozen=True)
-class SmtpRule:
-    """Match an SMTP reply: `reply_code` (exact, or None for any), `pattern` (regex on the text)."""
-
-    code: str
-    pattern: str
-    reply_code: int | None = None
-
-
-# Order matters: the first rule that matches wins, so the specific ones come first.
-SMTP_RULES: list[SmtpRule] = [
-    SmtpRule("basic_auth_disabled", r"5\.7\.139|SmtpClientAuthentication is disabled"),
-    SmtpRule("basic_auth_disabled", r"5\.7\.30\b"),
-    SmtpRule("app_password_required", r"5\.7\.9\b|Application-specific password required"),
-    SmtpRule("browser_login_required", r"5\.7\.14\b"),
-    SmtpRule("tls_required", r"STARTTLS|5\.7\.0 Must issue|Encryption required|TLS required", 530),
-    SmtpRule("tls_required", r"5\.7\.57\b"),
-    SmtpRule("relay_denied", r"5\.7\.64\b|TenantAttribution"),
-    SmtpRule("send_as_denied", r"5\.7\.60\b|5\.2\.252\b|SendAsDenied|SendAsDeniedException"),
-    SmtpRule("throttled", r"5\.2\.25[1-5]\b"),
-    SmtpRule("throttled", r"4\.3\.2\b|4\.7\.0\b|4\.7\.28\b|rate limit|too many", None),
-    SmtpRule("quota_exceeded", r"5\.4\.5\b|quota", None),
-    SmtpRule("tls_version", r"4\.7\.66\b"),
-    SmtpRule("dmarc_rejected", r"5\.7\.26\b|5\.7\.515\b"),
-    SmtpRule("relay_denied", r"relay|5\.7\.1\b.*(?:not permitted|denied)|5\.7\.1\b", 550),
-    SmtpRule("relay_denied", r"relay", 554),
-    SmtpRule("auth_failed", r"5\.7\.8\b|5\.7\.3\b|authentication|credentials|invalid", 535),
-    SmtpRule("auth_failed", r"", 535),
-    SmtpRule("auth_failed", r"", 534),
+# What a reply's enhanced status (RFC 3463) says, for the words; the failure scope is errors.failure_scope.
+_CODE_BY_ENHANCED = {
+    "5.7.139": "basic_auth_disabled",
+    "5.7.30": "basic_auth_disabled",
+    "5.7.9": "app_password_required",
+    "5.7.14": "browser_login_required",
+    "5.7.57": "tls_required",
+    "5.7.64": "relay_denied",
+    "5.7.60": "send_as_denied",
+    "5.2.252": "send_as_denied",
+    "5.4.5": "quota_exceeded",
+    "5.2.251": "throttled",
+    "5.2.253": "throttled",
+    "5.2.254": "throttled",
+    "5.2.255": "throttled",
+    "4.7.28": "throttled",
+    "4.3.2": "throttled",
+    "4.7.66": "tls_version",
+    "5.7.26": "dmarc_rejected",
+    "5.7.515": "dmarc_rejected",
+}
+# Replies that carry no enhanced status, recognised by their standard wording (words only, never behaviour).
+_CODE_BY_WORDING = [
+    ("app_password_required", re.compile(r"Application-specific password required", re.IGNORECASE)),
+    ("basic_auth_disabled", re.compile(r"SmtpClientAuthentication is disabled", re.IGNORECASE)),
+    ("send_as_denied", re.compile(r"SendAsDenied", re.IGNORECASE)),
+    ("relay_denied", re.compile(r"TenantAttribution", re.IGNORECASE)),
 ]
+_TLS_WORDING = re.compile(r"STARTTLS|Encryption required|TLS required", re.IGNORECASE)
+
+
+def code_for_reply(stage: str, reply_code: int, enhanced: str, text: str) -> str:
+    """The diagnosis code (the words) for an SMTP reply, from its stage, code and enhanced status.
+    `stage` is an errors.Stage value, or '' when unknown."""
+    if enhanced in _CODE_BY_ENHANCED:
+        return _CODE_BY_ENHANCED[enhanced]
+    if not enhanced:
+        for code, wording in _CODE_BY_WORDING:
+            if wording.search(text):
+                return code
+    if reply_code == 421:
+        return "throttled"  # the server is closing the channel: too many connections or messages for now
+    if reply_code == 530:
+        return "tls_required" if _TLS_WORDING.search(text) or (stage == "mail" and not enhanced) else "auth_failed"
+    if stage == "tls":
+        return "tls_failed"  # STARTTLS refused, 454 (temporary) included: never "throttled"
+    if 400 <= reply_code < 500:
+        return "server_error"
+    if stage == "auth" or reply_code in (534, 535):
+        return "auth_failed"
+    if stage == "mail":
+        return "sender_rejected"  # Send As denials with their own codes (5.7.60, 5.2.252) are mapped above
+    if stage == "rcpt":
+        return "recipient_rejected"
+    return "message_rejected" if reply_code >= 500 else "unknown"
+
 
 # AADSTS codes -> diagnosis code (OAuth issue extends ENTRIES with the texts).
 TOKEN_RULES: dict[str, str] = {
@@ -339,7 +400,7 @@ TOKEN_RULES: dict[str, str] = {
     "50173": "token_expired",
 }
 
-_ENHANCED = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 def format_reply(reply_code: int, message: str) -> str:
@@ -367,32 +428,25 @@ def make(code: str, *, detail: object = "", **context: object) -> Diagnosis:
 
 class _Context(dict[str, str]):
     def __missing__(self, key: str) -> str:
-        return {"suggestion": "", "from_address": "the sender address", "username": "the signed-in user"}.get(
+        return {"suggestion": "", "from_address": "the sender address", "username": "the signed-in user",
+                "log_path": "mailwright.log in the data folder's logs"}.get(
             key, f"<{key}>")
 
 
-def code_for_smtp_reply(reply_code: int, message: str) -> str:
-    for rule in SMTP_RULES:
-        if rule.reply_code is not None and rule.reply_code != reply_code:
-            continue
-        if re.search(rule.pattern, message, re.IGNORECASE):
-            return rule.code
-    if 400 <= reply_code < 500:
-        return "server_error"
-    return "message_rejected" if reply_code >= 500 else "unknown"
+def code_for_smtp_reply(reply_code: int, message: str, stage: str = "") -> str:
+    return code_for_reply(stage, reply_code, enhanced_status(message), message)
 
 
-def diagnose_smtp_reply(reply_code: int, message: str, **context: object) -> Diagnosis:
+def diagnose_smtp_reply(reply_code: int, message: str, stage: str = "", **context: object) -> Diagnosis:
     """A server reply -> Diagnosis; the reply itself is always kept in `detail`."""
     reply = format_reply(reply_code, message)
-    code = code_for_smtp_reply(reply_code, message)
-    return make(code, detail=reply, reply=reply, **context)
+    return make(code_for_smtp_reply(reply_code, message, stage), detail=reply, reply=reply, **context)
 
 
 def enhanced_status(message: str) -> str:
-    """The RFC 3463 enhanced status code in a reply ('5.7.139'), or ''."""
-    match = _ENHANCED.search(message)
-    return match.group(0) if match else ""
+    """The RFC 3463 enhanced status code a reply starts with ('5.7.139'), or '' (RFC 2034: it comes first)."""
+    match = _ENHANCED.match(message)
+    return match.group(1) if match else ""
 
 
 def is_transient(reply_code: int) -> bool:

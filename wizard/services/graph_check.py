@@ -29,7 +29,7 @@ from wizard.services.check import CheckReport, Step, StepCallback, StepRunner, S
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.graph_guide import needed_permissions
 from wizard.services.model import Profile
-from wizard.services.transports.base import Credential, FailureKind, TokenCredential, TransportError
+from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
 from wizard.services.transports.graph import SENT_ITEMS_NOTE, GraphSettings, GraphTransport
 
 GRAPH_STEPS = ("token", "mailbox", "permissions")  # titles: check.GRAPH_STEP_TITLES
@@ -104,7 +104,7 @@ async def check_graph(profile: Profile, credential: Credential, *, on_step: Step
     async def token() -> str:
         if not isinstance(credential, TokenCredential):
             reason = "Microsoft Graph needs an OAuth sign-in (client secret, certificate or delegated consent)."
-            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), FailureKind.CONFIG)
+            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), Scope.ACCOUNT)
         permissions = TokenPermissions.from_claims(decode_claims(await credential.token_source(False)))
         state["permissions"] = permissions
         capabilities.extend(permissions.summary())

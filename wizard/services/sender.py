@@ -1,9 +1,12 @@
 """The background sender: drains the outbox over one reused transport session per profile.
 
-Decisions come from `TransportError.kind` only, so SMTP, Graph and OAuth transports behave alike:
-TRANSIENT is retried with exponential backoff and jitter until `max_retry_time_s` since the first
-attempt, PERMANENT fails the message with its diagnosis, AUTH/CONFIG pause the profile (recorded in
-the outbox, so the pause survives a restart) until the admin releases it. A profile's `fallback`
+Decisions come from `TransportError.scope` only (errors.failure_scope derives it from the stage, reply
+code and enhanced status), so SMTP, Graph and OAuth transports behave alike: RETRY is retried with
+exponential backoff and jitter until `max_retry_time_s` since the first attempt, THROTTLE too and the
+account sends nothing more this round, MESSAGE fails the message with its diagnosis, RECIPIENT records
+the refused recipients on the message (the others still get it), and ACCOUNT pauses the profile (recorded
+in the outbox, so the pause survives a restart) until the admin releases it. Releasing never re-pauses a
+profile because of one message: a message's own failure is never ACCOUNT. A profile's `fallback`
 profiles are tried in order when it fails with anything but a permanent error; the outbox records
 which profile delivered, and the log says so. Only when no profile of the route can deliver is the
 mail held (auth/settings) or retried later (transient).
@@ -34,14 +37,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from wizard.services import accounts
+from wizard.services import accounts, diagnostics
 from wizard.services.config import Config, ConfigStore, DeliverySettings
+from wizard.services.errors import DiagnosisCode, Scope, Stage
 from wizard.services.idle_connections import IdleConnections
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock
-from wizard.services.transports.base import FailureKind, SendResult, Transport, TransportError
+from wizard.services.transports.base import SendResult, Transport, TransportError
 
 __all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "SenderBusyError", "backoff_delay"]
 
@@ -253,27 +257,28 @@ class Sender:
                 await connection.limiter.before_send()
                 result = await self._send(connection, message)
             except TransportError as error:
-                if error.kind is FailureKind.PERMANENT:
-                    return Outcome(message.id, MessageState.FAILED, _reply(error), error.diagnosis.code)
+                if error.recipients:  # nobody accepted it: each refusal is recorded, 4xx ones are tried again
+                    return self._refused_outcome(message, error, state.settings)
+                if error.scope is Scope.MESSAGE:
+                    return Outcome(message.id, MessageState.FAILED, error.reply, error.code)
                 errors.append(error)
                 await self._on_route_error(candidate, error, state)
                 continue
             if candidate is not state.route[0]:
                 log.warning("Message %s of profile %s was delivered by fallback profile %s (%s failed: %s)",
                             message.message_id, message.profile, candidate.name, state.route[0].name,
-                            _reply(errors[0]) if errors else "busy")
+                            errors[0].reply if errors else "busy")
             else:
                 log.info("Message %s delivered by profile %s", message.message_id, candidate.name)
             return self._result_outcome(message, result, state.settings, candidate.name)
         if not errors:  # every fallback's mailbox was busy and the primary is paused: try again soon
             return self._retry_or_fail(message, "No profile of the route was available", "throttled",
                                        state.settings, None, None, 60.0)
-        transient = next((e for e in errors if e.kind is FailureKind.TRANSIENT), None)
-        if transient is None:
+        later = next((e for e in errors if e.scope is not Scope.ACCOUNT), None)
+        if later is None:
             first = errors[0]
-            return Outcome(message.id, MessageState.HELD, _reply(first), first.diagnosis.code)
-        return self._retry_or_fail(message, _reply(transient), transient.diagnosis.code, state.settings, None, None,
-                                   transient.retry_after_s)
+            return Outcome(message.id, MessageState.HELD, first.reply, first.code)
+        return self._retry_or_fail(message, later.reply, later.code, state.settings, None, None, later.retry_after_s)
 
     async def _send(self, connection: _Connection, message: OutboxMessage) -> SendResult:
         used_before = connection.transport is not None and (connection.kept or connection.carried > 0)
@@ -285,7 +290,7 @@ class Sender:
             if not (used_before and _server_closed_session(error)):
                 raise
             log.info("Profile %s: the server closed the connection after earlier mail or an idle time (%s); "
-                     "sending on a new one", connection.profile.name, _reply(error))
+                     "sending on a new one", connection.profile.name, error.reply)
             with contextlib.suppress(Exception):
                 await transport.close()
             transport = await self._open(connection)
@@ -300,12 +305,14 @@ class Sender:
         return transport
 
     async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
-        if error.kind in (FailureKind.AUTH, FailureKind.CONFIG):
-            pause = ProfilePause(candidate.name, error.diagnosis.code, _reply(error), self.clock())
+        if error.scope is Scope.ACCOUNT:
+            pause = ProfilePause(candidate.name, error.code, error.reply, self.clock())
             self._paused[candidate.name] = pause
             await self.outbox.run_async(self.outbox.pause_profile, candidate.name, pause.reply, pause.code)
             log.error("Profile %s is paused, its mail is held: %s", candidate.name, pause.reply)
-        elif error.reply_code == 0:  # no reply at all (refused, timeout, dropped): the server is away for now
+        elif error.scope is Scope.THROTTLE or error.reply_code == 0 or error.stage in _SESSION_STAGES:
+            # Over a limit, or no session at all (refused, timeout, dropped, a 4xx banner): the account sends
+            # nothing more this round; its messages wait for their backoff.
             state.down.add(candidate.name)
 
     def _result_outcome(self, message: OutboxMessage, result: SendResult, settings: DeliverySettings,
@@ -314,8 +321,16 @@ class Sender:
                                                                                     result.reply)
         later = [address for address, reply in result.refused.items() if reply.startswith("4")]
         if later:
-            return self._retry_or_fail(message, result.reply, "throttled", settings, later, results)
+            return self._retry_or_fail(message, result.reply, DiagnosisCode.SERVER_ERROR, settings, later, results)
         return Outcome(message.id, MessageState.SENT, result.reply, "", results, (), None, delivered_by)
+
+    def _refused_outcome(self, message: OutboxMessage, error: TransportError, settings: DeliverySettings) -> Outcome:
+        """No recipient accepted the message: record every refusal; the 4xx ones are tried again later."""
+        results = {address: diagnostics.format_reply(code, text) for address, code, text in error.recipients}
+        later = [address for address, code, _ in error.recipients if 400 <= code < 500]
+        if later:
+            return self._retry_or_fail(message, error.reply, error.code, settings, later, results)
+        return Outcome(message.id, MessageState.FAILED, error.reply, error.code, results, ())
 
     def _retry_or_fail(self, message: OutboxMessage, reply: str, code: str, settings: DeliverySettings,
                        pending: list[str] | None, results: dict[str, str] | None,
@@ -402,8 +417,7 @@ class Sender:
 def _server_closed_session(error: TransportError) -> bool:
     """The server ended the session (dropped it, or 421 "closing transmission channel"), not refused the mail.
     A timeout is not this: the server is slow, and waiting for it again at once would not help."""
-    return error.kind is FailureKind.TRANSIENT and (error.reply_code == 421 or error.diagnosis.code == "disconnected")
+    return error.reply_code == 421 or error.code == DiagnosisCode.DISCONNECTED
 
 
-def _reply(error: TransportError) -> str:
-    return error.diagnosis.detail or error.diagnosis.title
+_SESSION_STAGES = frozenset({Stage.CONNECT, Stage.TLS, Stage.EHLO})

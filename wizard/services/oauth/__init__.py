@@ -14,9 +14,9 @@ Public API (stable; the Graph transport and accounts.py build on it):
     oauth.forget_profile(name)                            # profile removed: token cache + imported Google client
     oauth.scopes_for(profile)                             # what is requested (pure)
 
-- `token_source` raises `TransportError(kind=FailureKind.AUTH)` with the diagnosis (token_expired,
+- `token_source` raises `TransportError(kind=Scope.ACCOUNT)` with the diagnosis (token_expired,
   invalid_client_secret, ...) on token errors, TRANSIENT when the identity provider is unreachable.
-  Every other function raises `OAuthError` (`.diagnosis`, `.kind`) or `SignInCancelledError`.
+  Every other function raises `OAuthError` (`.diagnosis`, `.scope`) or `SignInCancelledError`.
 - Scopes: M365 SMTP delegated `https://outlook.office.com/SMTP.Send`, app-only
   `https://outlook.office365.com/.default`; Graph (`provider = graph`) delegated `<graph>/Mail.Send`,
   app-only `<graph>/.default` for the profile's cloud; Gmail `https://mail.google.com/`.

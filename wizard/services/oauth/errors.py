@@ -3,7 +3,7 @@
 msal returns error dicts (`error`, `error_description` with an AADSTS code, `error_codes`);
 Google returns OAuth 2.0 error JSON. Both become an `OAuthError` carrying a diagnosis, and
 `as_transport_error` turns that into what transports and the outbox understand
-(`FailureKind.AUTH`: hold the profile's mail until the admin signs in again).
+(`Scope.ACCOUNT`: hold the profile's mail until the admin signs in again).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
-from wizard.services.transports.base import FailureKind, TransportError
+from wizard.services.errors import MailwrightError, Scope, TransportError
 
 # OAuth 2.0 error names (RFC 6749 §5.2) when the provider gave no AADSTS code.
 _OAUTH_ERROR_CODES = {
@@ -27,13 +27,14 @@ _OAUTH_ERROR_CODES = {
 }
 
 
-class OAuthError(Exception):
+class OAuthError(MailwrightError):
     """A token could not be obtained; `diagnosis` says why and what to do. Never contains a token."""
 
-    def __init__(self, diagnosis: Diagnosis, kind: FailureKind = FailureKind.AUTH) -> None:
+    def __init__(self, diagnosis: Diagnosis, scope: Scope = Scope.ACCOUNT) -> None:
         super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
         self.diagnosis = diagnosis
-        self.kind = kind
+        self.code = diagnosis.code
+        self.scope = scope
 
 
 class SignInCancelledError(Exception):
@@ -73,10 +74,10 @@ def network_error(exc: BaseException, endpoint: str) -> OAuthError:
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return OAuthError(diagnostics.make("tls_certificate", detail=text, host=endpoint,
                                            reason=f"The identity provider {endpoint} presented a certificate "
-                                                  "this computer does not trust."), FailureKind.CONFIG)
+                                                  "this computer does not trust."), Scope.ACCOUNT)
     return OAuthError(diagnostics.make("connect_failed", detail=text, host=endpoint, port=443,
-                                       reason=text), FailureKind.TRANSIENT)
+                                       reason=text), Scope.RETRY)
 
 
 def as_transport_error(error: OAuthError) -> TransportError:
-    return TransportError(error.diagnosis, error.kind)
+    return TransportError(error.diagnosis, error.scope)

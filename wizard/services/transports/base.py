@@ -1,38 +1,21 @@
 """The `Transport` protocol every way of sending implements, and its typed errors.
 
 The outbox and sender only know this module: a transport opens once, sends many messages over
-the same authenticated session, and raises `TransportError` whose `kind` says what to do next
-(retry later, give up on this message, or hold the profile until the admin fixes the account).
+the same authenticated session, and raises `TransportError` (services/errors.py) whose `scope` says what
+the failure affects (a recipient, this message, the account) or that it is worth trying again later.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import Scope, Stage, TransportError
 
-
-class FailureKind(StrEnum):
-    TRANSIENT = "transient"  # 4xx, timeout, dropped connection: retry with backoff
-    PERMANENT = "permanent"  # 5xx for this message: fail it, keep going with the others
-    AUTH = "auth"  # the account itself is broken: hold the profile's mail, tell the admin
-    CONFIG = "config"  # settings are wrong (bad host, TLS): hold, like AUTH
-
-
-class TransportError(Exception):
-    """A send or connection failure with its diagnosis; the message never contains a secret."""
-
-    def __init__(self, diagnosis: Diagnosis, kind: FailureKind, reply_code: int = 0,
-                 retry_after_s: float | None = None) -> None:
-        super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
-        self.diagnosis = diagnosis
-        self.kind = kind
-        self.reply_code = reply_code
-        self.retry_after_s = retry_after_s
+__all__ = ["Credential", "OpensAsContext", "PasswordCredential", "RecipientResult", "Scope", "SendResult", "Stage",
+           "TokenCredential", "Transport", "TransportError"]
 
 
 @dataclass(frozen=True)

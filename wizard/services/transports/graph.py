@@ -40,10 +40,11 @@ from wizard.services.graph_guide import REQUEST_LIMIT_BYTES, graph_endpoint_for
 from wizard.services.model import Profile
 from wizard.services.transports.base import (
     Credential,
-    FailureKind,
     OpensAsContext,
     RecipientResult,
+    Scope,
     SendResult,
+    Stage,
     TokenCredential,
     TransportError,
 )
@@ -162,7 +163,7 @@ class GraphTransport(OpensAsContext):
     def _token_source(self) -> TokenCredential:
         if not isinstance(self.credential, TokenCredential):
             reason = "Microsoft Graph needs an OAuth sign-in (client secret, certificate or delegated consent)."
-            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), FailureKind.CONFIG)
+            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), Scope.ACCOUNT)
         return self.credential
 
     async def open(self) -> None:
@@ -191,7 +192,7 @@ class GraphTransport(OpensAsContext):
         wait = mailbox_window(s.mailbox).reserve(time.monotonic())
         if wait > 0:
             reason = "more than 10,000 Graph requests for this mailbox in 10 minutes"
-            raise TransportError(diagnostics.make("throttled", reply=reason, detail=reason), FailureKind.TRANSIENT,
+            raise TransportError(diagnostics.make("throttled", reply=reason, detail=reason), Scope.THROTTLE,
                                  429, wait)
         headers = {"Content-Type": content_type} if content_type else {}
         headers.update(headers_extra or {})
@@ -202,7 +203,7 @@ class GraphTransport(OpensAsContext):
                 async with app_semaphore(f"{s.graph_endpoint}|{s.client_id}"):
                     response = await self.client.request(method, url, content=content, json=json, headers=headers)
             except httpx.HTTPError as exc:
-                raise error_for_exception(exc, s.host, **self._context()) from None
+                raise error_for_exception(exc, s.host, **self._context()) from exc
             if response.status_code == 401 and authorized and not refreshed:
                 self._token = await self._token_source().token_source(True)
                 continue
@@ -220,8 +221,8 @@ class GraphTransport(OpensAsContext):
         try:
             remainder, attachments = split_large_attachments(raw, self.settings.request_limit_bytes)
         except MessageTooLargeError as exc:
-            raise TransportError(diagnostics.make("message_rejected", reply=str(exc), detail=str(exc)),
-                                 FailureKind.PERMANENT, 413) from None
+            raise TransportError(diagnostics.make("message_too_large", reply=str(exc), detail=str(exc)),
+                                 Scope.MESSAGE, 413, stage=Stage.GRAPH) from exc
         try:
             if attachments:
                 response = await self._send_through_draft(remainder, attachments)
@@ -234,7 +235,8 @@ class GraphTransport(OpensAsContext):
             # Send As is about this message's sender, not the profile's mailbox.
             diagnosis = diagnostics.make("send_as_denied", detail=exc.diagnosis.detail, reply=exc.diagnosis.detail,
                                          **{**self._context(), "from_address": sender})
-            raise TransportError(diagnosis, exc.kind, exc.reply_code) from None
+            raise TransportError(diagnosis, exc.scope, exc.reply_code, stage=exc.stage, enhanced=exc.enhanced,
+                                 text=exc.text) from exc
         request_id = response.headers.get("request-id", "")
         reply = f"{ACCEPTED_REPLY} request-id {request_id}" if request_id else ACCEPTED_REPLY
         return SendResult(reply, tuple(RecipientResult(r, True, reply) for r in dict.fromkeys(recipients)))
@@ -263,7 +265,7 @@ class GraphTransport(OpensAsContext):
         upload_url = str(_field(session, "uploadUrl"))
         if urlsplit(upload_url).scheme != "https":
             reason = f"Graph returned a non-HTTPS upload URL ({urlsplit(upload_url).netloc})."
-            raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), FailureKind.PERMANENT)
+            raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), Scope.MESSAGE)
         chunk = self.settings.upload_chunk_bytes
         total = attachment.size
         for start in range(0, total, chunk):
@@ -317,6 +319,6 @@ def _field(response: httpx.Response, name: str) -> object:
         value = response.json()[name]
     except (ValueError, KeyError, TypeError):
         reason = f"Graph answered {response.status_code} without '{name}' ({response.text[:200]!r})."
-        raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), FailureKind.PERMANENT,
+        raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), Scope.MESSAGE,
                              response.status_code) from None
     return value

@@ -18,8 +18,16 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from wizard.services import diagnostics
-from wizard.services.transports.base import FailureKind, TransportError
-from wizard.services.transports.smtp import describe_certificate_error
+from wizard.services.errors import (
+    ConnectionLostError,
+    DeliveryTimeoutError,
+    DiagnosisCode,
+    Scope,
+    Stage,
+    TransportError,
+    failure_scope,
+)
+from wizard.services.transports.smtp_errors import describe_certificate_error
 
 # Graph uses 503 for throttling as well as for outages, and 504 when a backend timed out: all retryable.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -35,18 +43,13 @@ _DIAGNOSIS_BY_ERROR_CODE = {
     "ResourceNotFound": "mailbox_not_enabled",
     "InvalidAuthenticationToken": "invalid_token",
     "ErrorQuotaExceeded": "quota_exceeded",
+    "ErrorInvalidRecipients": "recipient_rejected",
+    "ErrorMessageSizeExceeded": "message_too_large",
 }
-
-# access_denied / invalid_token hold the whole profile (every message would fail the same way);
-# send_as_denied is per message here: the URL always names the profile's mailbox, so only a message
-# whose From differs is refused, and the others keep flowing.
-_KIND_BY_DIAGNOSIS = {
-    "access_denied": FailureKind.AUTH,
-    "invalid_token": FailureKind.AUTH,
-    "mailbox_not_enabled": FailureKind.CONFIG,
-    "send_as_denied": FailureKind.PERMANENT,
-    "quota_exceeded": FailureKind.TRANSIENT,
-}
+# What a reply affects is errors.failure_scope (Stage.GRAPH): access_denied / invalid_token / a mailbox
+# that is not there hold the whole profile (every message would fail the same way); send_as_denied,
+# ErrorInvalidRecipients and ErrorMessageSizeExceeded fail one message (the URL always names the profile's
+# mailbox, so only a message whose From differs is refused), and the others keep flowing.
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,11 @@ def diagnosis_code(reply: GraphErrorReply) -> str:
 
 
 def error_for_reply(reply: GraphErrorReply, **context: object) -> TransportError:
-    """A Graph error reply -> TransportError whose kind tells the outbox what to do next."""
+    """A Graph error reply -> TransportError whose scope tells the outbox what to do next."""
     code = diagnosis_code(reply)
     diagnosis = diagnostics.make(code, detail=reply.text, reply=reply.text, reason=reply.text, **context)
-    if reply.status in RETRYABLE_STATUSES:
-        return TransportError(diagnosis, FailureKind.TRANSIENT, reply.status, reply.retry_after_s)
-    return TransportError(diagnosis, _KIND_BY_DIAGNOSIS.get(code, FailureKind.PERMANENT), reply.status,
-                          reply.retry_after_s)
+    return TransportError(diagnosis, failure_scope(Stage.GRAPH, reply.status, error_code=reply.code), reply.status,
+                          reply.retry_after_s, stage=Stage.GRAPH, text=reply.message, enhanced=reply.code)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -136,23 +137,21 @@ def error_for_exception(exc: BaseException, host: str, **context: object) -> Tra
     cause = _root_cause(exc)
     if isinstance(exc, httpx.TimeoutException):
         reason = f"{host} did not answer in time ({type(exc).__name__})."
-        return TransportError(diagnostics.make("timeout", reason=reason, detail=reason, **where),
-                              FailureKind.TRANSIENT)
+        return DeliveryTimeoutError(diagnostics.make(DiagnosisCode.TIMEOUT, reason=reason, detail=reason, **where),
+                                    Scope.RETRY, stage=Stage.GRAPH)
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = describe_certificate_error(cause, host)
-        return TransportError(diagnostics.make("tls_certificate", reason=reason, detail=reason, **where),
-                              FailureKind.CONFIG)
+        return TransportError(diagnostics.make(DiagnosisCode.TLS_CERTIFICATE, reason=reason, detail=reason, **where),
+                              Scope.ACCOUNT, stage=Stage.TLS)
     if isinstance(cause, ssl.SSLError):
         reason = str(cause.reason or cause)
-        return TransportError(diagnostics.make("tls_failed", reason=reason, detail=str(cause), **where),
-                              FailureKind.CONFIG)
+        return TransportError(diagnostics.make(DiagnosisCode.TLS_FAILED, reason=reason, detail=str(cause), **where),
+                              Scope.ACCOUNT, stage=Stage.TLS)
     if isinstance(cause, socket.gaierror):
         reason = cause.strerror or str(cause)
-        return TransportError(diagnostics.make("dns_failed", reason=reason, detail=reason, **where),
-                              FailureKind.TRANSIENT)
-    if isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        reason = str(getattr(cause, "strerror", None) or cause or exc)
-        return TransportError(diagnostics.make("connect_failed", reason=reason, detail=str(exc), **where),
-                              FailureKind.TRANSIENT)
-    detail = f"{type(exc).__name__}: {exc}"
-    return TransportError(diagnostics.make("unknown", reason=detail, detail=detail, **where), FailureKind.PERMANENT)
+        return ConnectionLostError(diagnostics.make(DiagnosisCode.DNS_FAILED, reason=reason, detail=reason, **where),
+                                   Scope.RETRY, stage=Stage.CONNECT)
+    reason = str(getattr(cause, "strerror", None) or cause or exc)
+    # Any other httpx transport error (connect, read, write, protocol, proxy): nothing was answered; retry later.
+    return ConnectionLostError(diagnostics.make(DiagnosisCode.CONNECT_FAILED, reason=reason, detail=str(exc),
+                                                **where), Scope.RETRY, stage=Stage.CONNECT)

@@ -1,0 +1,81 @@
+"""errors.failure_scope: what a reply affects, from its stage, reply code and enhanced status only."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from wizard.services.errors import (
+    DeliveryTimeoutError,
+    DiagnosisCode,
+    Scope,
+    SmtpReplyError,
+    Stage,
+    StorageError,
+    describe,
+    failure_scope,
+)
+
+
+@pytest.mark.parametrize(("stage", "code", "enhanced", "scope"), [
+    (Stage.RCPT, 550, "5.1.1", Scope.RECIPIENT),
+    (Stage.RCPT, 554, "5.7.1", Scope.RECIPIENT),  # "Relay access denied" for one recipient
+    (Stage.RCPT, 450, "4.7.1", Scope.RETRY),  # greylisting
+    (Stage.RCPT, 550, "5.7.64", Scope.ACCOUNT),  # TenantAttribution: the connector does not know the account
+    (Stage.DATA, 550, "5.7.1", Scope.MESSAGE),  # content filter
+    (Stage.END_OF_DATA, 552, "5.3.4", Scope.MESSAGE),  # too big
+    (Stage.DATA, 451, "4.3.0", Scope.RETRY),
+    (Stage.DATA, 550, "5.4.5", Scope.THROTTLE),  # Gmail's daily quota: slow the account, keep the mail
+    (Stage.MAIL, 553, "5.7.1", Scope.ACCOUNT),  # send-as denied
+    (Stage.MAIL, 550, "5.7.60", Scope.ACCOUNT),
+    (Stage.MAIL, 553, "5.1.8", Scope.MESSAGE),  # this envelope sender's domain does not exist
+    (Stage.MAIL, 530, "5.7.0", Scope.ACCOUNT),  # must authenticate / STARTTLS first
+    (Stage.AUTH, 535, "5.7.8", Scope.ACCOUNT),
+    (Stage.AUTH, 535, "5.7.139", Scope.ACCOUNT),
+    (Stage.AUTH, 454, "4.7.0", Scope.RETRY),
+    (Stage.TLS, 454, "4.7.0", Scope.RETRY),  # STARTTLS refused for now
+    (Stage.TLS, 0, "", Scope.ACCOUNT),  # handshake failed
+    (Stage.CONNECT, 0, "", Scope.RETRY),  # refused, timed out
+    (Stage.CONNECT, 421, "4.7.0", Scope.THROTTLE),
+    (Stage.CONNECT, 554, "5.7.1", Scope.RETRY),  # a 5xx banner: no session now
+])
+def test_smtp_scope(stage: Stage, code: int, enhanced: str, scope: Scope) -> None:
+    assert failure_scope(stage, code, enhanced) is scope
+
+
+@pytest.mark.parametrize(("status", "error_code", "scope"), [
+    (400, "ErrorInvalidRecipients", Scope.MESSAGE),
+    (413, "ErrorMessageSizeExceeded", Scope.MESSAGE),
+    (403, "ErrorSendAsDenied", Scope.MESSAGE),
+    (401, "InvalidAuthenticationToken", Scope.ACCOUNT),
+    (403, "ErrorAccessDenied", Scope.ACCOUNT),
+    (404, "MailboxNotEnabledForRESTAPI", Scope.ACCOUNT),
+    (429, "ApplicationThrottled", Scope.THROTTLE),
+    (503, "", Scope.THROTTLE),
+    (500, "", Scope.RETRY),
+])
+def test_graph_scope(status: int, error_code: str, scope: Scope) -> None:
+    assert failure_scope(Stage.GRAPH, status, error_code=error_code) is scope
+
+
+def test_reply_error_carries_the_facts_as_fields() -> None:
+    error = SmtpReplyError(Stage.RCPT, 550, "5.1.1 <bad@example.com>: User unknown in relay recipient table")
+    assert (error.stage, error.reply_code, error.enhanced, error.scope, error.code) == (
+        Stage.RCPT, 550, "5.1.1", Scope.RECIPIENT, "recipient_rejected")
+    assert describe(error).detail == "550 5.1.1 <bad@example.com>: User unknown in relay recipient table"
+
+
+def test_a_timeout_is_a_timeout_error() -> None:
+    from wizard.services import diagnostics
+
+    error = DeliveryTimeoutError(diagnostics.make("timeout"), Scope.RETRY, stage=Stage.DATA)
+    assert isinstance(error, TimeoutError) and error.scope is Scope.RETRY
+
+
+def test_describe_names_storage_faults_and_unexpected_errors() -> None:
+    assert describe(sqlite3.OperationalError("database or disk is full")).code == "storage_full"
+    assert describe(sqlite3.OperationalError("database is locked")).code == "outbox_busy"
+    assert isinstance(StorageError(DiagnosisCode.STORAGE_FULL, "full"), OSError)
+    unexpected = describe(ZeroDivisionError("division by zero"), log_path="/data/logs/mailwright.log")
+    assert unexpected.code == "internal_error" and "/data/logs/mailwright.log" in unexpected.fix
