@@ -17,7 +17,7 @@ PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("profile", help="add, list, show or remove sending profiles")
+    parser = subparsers.add_parser("profile", help="add, change, list, show or remove sending profiles")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add or replace a profile (secrets are read from stdin, never argv)")
@@ -64,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.add_argument("name")
         sub.add_argument("--json", action="store_true")
         sub.set_defaults(handler=handler)
+
+    from wizard.commands.profile_set import register_set
+
+    register_set(actions)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -172,7 +176,8 @@ def run_show(args: argparse.Namespace) -> int:
         emit_json({"ok": True, "profile": data})
     else:
         for key, value in data.items():
-            print(f"{key:<26} {value}")
+            shown = (", ".join(value) or "(none)") if isinstance(value, list) else value
+            print(f"{key:<26} {shown}")
     return EXIT_OK
 
 

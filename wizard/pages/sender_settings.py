@@ -8,8 +8,6 @@ an authorised domain covers itself and the domains under it.
 
 from __future__ import annotations
 
-import ipaddress
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -27,37 +25,12 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.pages.state import WizardState
-from wizard.services.validation import InvalidInputError, validate_address, validate_host
+from wizard.services.policy import normalise_authorized_domain, normalise_authorized_sender
+from wizard.services.validation import InvalidInputError, validate_address
 from wizard.widgets.editable_list import EditableList
 from wizard.widgets.form_widgets import hint_label, line_edit, problem_label
 
 PRIORITY_LABELS = {1: "1 (very high)", 2: "2 (high)", 3: "3 (normal)", 4: "4 (low)", 5: "5 (very low)"}
-
-
-def normalise_authorized_domain(text: str) -> str:
-    """A domain as policy.py matches it: example.com (and everything under it) or news.example.com."""
-    value = text.strip().lower().rstrip(".")
-    value = value.removeprefix("@")
-    if value.startswith("*."):
-        raise InvalidInputError("authorised domain", f"Enter {value[2:]} without '*.': a domain already includes "
-                                                     "the domains under it.")
-    if "@" in value:
-        raise InvalidInputError("authorised domain", f"'{text.strip()}' is an address: add it to the authorised "
-                                                     "senders instead.")
-    host = validate_host(value, "authorised domain")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        raise InvalidInputError("authorised domain", f"'{host}' is an IP address, not a domain.")
-    if "." not in host:
-        raise InvalidInputError("authorised domain", f"'{host}' is not a domain: enter one like example.com.")
-    return host
-
-
-def normalise_authorized_sender(text: str) -> str:
-    return validate_address(text, "authorised sender").lower()
 
 
 class SenderSettingsPage(QWizardPage):

@@ -10,9 +10,13 @@ does is decided once, in submission.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, replace
 
 from wizard.services.model import Profile
+from wizard.services.validation import InvalidInputError, validate_address, validate_host
+
+UNAUTHORIZED_ACTIONS = ("block", "alert")
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,41 @@ def check_sender(sender: str, profile: Profile) -> PolicyDecision:
     if profile.unauthorized_action == "alert":
         return PolicyDecision(True, f"{sender or '<>'} is not an authorised sender for profile '{profile.name}'.")
     return PolicyDecision(False)
+
+
+def normalise_authorized_domain(text: str) -> str:
+    """A domain as `domain_authorized` matches it: example.com (and everything under it) or news.example.com."""
+    value = text.strip().lower().rstrip(".")
+    value = value.removeprefix("@")
+    if value.startswith("*."):
+        raise InvalidInputError("authorised domain", f"Enter {value[2:]} without '*.': a domain already includes "
+                                                     "the domains under it.")
+    if "@" in value:
+        raise InvalidInputError("authorised domain", f"'{text.strip()}' is an address: add it to the authorised "
+                                                     "senders instead.")
+    host = validate_host(value, "authorised domain")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise InvalidInputError("authorised domain", f"'{host}' is an IP address, not a domain.")
+    if "." not in host:
+        raise InvalidInputError("authorised domain", f"'{host}' is not a domain: enter one like example.com.")
+    return host
+
+
+def normalise_authorized_sender(text: str) -> str:
+    return validate_address(text, "authorised sender").lower()
+
+
+def validated_sender_settings(profile: Profile) -> Profile:
+    """The profile's sender settings normalised (lists lower-cased, without duplicates), or `InvalidInputError`:
+    what the sender settings page enforces, for every other writer (`mailwright profile set`)."""
+    if profile.unauthorized_action not in UNAUTHORIZED_ACTIONS:
+        raise InvalidInputError("unauthorized_action", "What happens to other senders is 'block' or 'alert'.")
+    if profile.force_postmaster_sender and not profile.postmaster.strip():
+        raise InvalidInputError("postmaster", "Always sending as the postmaster needs a postmaster address.")
+    domains = tuple(dict.fromkeys(normalise_authorized_domain(d) for d in profile.authorized_domains))
+    senders = tuple(dict.fromkeys(normalise_authorized_sender(s) for s in profile.authorized_senders))
+    return replace(profile, authorized_domains=domains, authorized_senders=senders)
