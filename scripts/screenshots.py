@@ -88,13 +88,16 @@ DEMO_ZONE = {
 
 
 async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> list[Path]:
+    from dataclasses import replace
+
     from PySide6.QtWidgets import QLineEdit
 
     from wizard.app import SCREENSHOT_SIZE, grab
     from wizard.pages.ids import PageId
-    from wizard.pages.state import WizardState
+    from wizard.pages.state import DEFAULT_PROFILE_NAME, WizardState
     from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
-    from wizard.services.model import AuthMode, ProviderKind
+    from wizard.services.model import AuthMode, Profile, ProviderKind
+    from wizard.services.secret_source import DraftSecrets
 
     written: list[Path] = []
 
@@ -110,16 +113,17 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
         await shot(window, name)
         window.close()
 
-    microsoft = {"from_address": DEMO_USER, "tenant": DEMO_TENANT, "client_id": DEMO_CLIENT}
-    await branch_page("m365_auth", PageId.M365_AUTH, WizardState(provider=ProviderKind.M365_SMTP,
-                                                                 auth=AuthMode.OAUTH_INTERACTIVE, **microsoft))
+    microsoft = Profile(DEFAULT_PROFILE_NAME, from_address=DEMO_USER, tenant=DEMO_TENANT, client_id=DEMO_CLIENT)
+    await branch_page("m365_auth", PageId.M365_AUTH, WizardState(draft=replace(
+        microsoft, provider=ProviderKind.M365_SMTP, auth=AuthMode.OAUTH_INTERACTIVE)))
     await branch_page("azure_registration", PageId.AZURE_REGISTRATION, WizardState(
-        provider=ProviderKind.M365_SMTP, auth=AuthMode.CLIENT_SECRET, enterprise_object_id=DEMO_OBJECT,
-        client_secret="abC8Q~" + "x" * 34, **microsoft))
-    await branch_page("gmail_auth", PageId.GMAIL_AUTH, WizardState(provider=ProviderKind.GMAIL,
-                                                                   from_address="support@gmail.com"))
+        draft=replace(microsoft, provider=ProviderKind.M365_SMTP, auth=AuthMode.CLIENT_SECRET),
+        secrets=DraftSecrets(client_secret="abC8Q~" + "x" * 34), enterprise_object_id=DEMO_OBJECT))
+    await branch_page("gmail_auth", PageId.GMAIL_AUTH, WizardState(
+        draft=Profile(DEFAULT_PROFILE_NAME, provider=ProviderKind.GMAIL, from_address="support@gmail.com")))
     await branch_page("graph_permissions", PageId.GRAPH_PERMISSIONS, WizardState(
-        provider=ProviderKind.GRAPH, auth=AuthMode.CLIENT_SECRET, enterprise_object_id=DEMO_OBJECT, **microsoft))
+        draft=replace(microsoft, provider=ProviderKind.GRAPH, auth=AuthMode.CLIENT_SECRET),
+        enterprise_object_id=DEMO_OBJECT))
 
     window = MailwrightWizard(load_saved_accounts(), dns_nameserver=nameserver)
     window.resize(*SCREENSHOT_SIZE)

@@ -234,7 +234,7 @@ def show_wizard(start: PageId, reporter: ExceptionReporter) -> ShownWizard:
     from wizard.pages.wizard import MailwrightWizard
 
     window = MailwrightWizard(start=start)
-    reporter.secrets, reporter.window = window.state.secrets, window
+    reporter.secrets, reporter.window = window.state.secret_values, window
     shown = ShownWizard(window)
     show_until_painted(window)
     apply_theme(application())

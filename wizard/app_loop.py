@@ -109,7 +109,7 @@ async def _open_app(start: PageId | None, reporter: ExceptionReporter, shown: Sh
             if start is None:  # wizard.app.run shows the wizard first unless config.toml has accounts
                 return await _open_main_window(reporter)
             window = MailwrightWizard(start=start or PageId.WELCOME)
-            reporter.secrets, reporter.window = window.state.secrets, window
+            reporter.secrets, reporter.window = window.state.secret_values, window
             shown = ShownWizard(window)
         accepted = await _until_finished(shown) == int(QDialog.DialogCode.Accepted)
         shown.window.deleteLater()

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from wizard.pages.graph_permissions import GraphAccount, GraphPermissionsPage
 from wizard.pages.state import WizardState
+from wizard.services.model import Profile
 
 pytestmark = pytest.mark.gui
 
@@ -17,8 +18,9 @@ OBJECT = "99999999-8888-7777-6666-555555555555"
 
 
 def page_for(qtbot: QtBot, account: GraphAccount) -> GraphPermissionsPage:
-    state = WizardState(client_id=account.app_id, from_address=account.mailbox,
-                        enterprise_object_id=account.enterprise_object_id, large_messages=account.large_messages)
+    state = WizardState(
+        draft=Profile(name="default", client_id=account.app_id, from_address=account.mailbox),
+        enterprise_object_id=account.enterprise_object_id, large_messages=account.large_messages)
     page = GraphPermissionsPage(state)
     qtbot.addWidget(page)
     page.initializePage()

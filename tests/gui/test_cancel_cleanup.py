@@ -3,6 +3,7 @@ the client secret in the keyring, and the token cache."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ async def test_cancelling_a_new_microsoft_account_after_browser_sign_in_forgets_
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
     click_next(qtbot, window, PageId.M365_AUTH)
-    window.state.authority = identity_provider.url
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
     page = window.m365_auth_page
     type_into(window, "m365Tenant", TENANT)
     type_into(window, "m365ClientId", PUBLIC_CLIENT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -14,14 +15,17 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
-from wizard.services.model import Security
+from wizard.services.model import Profile, Security
+from wizard.services.secret_source import DraftSecrets
 
 pytestmark = [pytest.mark.gui, pytest.mark.asyncio, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 
 def account(host: str, port: int, password: str, ca_file: str = "") -> WizardState:
-    return WizardState(from_address=GOOD_USER, host=host, port=port, security=Security.STARTTLS,
-                       username=GOOD_USER, password=password, ca_file=ca_file)
+    return WizardState(
+        draft=Profile(name="default", from_address=GOOD_USER, host=host, port=port, security=Security.STARTTLS,
+                      username=GOOD_USER, ca_file=ca_file),
+        secrets=DraftSecrets(password=password))
 
 
 async def open_at_check(qtbot: QtBot, state: WizardState) -> MailwrightWizard:
@@ -97,7 +101,7 @@ async def test_rerun_after_fixing_the_server_passes_and_enables_next(qtbot: QtBo
 async def saved_account_check(qtbot: QtBot, port: int) -> MailwrightWizard:
     """Editing a saved account with the password field left empty: the check asks the keyring."""
     state = account("127.0.0.1", port, "")
-    state.editing = state.profile_name = "t-saved-without-secret"
+    state.load_profile(replace(state.draft, name="t-saved-without-secret"))
     window = await open_at_check(qtbot, state)
     assert next_enabled(window)
     finished = SignalWaiter(window.check_page.check_finished)

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from tests.dns.zones import ZONE
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.pages.dns_page import DnsHealthPage
 from wizard.pages.state import WizardState
-from wizard.services.model import ProviderKind
+from wizard.services.model import Profile, ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -80,7 +81,7 @@ class Opened:
 
 
 def m365_sender(domain: str) -> WizardState:
-    return WizardState(from_address=f"app@{domain}", provider=ProviderKind.M365_SMTP)
+    return WizardState(draft=Profile(name="default", from_address=f"app@{domain}", provider=ProviderKind.M365_SMTP))
 
 
 @pytest.mark.asyncio
@@ -135,7 +136,8 @@ async def test_recheck_sees_the_dns_as_it_is_now(qtbot: QtBot, nameserver: str) 
     opened = Opened(qtbot, m365_sender("googleonly.test"), nameserver)
     assert await opened.enter() == (False,)
     await opened.page.tasks.wait()
-    opened.state.from_address = "app@contoso.test"  # as if the admin had fixed the records
+    # as if the admin had fixed the records:
+    opened.state.draft = replace(opened.state.draft, from_address="app@contoso.test")
     finished = SignalWaiter(opened.page.check_finished)
     qtbot.mouseClick(opened.page.findChild(QPushButton, "recheckDns"), Qt.MouseButton.LeftButton)
     assert await finished.wait() == (True,)
@@ -195,7 +197,7 @@ async def test_missing_or_bad_sender_domain_is_explained(qtbot: QtBot, nameserve
     await opened.page.tasks.wait()
     assert opened.page.status.text() == "There is no sender address to check yet: go Back and enter one."
     assert opened.next_enabled()
-    opened.state.from_address = "app@192.0.2.1"
+    opened.state.draft = replace(opened.state.draft, from_address="app@192.0.2.1")
     finished = SignalWaiter(opened.page.check_finished)
     qtbot.mouseClick(opened.page.findChild(QPushButton, "recheckDns"), Qt.MouseButton.LeftButton)
     assert await finished.wait() == (False,)

@@ -7,7 +7,7 @@ import pytest
 from wizard.pages.flow import FINAL, next_page
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.services.model import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 
 def path(state: WizardState, registered: set[PageId] | None = None) -> list[str]:
@@ -40,7 +40,8 @@ AFTER_CHECK = ["check", "sender_settings", "delivery", "dns", "test_mail", "summ
 ])
 def test_each_provider_and_mode_takes_its_authentication_pages(
         provider: ProviderKind, auth: AuthMode, has_registration: bool, auth_pages: list[str]) -> None:
-    state = WizardState(provider=provider, auth=auth, has_app_registration=has_registration)
+    state = WizardState(
+        draft=Profile(name="default", provider=provider, auth=auth), has_app_registration=has_registration)
     assert path(state) == ["welcome", "sender", "provider", *auth_pages, *AFTER_CHECK]
 
 

@@ -6,6 +6,7 @@ BROWSER script from tests/oauth/conftest.py, which follows the local identity pr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,8 @@ async def test_microsoft_graph_with_browser_sign_in(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.GRAPH)
-    window.state.authority, window.state.graph_endpoint = identity_provider.url, graph_endpoint.url
-    window.state.ca_file = ca_file
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url, graph_endpoint=graph_endpoint.url)
+    window.state.draft = replace(window.state.draft, ca_file=ca_file)
     click_next(qtbot, window, PageId.M365_AUTH)
     page = window.m365_auth_page
     assert page.title().startswith("Microsoft Graph")

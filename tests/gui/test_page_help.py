@@ -12,7 +12,7 @@ from wizard.pages.ids import PageId
 from wizard.pages.page_help import PAGE_TEXT, help_html, page_links
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
-from wizard.services.model import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 
 def test_every_page_has_help() -> None:
@@ -31,25 +31,26 @@ def test_every_page_has_help() -> None:
 ])
 def test_provider_pages_link_to_the_providers_documentation(provider: ProviderKind, auth: AuthMode, preset: str,
                                                             expected: str) -> None:
-    state = WizardState(provider=provider, auth=auth, preset=preset)
+    state = WizardState(draft=Profile(name="default", provider=provider, auth=auth, preset=preset))
     urls = [url for _text, url in page_links(PageId.CHECK, state)]
     assert any(expected in url for url in urls), urls
     assert expected in help_html(PageId.CHECK, "Connection check", state)
 
 
 def test_a_server_without_a_preset_has_no_made_up_links() -> None:
-    assert page_links(PageId.SMTP, WizardState(provider=ProviderKind.SMTP)) == []
+    assert page_links(PageId.SMTP, WizardState(draft=Profile(name="default", provider=ProviderKind.SMTP))) == []
 
 
 def test_dns_help_points_at_the_standards() -> None:
-    urls = [url for _text, url in page_links(PageId.DNS, WizardState(provider=ProviderKind.M365_SMTP))]
+    urls = [url for _text, url in page_links(PageId.DNS, WizardState(
+        draft=Profile(name="default", provider=ProviderKind.M365_SMTP)))]
     assert "https://www.rfc-editor.org/rfc/rfc7208" in urls and "https://www.rfc-editor.org/rfc/rfc7489" in urls
 
 
 @pytest.mark.gui
 @pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
 def test_the_help_button_shows_the_current_pages_help(qtbot: QtBot) -> None:
-    state = WizardState(provider=ProviderKind.GMAIL, auth=AuthMode.PASSWORD)
+    state = WizardState(draft=Profile(name="default", provider=ProviderKind.GMAIL, auth=AuthMode.PASSWORD))
     window = MailwrightWizard(SavedAccounts(state), start=PageId.GMAIL_AUTH, autostart_check=False)
     qtbot.addWidget(window)
     window.show()

@@ -127,11 +127,11 @@ def test_edit_opens_the_wizard_on_that_account_and_add_on_a_new_one(qtbot: QtBot
     assert wizard.state.editing == second
     assert wizard.welcome_page.selected_profile() == second
     wizard.next()  # the welcome page keeps the account chosen
-    assert (wizard.state.profile_name, wizard.state.from_address) == (second, "b@example.com")
+    assert (wizard.state.draft.name, wizard.state.draft.from_address) == (second, "b@example.com")
     wizard.reject()
 
     wizard = dialog.add_profile()
     assert wizard.welcome_page.new_account.isChecked()
     assert wizard.state.editing == ""
-    assert wizard.state.profile_name not in ConfigStore().load().profiles
+    assert wizard.state.draft.name not in ConfigStore().load().profiles
     wizard.reject()

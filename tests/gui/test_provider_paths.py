@@ -13,6 +13,7 @@ import base64
 import datetime
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def saved_config(data_home: Path) -> tuple[str, dict[str, object]]:
 
 def point_at(window: MailwrightWizard, host: str, port: int, ca_file: str) -> None:
     """The local server stands in for the provider's real host."""
-    window.state.host, window.state.port, window.state.ca_file = host, port, ca_file
+    window.state.draft = replace(window.state.draft, host=host, port=port, ca_file=ca_file)
 
 
 async def test_catalogue_preset_fills_the_smtp_page_then_sends(
@@ -131,7 +132,7 @@ async def test_gmail_with_an_app_password(qtbot: QtBot, flow_window: MailwrightW
     start_new_account(qtbot, window, GOOD_USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.GMAIL)
     click_next(qtbot, window, PageId.GMAIL_AUTH)
-    assert (window.state.host, window.state.port) == ("smtp.gmail.com", 587)
+    assert (window.state.draft.host, window.state.draft.port) == ("smtp.gmail.com", 587)
     assert window.gmail_auth_page.app_password_radio.isChecked()
     type_into(window, "gmailAppPassword", "abcd efgh ijkl")
     assert "16 letters" in window.gmail_auth_page.app_password_hint.text()
@@ -197,7 +198,7 @@ async def test_microsoft_365_smtp_app_only_certificate_with_passphrase(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.authority = identity_provider.url
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
     window.provider_page.validatePage()
     point_at(window, server.host, server.port, ca_file)
     enter_registration_ids(qtbot, window, "auth-client-certificate", CERTIFICATE_CLIENT)
@@ -227,9 +228,9 @@ async def test_microsoft_365_smtp_app_only_client_secret(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.authority = app_with_secret.url
+    window.state.draft = replace(window.state.draft, authority=app_with_secret.url)
     window.provider_page.validatePage()
-    assert (window.state.host, window.state.port) == ("smtp.office365.com", 587)
+    assert (window.state.draft.host, window.state.draft.port) == ("smtp.office365.com", 587)
     point_at(window, server.host, server.port, ca_file)
     await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, app_with_secret)
 
@@ -258,7 +259,7 @@ async def test_microsoft_365_smtp_browser_sign_in(
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
     click_next(qtbot, window, PageId.M365_AUTH)
     point_at(window, server.host, server.port, ca_file)
-    window.state.authority = identity_provider.url
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
     page = window.m365_auth_page
     assert page.auth_mode() is AuthMode.OAUTH_INTERACTIVE
     type_into(window, "m365Tenant", TENANT)
@@ -298,8 +299,8 @@ async def test_microsoft_graph_app_only_client_secret(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.GRAPH)
-    window.state.authority, window.state.graph_endpoint = app_with_secret.url, graph_endpoint.url
-    window.state.ca_file = ca_file
+    window.state.draft = replace(window.state.draft, authority=app_with_secret.url, graph_endpoint=graph_endpoint.url)
+    window.state.draft = replace(window.state.draft, ca_file=ca_file)
     await enter_app_only_registration(qtbot, window, ProviderKind.GRAPH, app_with_secret)
     click_next(qtbot, window, PageId.GRAPH_PERMISSIONS)
     permissions = window.graph_permissions_page
@@ -357,7 +358,7 @@ async def test_smtp_auth_disabled_offers_graph_and_keeps_the_registration(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.authority, window.state.graph_endpoint = app_with_secret.url, graph_endpoint.url
+    window.state.draft = replace(window.state.draft, authority=app_with_secret.url, graph_endpoint=graph_endpoint.url)
     window.provider_page.validatePage()
     point_at(window, smtp_auth_disabled.host, smtp_auth_disabled.port, ca_file)
     await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, app_with_secret)
@@ -371,8 +372,8 @@ async def test_smtp_auth_disabled_offers_graph_and_keeps_the_registration(
     click(qtbot, window, "useGraphInstead")
 
     assert window.currentId() == PageId.M365_AUTH
-    assert window.state.provider is ProviderKind.GRAPH and window.state.auth is AuthMode.CLIENT_SECRET
-    assert (window.state.tenant, window.state.client_id) == (TENANT, CONFIDENTIAL_CLIENT)
+    assert window.state.draft.provider is ProviderKind.GRAPH and window.state.draft.auth is AuthMode.CLIENT_SECRET
+    assert (window.state.draft.tenant, window.state.draft.client_id) == (TENANT, CONFIDENTIAL_CLIENT)
     assert window.m365_auth_page.title().startswith("Microsoft Graph")
     click_next(qtbot, window, PageId.AZURE_REGISTRATION)
     assert window.azure_registration_page.findChild(QLineEdit, "clientSecret").text() == CLIENT_SECRET

@@ -47,7 +47,7 @@ async def test_mx_record_proposes_microsoft_365_and_the_admin_can_override(
     assert "Microsoft Graph is the alternative" in window.provider_page.proposal.text()
     choose_provider(qtbot, window, ProviderKind.GMAIL)
     click_next(qtbot, window, PageId.GMAIL_AUTH)
-    assert window.state.provider is ProviderKind.GMAIL and window.state.host == "smtp.gmail.com"
+    assert window.state.draft.provider is ProviderKind.GMAIL and window.state.draft.host == "smtp.gmail.com"
 
 
 async def test_a_catalogue_domain_preselects_the_smtp_preset(qtbot: QtBot, flow_window: MailwrightWizard,
@@ -100,4 +100,4 @@ async def test_an_invalid_address_or_profile_name_blocks_next(qtbot: QtBot, flow
     assert not window.button(window.WizardButton.NextButton).isEnabled()
     type_into(window, "senderProfileName", "office")
     assert window.button(window.WizardButton.NextButton).isEnabled()
-    assert (window.state.from_address, window.state.profile_name) == ("app@example.com", "office")
+    assert (window.state.draft.from_address, window.state.draft.name) == ("app@example.com", "office")

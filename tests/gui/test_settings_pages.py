@@ -23,6 +23,7 @@ from wizard.pages.delivery_settings import DeliverySettingsPage
 from wizard.pages.sender_settings import SenderSettingsPage, normalise_authorized_domain
 from wizard.pages.state import WizardState
 from wizard.services.config import DeliverySettings
+from wizard.services.model import Profile
 from wizard.services.policy import check_sender
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
@@ -45,7 +46,8 @@ def next_enabled(window: QWizard) -> bool:
 
 
 def sender_page(qtbot: QtBot, state: WizardState | None = None) -> tuple[SenderSettingsPage, QWizard, WizardState]:
-    state = state or WizardState(from_address="app@example.com", display_name="Example App")
+    state = state or WizardState(
+        draft=Profile(name="default", from_address="app@example.com", display_name="Example App"))
     page = SenderSettingsPage(state)
     return page, in_wizard(qtbot, page), state
 
@@ -103,7 +105,7 @@ def test_invalid_postmaster_disables_next_until_fixed(qtbot: QtBot) -> None:
     postmaster.setText("Mail.Admin@Example.COM")
     assert shown_problems(page, "senderValidation") == ""
     assert next_enabled(window)
-    assert state.postmaster == "Mail.Admin@example.com"
+    assert state.draft.postmaster == "Mail.Admin@example.com"
 
 
 def test_forcing_the_postmaster_needs_a_postmaster_address(qtbot: QtBot) -> None:
@@ -113,14 +115,14 @@ def test_forcing_the_postmaster_needs_a_postmaster_address(qtbot: QtBot) -> None
     assert not next_enabled(window)
     page.findChild(QLineEdit, "postmaster").setText("postmaster@example.com")
     assert next_enabled(window)
-    assert state.force_postmaster_sender and state.postmaster == "postmaster@example.com"
+    assert state.draft.force_postmaster_sender and state.draft.postmaster == "postmaster@example.com"
 
 
 def test_leaving_the_page_keeps_the_sender_entered_earlier(qtbot: QtBot) -> None:
     page, _window, state = sender_page(qtbot)
     page.findChild(QLineEdit, "postmaster").setText("postmaster@example.com")
     assert page.validatePage()
-    assert (state.from_address, state.display_name) == ("app@example.com", "Example App")
+    assert (state.draft.from_address, state.draft.display_name) == ("app@example.com", "Example App")
     assert state.profile().display_name == "Example App"
 
 
@@ -131,8 +133,8 @@ def test_priority_and_action_are_written_to_the_state(qtbot: QtBot) -> None:
     alert = page.findChild(QRadioButton, "actionAlert")
     assert alert.isEnabled()
     alert.setChecked(True)
-    assert state.priority == 1
-    assert state.unauthorized_action == "alert"
+    assert state.draft.priority == 1
+    assert state.draft.unauthorized_action == "alert"
 
 
 def test_entered_lists_mean_what_the_sender_policy_enforces(qtbot: QtBot) -> None:
@@ -141,8 +143,8 @@ def test_entered_lists_mean_what_the_sender_policy_enforces(qtbot: QtBot) -> Non
     add_entry(page, "authorizedDomains", "news.example.org")
     add_entry(page, "authorizedSenders", "Robot@Other.NET")
     assert page.findChild(QListWidget, "authorizedDomainsItems").count() == 2
-    assert state.authorized_domains == ("example.com", "news.example.org")
-    assert state.authorized_senders == ("robot@other.net",)
+    assert state.draft.authorized_domains == ("example.com", "news.example.org")
+    assert state.draft.authorized_senders == ("robot@other.net",)
     profile = state.profile()
     for allowed in ("app@example.com", "app@billing.example.com", "x@news.example.org", "robot@other.net"):
         assert check_sender(allowed, profile).allowed, allowed
@@ -161,17 +163,18 @@ def test_invalid_pending_entry_blocks_next_and_a_valid_one_is_added_on_next(qtbo
     assert next_enabled(window)
     window.next()
     assert window.currentId() == 1
-    assert state.authorized_senders == ("robot@example.com",)
+    assert state.draft.authorized_senders == ("robot@example.com",)
 
 
 def test_remove_takes_entries_out_of_the_state(qtbot: QtBot) -> None:
-    state = WizardState(authorized_domains=("example.com", "example.org"), unauthorized_action="alert")
+    state = WizardState(
+        draft=Profile(name="default", authorized_domains=("example.com", "example.org"), unauthorized_action="alert"))
     page, _window, _ = sender_page(qtbot, state)
     assert page.findChild(QRadioButton, "actionAlert").isChecked()
     items = page.findChild(QListWidget, "authorizedDomainsItems")
     items.item(0).setSelected(True)
     qtbot.mouseClick(page.findChild(QPushButton, "authorizedDomainsRemove"), Qt.MouseButton.LeftButton)
-    assert state.authorized_domains == ("example.org",)
+    assert state.draft.authorized_domains == ("example.org",)
 
 
 # --- delivery settings ---------------------------------------------------------------------------------------------

@@ -10,14 +10,15 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
-from wizard.services.model import Security
+from wizard.services.model import Profile, Security
+from wizard.services.secret_source import DraftSecrets
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 
 @pytest.fixture
 def window(qtbot: QtBot) -> MailwrightWizard:
-    state = WizardState(from_address="app@example.com", display_name="Example App")
+    state = WizardState(draft=Profile(name="default", from_address="app@example.com", display_name="Example App"))
     wizard = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP, autostart_check=False)
     qtbot.addWidget(wizard)
     wizard.show()
@@ -104,8 +105,10 @@ def test_the_sender_is_shown_not_entered_again(window: MailwrightWizard) -> None
 ])
 def test_a_bad_sender_in_a_profile_opened_here_points_back_to_the_sender_page(
         qtbot: QtBot, address: str, name: str, shown: str) -> None:
-    state = WizardState(from_address=address, display_name=name, host="smtp.example.com", password="secret",
-                        username="app@example.com")
+    state = WizardState(
+        draft=Profile(name="default", from_address=address, display_name=name, host="smtp.example.com",
+                      username="app@example.com"),
+        secrets=DraftSecrets(password="secret"))
     wizard = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP, autostart_check=False)
     qtbot.addWidget(wizard)
     wizard.show()
@@ -133,9 +136,9 @@ def test_no_encryption_to_this_computer_needs_explicit_confirmation(window: Mail
     confirm.setChecked(True)
     assert can_go_next(window)
     assert messages(window) == ""
-    assert window.state.allow_plaintext_loopback
+    assert window.state.draft.allow_plaintext_loopback
     choose_security(window, Security.STARTTLS)
-    assert not confirm.isVisible() and not window.state.allow_plaintext_loopback
+    assert not confirm.isVisible() and not window.state.draft.allow_plaintext_loopback
 
 
 def test_missing_ca_file_is_named(window: MailwrightWizard) -> None:

@@ -5,6 +5,7 @@ restored to its saved value."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -61,7 +62,7 @@ async def test_cancelling_a_new_profile_removes_the_staged_secret(
     window = flow_window
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.authority = identity_provider.url
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
     window.provider_page.validatePage()
     point_at(window, xoauth2_smtp_server.host, xoauth2_smtp_server.port, ca_file)
     await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, identity_provider)

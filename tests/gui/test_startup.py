@@ -117,4 +117,4 @@ def test_the_welcome_page_edits_the_chosen_row_not_the_default(qtbot: QtBot, dat
     saved.setCurrentRow(rows.index("alpha"))
     assert window.welcome_page.selected_profile() == "alpha"
     window.next()
-    assert window.state.from_address == "alpha@example.com"
+    assert window.state.draft.from_address == "alpha@example.com"

@@ -15,6 +15,7 @@ from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
+from wizard.services.secret_source import DraftSecrets
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -22,8 +23,10 @@ PASSWORD = "n0t-in-any-file"
 
 
 def summary_window(qtbot: QtBot, name: str) -> MailwrightWizard:
-    state = WizardState(profile_name=name, from_address="app@example.com", host="smtp.example.com", port=587,
-                        username="app@example.com", password=PASSWORD)
+    state = WizardState(
+        draft=Profile(name=name, from_address="app@example.com", host="smtp.example.com", port=587,
+                      username="app@example.com"),
+        secrets=DraftSecrets(password=PASSWORD))
     window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
     qtbot.addWidget(window)
     window.show()
@@ -84,7 +87,7 @@ def test_reopening_lists_saved_accounts_and_prefills_the_default(qtbot: QtBot) -
     window.next()
     window.next()
     assert window.smtp_page.findChild(QLineEdit, "host").text() == ""
-    assert window.state.profile_name == "default"
+    assert window.state.draft.name == "default"
 
 
 def test_without_any_configuration_the_wizard_offers_a_new_account(qtbot: QtBot, data_home: Path) -> None:

@@ -18,6 +18,7 @@ from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.services import secrets
 from wizard.services.background_delivery import relay_address_from_config
 from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 from wizard.services.validation import InvalidInputError
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
@@ -25,8 +26,9 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 @pytest.fixture
 def summary(qtbot: QtBot, profile_name: str) -> Iterator[MailwrightWizard]:
-    state = WizardState(profile_name=profile_name, from_address="app@example.com", host="smtp.example.com",
-                        port=587)  # no sign-in: nothing to put in the keyring
+    state = WizardState(
+        draft=Profile(name=profile_name, from_address="app@example.com", host="smtp.example.com",
+                      port=587))  # no sign-in: nothing to put in the keyring
     window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
     qtbot.addWidget(window)
     window.show()
@@ -78,7 +80,7 @@ async def test_an_enabled_relay_on_another_address_is_shown_and_kept(qtbot: QtBo
                                                                      profile_name: str) -> None:
     config = data_home / "config.toml"
     config.write_text('[relay]\nenabled = true\nlisten = "127.0.0.1:2600"  # port 2525 is taken here\n')
-    state = WizardState(profile_name=profile_name, from_address="app@example.com", host="smtp.example.com")
+    state = WizardState(draft=Profile(name=profile_name, from_address="app@example.com", host="smtp.example.com"))
     window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
     qtbot.addWidget(window)
     window.show()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes
 from email.policy import default
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -29,7 +31,8 @@ from tests.oauth.conftest import system_browser
 from wizard.pages.state import WizardState
 from wizard.pages.test_mail import TestMailPage
 from wizard.services import oauth, secrets
-from wizard.services.model import AuthMode, ProviderKind, Security
+from wizard.services.model import AuthMode, Profile, ProviderKind, Security
+from wizard.services.secret_source import DraftSecrets
 from wizard.services.secrets import SecretKind
 
 __all__ = ["identity_provider", "system_browser", "xoauth2_smtp_server"]  # fixtures used by the OAuth test
@@ -37,12 +40,10 @@ __all__ = ["identity_provider", "system_browser", "xoauth2_smtp_server"]  # fixt
 pytestmark = [pytest.mark.gui, pytest.mark.asyncio, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 
-def account(host: str, port: int, password: str = GOOD_PASSWORD, ca_file: str = "", **more: object) -> WizardState:
-    state = WizardState(from_address=GOOD_USER, display_name="Example App", host=host, port=port,
-                        security=Security.STARTTLS, username=GOOD_USER, password=password, ca_file=ca_file)
-    for name, value in more.items():
-        setattr(state, name, value)
-    return state
+def account(host: str, port: int, password: str = GOOD_PASSWORD, ca_file: str = "", **changes: Any) -> WizardState:
+    draft = Profile(name="default", from_address=GOOD_USER, display_name="Example App", host=host, port=port,
+                    security=Security.STARTTLS, username=GOOD_USER, ca_file=ca_file)
+    return WizardState(draft=replace(draft, **changes), secrets=DraftSecrets(password=password))
 
 
 class Opened:
@@ -142,8 +143,8 @@ def saved_password(profile_name: str) -> Iterator[str]:
 async def test_editing_a_saved_account_uses_the_password_in_the_keyring(
         qtbot: QtBot, smtp_server: SmtpServerFactory, saved_password: str) -> None:
     server = smtp_server("starttls")
-    state = account(server.host, server.port, password="", ca_file=server.ca_file, profile_name=saved_password,
-                    editing=saved_password)
+    state = account(server.host, server.port, password="", ca_file=server.ca_file, name=saved_password)
+    state.load_profile(state.draft)  # editing the saved profile, its password left empty
     opened = Opened(qtbot, state)
     assert await opened.send() == (True,)
     assert server.messages[0].authenticated_as == GOOD_USER
@@ -188,9 +189,10 @@ async def test_every_input_and_button_has_a_name_and_an_accessible_name(qtbot: Q
 async def test_microsoft_365_oauth_account_sends_with_its_signed_in_token(
         qtbot: QtBot, identity_provider: IdentityProvider, xoauth2_smtp_server: XOAuth2Server, ca_file: str,
         profile_name: str) -> None:
-    state = WizardState(profile_name=profile_name, provider=ProviderKind.M365_SMTP, auth=AuthMode.OAUTH_INTERACTIVE,
-                        from_address=USER, username=USER, host=xoauth2_smtp_server.host, port=xoauth2_smtp_server.port,
-                        tenant=TENANT, client_id=PUBLIC_CLIENT, authority=identity_provider.url, ca_file=ca_file)
+    state = WizardState(
+        draft=Profile(name=profile_name, provider=ProviderKind.M365_SMTP, auth=AuthMode.OAUTH_INTERACTIVE,
+                      from_address=USER, username=USER, host=xoauth2_smtp_server.host, port=xoauth2_smtp_server.port,
+                      tenant=TENANT, client_id=PUBLIC_CLIENT, authority=identity_provider.url, ca_file=ca_file))
     oauth.forget_sessions()
     await oauth.login(state.profile())  # what the sign-in page did before
     try:

@@ -96,8 +96,8 @@ async def test_other_smtp_server_end_to_end_saves_password_only_in_keyring(
 
         reopened = load_saved_accounts()
         assert reopened.default_profile == profile_name
-        assert reopened.state.host == server.host and reopened.state.editing == profile_name
-        assert reopened.state.password == "" and reopened.state.delivery.send_interval_ms == 250
+        assert reopened.state.draft.host == server.host and reopened.state.editing == profile_name
+        assert reopened.state.secrets.password == "" and reopened.state.delivery.send_interval_ms == 250
     finally:
         secrets.delete_profile_secrets(profile_name)
 

@@ -20,7 +20,7 @@ from wizard.pages.gmail_auth import GmailAuthPage
 from wizard.pages.ids import PageId
 from wizard.pages.m365_auth import M365AuthPage
 from wizard.pages.state import WizardState
-from wizard.services.model import AuthMode, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -104,7 +104,9 @@ async def test_cancel_stops_waiting_for_the_browser(qtbot: QtBot, identity_provi
 
 
 def test_registration_page_catches_a_pasted_secret_id(qtbot: QtBot) -> None:
-    state = WizardState(from_address="app@contoso.com", provider=ProviderKind.M365_SMTP, auth=AuthMode.CLIENT_SECRET)
+    state = WizardState(
+        draft=Profile(name="default", from_address="app@contoso.com", provider=ProviderKind.M365_SMTP,
+                      auth=AuthMode.CLIENT_SECRET))
     page = AzureRegistrationPage(state)
     qtbot.addWidget(page)
     page.initializePage()
@@ -120,12 +122,12 @@ def test_registration_page_catches_a_pasted_secret_id(qtbot: QtBot) -> None:
         page.powershell.toPlainText()
     assert "Add-MailboxPermission -Identity 'app@contoso.com'" in page.powershell.toPlainText()
     assert page.consent_url.text().startswith("https://login.microsoftonline.com/contoso.com/v2.0/adminconsent")
-    assert state.client_secret == "abC8Q~" + "k" * 34 and state.tenant == "contoso.com"
+    assert state.secrets.client_secret == "abC8Q~" + "k" * 34 and state.draft.tenant == "contoso.com"
     assert state.enterprise_object_id == "99999999-8888-4777-8666-555555555555"
 
 
 def test_gmail_app_password_format(qtbot: QtBot) -> None:
-    state = WizardState(from_address="me@gmail.com", provider=ProviderKind.GMAIL)
+    state = WizardState(draft=Profile(name="default", from_address="me@gmail.com", provider=ProviderKind.GMAIL))
     page = GmailAuthPage(state)
     qtbot.addWidget(page)
     page.initializePage()
@@ -133,14 +135,15 @@ def test_gmail_app_password_format(qtbot: QtBot) -> None:
     assert not page.isComplete() and "16 letters" in page.app_password_hint.text()
     page.app_password.setText("abcd efgh ijkl mnop")
     assert page.isComplete() and page.password() == "abcdefghijklmnop"
-    assert (state.auth, state.username, state.password) == (AuthMode.PASSWORD, "me@gmail.com", "abcdefghijklmnop")
+    assert (state.draft.auth, state.draft.username) == (AuthMode.PASSWORD, "me@gmail.com")
+    assert state.secrets.password == "abcdefghijklmnop"
 
 
 def test_app_only_mode_continues_on_the_registration_page(qtbot: QtBot, identity_provider: IdentityProvider) -> None:
     page = m365_page(qtbot, identity_provider, "p", client_id=CONFIDENTIAL_CLIENT)
     assert not page.isComplete()  # delegated: sign in first
     page.set_auth_mode(AuthMode.CLIENT_SECRET)
-    assert page.state.auth is AuthMode.CLIENT_SECRET and page.profile_for_sign_in().auth is AuthMode.CLIENT_SECRET
+    assert page.state.draft.auth is AuthMode.CLIENT_SECRET and page.profile_for_sign_in().auth is AuthMode.CLIENT_SECRET
     assert not page.panel.isVisibleTo(page) and "client secret" in page.next_note.text()
     assert page.isComplete()  # the secret is entered, and proven by the check, on the next pages
     assert flow.next_page(PageId.M365_AUTH, page.state) == PageId.AZURE_REGISTRATION

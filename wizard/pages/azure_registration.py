@@ -6,7 +6,7 @@ sign in at the bottom once the IDs are in. All guide text comes from services/oa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QDate, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
@@ -208,7 +208,7 @@ class AzureRegistrationPage(QWizardPage):
         return AppRegistration(self.tenant.text().strip(), self.client_id.text().strip(),
                                str(self.cloud.currentData() or ""), self.secret.text().strip(),
                                self.expires.date().toString("yyyy-MM-dd")
-                               if self.state.auth is AuthMode.CLIENT_SECRET else "",
+                               if self.state.draft.auth is AuthMode.CLIENT_SECRET else "",
                                self.object_id.text().strip())
 
     def problems(self) -> list[str]:
@@ -218,22 +218,23 @@ class AzureRegistrationPage(QWizardPage):
         found = [azure_guide.validate_tenant(registration.tenant),
                  azure_guide.validate_client_id(registration.client_id)]
         keeps_saved_secret = bool(self.state.editing) and not registration.client_secret
-        if self.state.auth is AuthMode.CLIENT_SECRET and not keeps_saved_secret:
+        if self.state.draft.auth is AuthMode.CLIENT_SECRET and not keeps_saved_secret:
             found.append(azure_guide.secret_warning(registration.client_secret))
-        if self.state.auth is AuthMode.CLIENT_CERTIFICATE and not self.certificate.text().strip():
+        if self.state.draft.auth is AuthMode.CLIENT_CERTIFICATE and not self.certificate.text().strip():
             found.append("Choose the certificate file (PEM with its private key, or PFX).")
         return [problem for problem in found if problem]
 
     def _store(self) -> None:
         s, registration = self.state, self.registration()
-        before = (s.tenant, s.client_id, s.authority)
-        s.tenant, s.client_id, s.authority = registration.tenant, registration.client_id, registration.authority
-        s.client_secret = registration.client_secret if s.auth is AuthMode.CLIENT_SECRET else ""
-        s.client_secret_expires = registration.client_secret_expires
+        before = (s.draft.tenant, s.draft.client_id, s.draft.authority)
+        certificate = s.draft.auth is AuthMode.CLIENT_CERTIFICATE
+        s.draft = replace(s.draft, tenant=registration.tenant, client_id=registration.client_id,
+                          authority=registration.authority, client_secret_expires=registration.client_secret_expires,
+                          certificate_path=self.certificate.text().strip() if certificate else "")
+        s.secrets.client_secret = registration.client_secret if s.draft.auth is AuthMode.CLIENT_SECRET else ""
+        s.secrets.certificate_passphrase = self.passphrase.text() if certificate else ""
         s.enterprise_object_id = registration.enterprise_object_id
-        s.certificate_path = self.certificate.text().strip() if s.auth is AuthMode.CLIENT_CERTIFICATE else ""
-        s.certificate_passphrase = self.passphrase.text() if s.auth is AuthMode.CLIENT_CERTIFICATE else ""
-        if (s.tenant, s.client_id, s.authority) != before:
+        if (s.draft.tenant, s.draft.client_id, s.draft.authority) != before:
             self.panel.forget()
 
     def refresh(self) -> None:
@@ -243,16 +244,18 @@ class AzureRegistrationPage(QWizardPage):
 
         self._store()
         s = self.state
-        graph = s.provider is ProviderKind.GRAPH
+        graph = s.draft.provider is ProviderKind.GRAPH
         scope = "https://graph.microsoft.com/.default" if graph else "https://outlook.office365.com/.default"
-        consent_profile = Profile(name="consent", tenant=s.tenant, client_id=s.client_id, authority=s.authority)
+        consent_profile = Profile(name="consent", tenant=s.draft.tenant, client_id=s.draft.client_id,
+                                  authority=s.draft.authority)
         self.consent_url.setText(azure_guide.admin_consent_url(consent_profile, scope))
         self.consent_url.setCursorPosition(0)  # the host and tenant matter to the reader, not the query's tail
-        plan = azure_guide.powershell_for_app_only_smtp(s.client_id, s.from_address.strip(), s.enterprise_object_id)
+        plan = azure_guide.powershell_for_app_only_smtp(s.draft.client_id, s.draft.from_address.strip(),
+                                                        s.enterprise_object_id)
         self.powershell.setPlainText(plan.text + "\n\n# RBAC for Applications (least privilege)\n"
                                      + "\n".join(plan.rbac_alternative))
-        expiry = azure_guide.secret_expiry_warning(s.client_secret_expires, QDate.currentDate().startOfDay()
-                                                   .toSecsSinceEpoch()) if s.client_secret_expires else None
+        expiry = azure_guide.secret_expiry_warning(s.draft.client_secret_expires, QDate.currentDate().startOfDay()
+                                                   .toSecsSinceEpoch()) if s.draft.client_secret_expires else None
         notes = [*self.problems(), *([expiry] if expiry else [])]
         self.validation.setText("<br>".join(notes))
         self.validation.setVisible(bool(notes))
@@ -260,18 +263,18 @@ class AzureRegistrationPage(QWizardPage):
 
     def _show_rows(self) -> None:
         s = self.state
-        secret, certificate = s.auth is AuthMode.CLIENT_SECRET, s.auth is AuthMode.CLIENT_CERTIFICATE
+        secret, certificate = s.draft.auth is AuthMode.CLIENT_SECRET, s.draft.auth is AuthMode.CLIENT_CERTIFICATE
         self.form.setRowVisible(self.secret, secret)
         self.form.setRowVisible(self.expires, secret)
         self.form.setRowVisible(self.certificate_row, certificate)
         self.form.setRowVisible(self.passphrase, certificate)
-        self.form.setRowVisible(self.object_id, self.app_only() and s.provider is ProviderKind.M365_SMTP)
-        smtp_app_only = self.app_only() and s.provider is ProviderKind.M365_SMTP
+        self.form.setRowVisible(self.object_id, self.app_only() and s.draft.provider is ProviderKind.M365_SMTP)
+        smtp_app_only = self.app_only() and s.draft.provider is ProviderKind.M365_SMTP
         for widget in (self.powershell_label, self.powershell, self.powershell_copy):
             widget.setVisible(smtp_app_only)
         self.panel.setVisible(not self.app_only())
-        self.panel.sign_in_button.setVisible(s.auth is AuthMode.OAUTH_INTERACTIVE)
-        self.panel.device_button.setVisible(s.auth is AuthMode.OAUTH_DEVICE)
+        self.panel.sign_in_button.setVisible(s.draft.auth is AuthMode.OAUTH_INTERACTIVE)
+        self.panel.device_button.setVisible(s.draft.auth is AuthMode.OAUTH_DEVICE)
 
     @override
     def initializePage(self) -> None:
@@ -279,24 +282,24 @@ class AzureRegistrationPage(QWizardPage):
 
         s = self.state
         steps = list(azure_guide.REGISTRATION_STEPS)
-        if s.provider is ProviderKind.GRAPH:
+        if s.draft.provider is ProviderKind.GRAPH:
             steps = [step for step in steps if not step.startswith("API permissions")] + list(GRAPH_PERMISSION_STEPS)
         self.steps.setText("<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>")
         self._loading = True
-        self.tenant.setText(s.tenant)
-        self.client_id.setText(s.client_id)
+        self.tenant.setText(s.draft.tenant)
+        self.client_id.setText(s.draft.client_id)
         self.object_id.setText(s.enterprise_object_id)
-        self.certificate.setText(s.certificate_path)
-        if s.client_secret:
-            self.secret.setText(s.client_secret)
-        if s.client_secret_expires:
-            self.expires.setDate(QDate.fromString(s.client_secret_expires, "yyyy-MM-dd"))
+        self.certificate.setText(s.draft.certificate_path)
+        if s.secrets.client_secret:
+            self.secret.setText(s.secrets.client_secret)
+        if s.draft.client_secret_expires:
+            self.expires.setDate(QDate.fromString(s.draft.client_secret_expires, "yyyy-MM-dd"))
         index = next((i for i, (_title, authority) in enumerate(CLOUDS) if authority and
-                      s.authority.startswith(authority)), 0)
-        if s.authority and index == 0:  # a custom authority (another login host, or a test identity provider)
-            index = self.cloud.findData(s.authority)
+                      s.draft.authority.startswith(authority)), 0)
+        if s.draft.authority and index == 0:  # a custom authority (another login host, or a test identity provider)
+            index = self.cloud.findData(s.draft.authority)
             if index < 0:
-                self.cloud.addItem(f"Other: {s.authority}", s.authority)
+                self.cloud.addItem(f"Other: {s.draft.authority}", s.draft.authority)
                 index = self.cloud.count() - 1
         self.cloud.setCurrentIndex(index)
         self._loading = False

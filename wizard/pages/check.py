@@ -8,6 +8,7 @@ Microsoft 365 SMTP fails because SMTP AUTH is disabled, the page offers Microsof
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
@@ -58,9 +59,9 @@ _ALL_STEPS = {"token": GRAPH_STEP_TITLES["token"], **STEP_TITLES, **GRAPH_STEP_T
 
 def step_names(state: WizardState) -> list[str]:
     """The rows the check shows for this provider and sign-in."""
-    if state.provider is ProviderKind.GRAPH:
+    if state.draft.provider is ProviderKind.GRAPH:
         return list(GRAPH_STEP_TITLES)
-    return (["token"] if state.auth is not AuthMode.PASSWORD else []) + list(STEP_TITLES)
+    return (["token"] if state.draft.auth is not AuthMode.PASSWORD else []) + list(STEP_TITLES)
 
 
 class CheckPage(QWizardPage):
@@ -171,10 +172,10 @@ class CheckPage(QWizardPage):
                 self._on_run_clicked()
 
     def _target(self) -> str:
-        if self.state.provider is ProviderKind.GRAPH:
-            return f"Microsoft Graph for {self.state.from_address.strip()}"
-        host = self.state.host.strip()
-        return f"{host} port {self.state.port}" if host else ""
+        if self.state.draft.provider is ProviderKind.GRAPH:
+            return f"Microsoft Graph for {self.state.draft.from_address.strip()}"
+        host = self.state.draft.host.strip()
+        return f"{host} port {self.state.draft.port}" if host else ""
 
     @override
     def cleanupPage(self) -> None:
@@ -197,7 +198,7 @@ class CheckPage(QWizardPage):
         self.status.setText(f"Checking {self._target()}…")
         profile = self.state.profile()
         try:
-            if self.state.auth is not AuthMode.PASSWORD:
+            if self.state.draft.auth is not AuthMode.PASSWORD:
                 report = await self._check_with_token()
             else:
                 credential = await self._credential()
@@ -223,14 +224,13 @@ class CheckPage(QWizardPage):
         return await check_profile(self.state.profile(), on_step=self._show_step)
 
     def offers_graph(self, report: CheckReport) -> bool:
-        return (self.state.provider is ProviderKind.M365_SMTP and report.diagnosis is not None
+        return (self.state.draft.provider is ProviderKind.M365_SMTP and report.diagnosis is not None
                 and report.diagnosis.code == "basic_auth_disabled")
 
     def use_graph_instead(self) -> None:
         """Same tenant, client ID and sign-in mode; Graph sends over HTTPS, so the SMTP server settings go."""
         s = self.state
-        s.provider = ProviderKind.GRAPH
-        s.host, s.port = "", 443
+        s.draft = replace(s.draft, provider=ProviderKind.GRAPH, host="", port=443)
         s.report = None
         self.use_graph_requested.emit()
 
@@ -239,7 +239,7 @@ class CheckPage(QWizardPage):
         typed one), as the check records what it checked."""
         credential = await password_credential(self.state)
         if isinstance(credential, PasswordCredential):
-            self.state.password = credential.password
+            self.state.secrets.password = credential.password
         return credential
 
     def _reset_rows(self) -> None:

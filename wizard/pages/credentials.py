@@ -110,10 +110,12 @@ async def stage_secrets(state: WizardState, page: QWizardPage | None = None) -> 
     """Put a typed client secret / passphrase in the keyring under the profile name for msal's caller; `page`
     ties the staging to its wizard, which puts the keyring back as it was unless the profile is saved."""
     name = state.profile().name
-    staged = {AuthMode.CLIENT_SECRET: (SecretKind.CLIENT_SECRET, state.client_secret.strip()),
-              AuthMode.CLIENT_CERTIFICATE: (SecretKind.CERTIFICATE_PASSPHRASE, state.certificate_passphrase)}
-    kind, value = staged.get(state.auth, (None, ""))
-    if kind is None or not value:
+    staged = {AuthMode.CLIENT_SECRET: (SecretKind.CLIENT_SECRET, state.secrets.client_secret.strip()),
+              AuthMode.CLIENT_CERTIFICATE: (SecretKind.CERTIFICATE_PASSPHRASE, state.secrets.certificate_passphrase)}
+    if state.draft.auth not in staged:
+        return
+    kind, value = staged[state.draft.auth]
+    if not value:
         return
     previous = await secrets.load_secret_async(name, kind)
     if previous != value:
@@ -128,21 +130,28 @@ async def stage_secrets(state: WizardState, page: QWizardPage | None = None) -> 
 async def password_credential(state: WizardState) -> Credential | Diagnosis:
     """The typed password, or the saved one from the keyring when editing and the field was left empty."""
     if not state.needs_saved_password():
-        return state.credential()
+        return _typed_credential(state)
     try:
         password = await secrets.load_secret_async(state.editing, SecretKind.PASSWORD)
     except secrets.KeyringUnavailableError as exc:
         return diagnostics.make("keyring_unavailable", reason=str(exc))
     if password is None:
         return diagnostics.make("secret_missing")
-    return PasswordCredential(state.username.strip(), password)
+    return PasswordCredential(state.draft.username.strip(), password)
+
+
+def _typed_credential(state: WizardState) -> Credential:
+    """The password credential typed on the account page (None: no sign-in)."""
+    if state.draft.auth is not AuthMode.PASSWORD or not state.draft.username.strip():
+        return None
+    return PasswordCredential(state.draft.username.strip(), state.secrets.password)
 
 
 def credential_for_state(state: WizardState) -> Credential:
     """What the test-mail dialog signs in with: the typed password, or the profile's OAuth tokens (fetched when
     the dialog sends, from the sign-in or the staged secret; msal loads only then)."""
-    if state.auth is AuthMode.PASSWORD:
-        return state.credential()
+    if state.draft.auth is AuthMode.PASSWORD:
+        return _typed_credential(state)
     profile = state.profile()
 
     async def token_source(force_refresh: bool) -> str:

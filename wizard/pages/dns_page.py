@@ -27,13 +27,14 @@ if TYPE_CHECKING:
 
 def sending_domain(state: WizardState) -> str:
     """The domain receivers see in From: the postmaster's when the postmaster is forced as sender."""
-    address = state.postmaster if state.force_postmaster_sender and state.postmaster.strip() else state.from_address
+    draft = state.draft
+    address = draft.postmaster if draft.force_postmaster_sender and draft.postmaster.strip() else draft.from_address
     return address.strip().rpartition("@")[2].lower()
 
 
 def chosen_provider(state: WizardState) -> Provider | None:
     try:
-        return providers.for_profile_provider(state.provider.value, state.preset)
+        return providers.for_profile_provider(state.draft.provider.value, state.draft.preset)
     except KeyError:
         return None
 
@@ -67,7 +68,7 @@ class DnsHealthPage(QWizardPage):
 
     def _target_key(self) -> tuple[str, str, str]:
         provider = chosen_provider(self.state)
-        return (sending_domain(self.state), provider.id if provider else "", self.state.host.strip())
+        return (sending_domain(self.state), provider.id if provider else "", self.state.draft.host.strip())
 
     @override
     def initializePage(self) -> None:
@@ -94,7 +95,7 @@ class DnsHealthPage(QWizardPage):
         return True  # DNS problems are warnings: the account works, receivers may junk its mail until fixed
 
     def _smtp_host(self) -> str:
-        return "" if self.state.provider is ProviderKind.GRAPH else self.state.host.strip()
+        return "" if self.state.draft.provider is ProviderKind.GRAPH else self.state.draft.host.strip()
 
     def _plan(self) -> DnsCheckPlan | str:
         domain = sending_domain(self.state)
@@ -110,8 +111,9 @@ class DnsHealthPage(QWizardPage):
         options = {} if self.timeout_s is None else {"timeout_s": self.timeout_s}
         report: HealthReport = await dns_health.check_domain(
             domain, provider=chosen_provider(self.state), nameserver=self.nameserver,
-            smtp_host=self._smtp_host() or None, smtp_port=self.state.port, smtp_security=self.state.security.value,
-            ca_file=self.state.ca_file.strip() or None, on_progress=on_progress, **options)
+            smtp_host=self._smtp_host() or None, smtp_port=self.state.draft.port,
+            smtp_security=self.state.draft.security.value,
+            ca_file=self.state.draft.ca_file.strip() or None, on_progress=on_progress, **options)
         return report
 
     def _on_check_finished(self, report: HealthReport | None) -> None:

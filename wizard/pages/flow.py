@@ -25,11 +25,11 @@ _AUTH_PAGE = {ProviderKind.SMTP: PageId.SMTP, ProviderKind.GMAIL: PageId.GMAIL_A
 
 
 def is_microsoft(state: WizardState) -> bool:
-    return state.provider in {ProviderKind.M365_SMTP, ProviderKind.GRAPH}
+    return state.draft.provider in {ProviderKind.M365_SMTP, ProviderKind.GRAPH}
 
 
 def is_app_only(state: WizardState) -> bool:
-    return state.auth.is_app_only
+    return state.draft.auth.is_app_only
 
 
 def needs_registration_page(state: WizardState) -> bool:
@@ -38,7 +38,7 @@ def needs_registration_page(state: WizardState) -> bool:
 
 
 def needs_graph_permissions(state: WizardState) -> bool:
-    return state.provider is ProviderKind.GRAPH and is_app_only(state)
+    return state.draft.provider is ProviderKind.GRAPH and is_app_only(state)
 
 
 def next_page(current: PageId, state: WizardState, registered: Collection[PageId] = tuple(PageId)) -> int:
@@ -48,7 +48,7 @@ def next_page(current: PageId, state: WizardState, registered: Collection[PageId
     if current is PageId.SENDER:
         return int(PageId.PROVIDER)
     if current is PageId.PROVIDER:
-        return int(_AUTH_PAGE[state.provider])
+        return int(_AUTH_PAGE[state.draft.provider])
     if current is PageId.M365_AUTH and needs_registration_page(state):
         return int(PageId.AZURE_REGISTRATION)
     if current in {PageId.M365_AUTH, PageId.AZURE_REGISTRATION} and needs_graph_permissions(state):

@@ -131,9 +131,9 @@ class GmailAuthPage(QWizardPage):
     def initializePage(self) -> None:
         s = self.state
         self._active = False
-        (self.oauth_radio if s.auth is AuthMode.OAUTH_INTERACTIVE else self.app_password_radio).setChecked(True)
-        self.app_password.setText(s.password)
-        if s.editing and not s.password:
+        (self.oauth_radio if s.draft.auth is AuthMode.OAUTH_INTERACTIVE else self.app_password_radio).setChecked(True)
+        self.app_password.setText(s.secrets.password)
+        if s.editing and not s.secrets.password:
             self.app_password.setPlaceholderText("saved in the keyring; type to replace it")
         self._active = True
         self._mode_changed()
@@ -149,9 +149,9 @@ class GmailAuthPage(QWizardPage):
         if not self._active:
             return
         s = self.state
-        s.auth = self.auth_mode()
-        s.username = s.from_address.strip() if s.auth is AuthMode.PASSWORD else ""
-        s.password = self.password() if s.auth is AuthMode.PASSWORD else ""
+        s.draft = replace(s.draft, auth=self.auth_mode())
+        s.draft = replace(s.draft, username=s.draft.from_address.strip() if s.draft.auth is AuthMode.PASSWORD else "")
+        s.secrets.password = self.password() if s.draft.auth is AuthMode.PASSWORD else ""
 
     def _password_changed(self) -> None:
         text = self.app_password.text()

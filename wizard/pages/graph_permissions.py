@@ -139,7 +139,8 @@ class GraphPermissionsPage(QWizardPage):
     @override
     def initializePage(self) -> None:
         s = self.state
-        self.set_account(GraphAccount(s.client_id, s.from_address.strip(), s.enterprise_object_id, s.large_messages))
+        self.set_account(GraphAccount(s.draft.client_id, s.draft.from_address.strip(), s.enterprise_object_id,
+                                      s.large_messages))
 
     @override
     def validatePage(self) -> bool:

@@ -151,20 +151,20 @@ class M365AuthPage(QWizardPage):
     @override
     def initializePage(self) -> None:
         s = self.state
-        graph = s.provider is ProviderKind.GRAPH
+        graph = s.draft.provider is ProviderKind.GRAPH
         self.setTitle("Microsoft Graph: how Mailwright signs in" if graph else "Sign in to Microsoft 365")
         self.setSubTitle("Graph sends without SMTP AUTH: choose delegated sign-in or app-only credentials." if graph
                          else "Microsoft 365 no longer accepts passwords from applications: grant access with OAuth.")
         for mode, _title, help_text in MODES:
             self.mode_hints[mode].setText(_GRAPH_HELP.get(mode, help_text) if graph else help_text)
         self._loading = True
-        self.set_auth_mode(s.auth if s.auth is not AuthMode.PASSWORD else AuthMode.OAUTH_INTERACTIVE)
-        self.tenant.setText(s.tenant)
-        self.client_id.setText(s.client_id)
+        self.set_auth_mode(s.draft.auth if s.draft.auth is not AuthMode.PASSWORD else AuthMode.OAUTH_INTERACTIVE)
+        self.tenant.setText(s.draft.tenant)
+        self.client_id.setText(s.draft.client_id)
         (self.have_registration if s.has_app_registration else self.need_registration).setChecked(True)
         self._loading = False
         self._on_changed()
-        if s.editing and s.client_id and not self.is_app_only():
+        if s.editing and s.draft.client_id and not self.is_app_only():
             self._refresh_sign_in()
 
     @async_slot()
@@ -176,23 +176,23 @@ class M365AuthPage(QWizardPage):
         if self._loading:
             return
         s = self.state
-        before = (s.auth, s.tenant, s.client_id)
-        s.auth = self.auth_mode()
+        before = (s.draft.auth, s.draft.tenant, s.draft.client_id)
+        s.draft = replace(s.draft, auth=self.auth_mode())
         s.has_app_registration = self.have_registration.isChecked()
-        s.tenant = self.tenant.text().strip()
-        s.client_id = self.client_id.text().strip()
-        if (s.auth, s.tenant, s.client_id) != before:
+        s.draft = replace(s.draft, tenant=self.tenant.text().strip())
+        s.draft = replace(s.draft, client_id=self.client_id.text().strip())
+        if (s.draft.auth, s.draft.tenant, s.draft.client_id) != before:
             self.panel.forget()
         self.ids.setEnabled(s.has_app_registration)
-        problems = registration_problems(s.tenant, s.client_id) if s.has_app_registration else []
-        typed = bool(s.tenant or s.client_id)
+        problems = registration_problems(s.draft.tenant, s.draft.client_id) if s.has_app_registration else []
+        typed = bool(s.draft.tenant or s.draft.client_id)
         self.registration_problem.setText("\n".join(problems) if typed else "")
         self.registration_problem.setVisible(bool(problems) and typed)
         signs_in_here = s.has_app_registration and not self.is_app_only()
         self.panel.setVisible(signs_in_here)
         self.panel.setEnabled(not problems)
-        self.panel.sign_in_button.setVisible(s.auth is AuthMode.OAUTH_INTERACTIVE)
-        self.panel.device_button.setVisible(s.auth is AuthMode.OAUTH_DEVICE)
+        self.panel.sign_in_button.setVisible(s.draft.auth is AuthMode.OAUTH_INTERACTIVE)
+        self.panel.device_button.setVisible(s.draft.auth is AuthMode.OAUTH_DEVICE)
         if self.is_app_only():
             self.next_note.setText("Next: the client secret or certificate, and the lines that give the app access "
                                    "to the mailbox.")
@@ -207,7 +207,7 @@ class M365AuthPage(QWizardPage):
         s = self.state
         if not s.has_app_registration:
             return True
-        if registration_problems(s.tenant, s.client_id):
+        if registration_problems(s.draft.tenant, s.draft.client_id):
             return False
         return self.is_app_only() or self.panel.signed_in
 

@@ -80,14 +80,14 @@ PAGE_TEXT: dict[PageId, str] = {
 
 def provider_links(state: WizardState) -> list[Link]:
     """The documentation of the provider being set up: Microsoft's, Google's, or the catalogue entry's."""
-    if state.provider is ProviderKind.M365_SMTP:
+    if state.draft.provider is ProviderKind.M365_SMTP:
         return [MICROSOFT_SMTP_OAUTH, MICROSOFT_SMTP_AUTH]
-    if state.provider is ProviderKind.GRAPH:
+    if state.draft.provider is ProviderKind.GRAPH:
         return [MICROSOFT_GRAPH_SENDMAIL, MICROSOFT_APP_RBAC]
-    if state.provider is ProviderKind.GMAIL:
-        oauth = state.auth is not AuthMode.PASSWORD
+    if state.draft.provider is ProviderKind.GMAIL:
+        oauth = state.draft.auth is not AuthMode.PASSWORD
         return [GOOGLE_OAUTH_DESKTOP if oauth else GOOGLE_APP_PASSWORDS, GOOGLE_SMTP]
-    entry = providers.load_catalogue().get(state.preset) if state.preset else None
+    entry = providers.load_catalogue().get(state.draft.preset) if state.draft.preset else None
     if entry is None:
         return []
     urls = [preset.doc_url for preset in entry.smtp if preset.doc_url] + ([entry.doc_url] if entry.doc_url else [])

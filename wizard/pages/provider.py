@@ -5,7 +5,7 @@ admin can override. A preset fills the SMTP page's host, port and security and i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -133,8 +133,8 @@ class ProviderPage(QWizardPage):
                                   f"{describe_proposal(best)}</b><br>Because: {best.evidence}.{alternative} "
                                   "Choose another provider below if this is not right.")
         elif key != self._initialised_for:
-            self.buttons[self.state.provider].setChecked(True)
-            self.preset.setCurrentIndex(max(0, self.preset.findData(self.state.preset)))
+            self.buttons[self.state.draft.provider].setChecked(True)
+            self.preset.setCurrentIndex(max(0, self.preset.findData(self.state.draft.preset)))
             self.proposal.setText("No provider was detected for the sender address: choose it below."
                                   if detection is not None else "Choose your provider below.")
         self._initialised_for = key
@@ -163,22 +163,26 @@ class ProviderPage(QWizardPage):
         """Fill the server settings only when the choice changed: going back and forth keeps what was typed."""
         s = self.state
         kind, preset = self.selected_kind(), self.selected_preset()
-        if (kind, preset) == (s.provider, s.preset) and (s.host or kind is ProviderKind.GRAPH):
+        if (kind, preset) == (s.draft.provider, s.draft.preset) and (s.draft.host or kind is ProviderKind.GRAPH):
             return True
-        came_from_elsewhere = s.provider is not ProviderKind.SMTP or bool(s.preset)
-        s.provider, s.preset = kind, preset
+        came_from_elsewhere = s.draft.provider is not ProviderKind.SMTP or bool(s.draft.preset)
+        s.draft = replace(s.draft, provider=kind, preset=preset)
         if kind in _FIXED_SERVERS:
-            s.host, s.port, s.security = _FIXED_SERVERS[kind]
+            host, port, security = _FIXED_SERVERS[kind]
+            s.draft = replace(s.draft, host=host, port=port, security=security)
         elif preset:
-            s.host, s.port, s.security, _help = preset_server(preset)
+            host, port, security, _help = preset_server(preset)
+            s.draft = replace(s.draft, host=host, port=port, security=security)
         else:
             self._apply_detected_server(clear=came_from_elsewhere)
+        auth = s.draft.auth
         if kind is ProviderKind.SMTP:
-            s.auth = AuthMode.PASSWORD
+            auth = AuthMode.PASSWORD
         elif kind is ProviderKind.GMAIL:
-            s.auth = s.auth if s.auth in {AuthMode.PASSWORD, AuthMode.OAUTH_INTERACTIVE} else AuthMode.PASSWORD
-        elif s.auth is AuthMode.PASSWORD:
-            s.auth = AuthMode.OAUTH_INTERACTIVE
+            auth = auth if auth in {AuthMode.PASSWORD, AuthMode.OAUTH_INTERACTIVE} else AuthMode.PASSWORD
+        elif auth is AuthMode.PASSWORD:
+            auth = AuthMode.OAUTH_INTERACTIVE
+        s.draft = replace(s.draft, auth=auth)
         return True
 
     def _apply_detected_server(self, *, clear: bool) -> None:
@@ -186,6 +190,6 @@ class ProviderPage(QWizardPage):
         s = self.state
         best = s.detection.best if s.detection is not None else None
         if best is not None and best.provider_kind is ProviderKind.SMTP and best.host:
-            s.host, s.port, s.security = best.host, best.port, best.security
+            s.draft = replace(s.draft, host=best.host, port=best.port, security=best.security)
         elif clear:  # another provider's server must not stay in the fields
-            s.host, s.port, s.security = "", DEFAULT_PORTS[Security.STARTTLS], Security.STARTTLS
+            s.draft = replace(s.draft, host="", port=DEFAULT_PORTS[Security.STARTTLS], security=Security.STARTTLS)

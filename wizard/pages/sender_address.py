@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -154,9 +155,9 @@ class SenderAddressPage(QWizardPage):
     @override
     def initializePage(self) -> None:
         self._loading = True
-        self.from_address.setText(self.state.from_address)
-        self.display_name.setText(self.state.display_name)
-        self.profile_name.setText(self.state.profile_name)
+        self.from_address.setText(self.state.draft.from_address)
+        self.display_name.setText(self.state.draft.display_name)
+        self.profile_name.setText(self.state.draft.name)
         self._loading = False
         self._show_detection(self.state.detection)
         self._on_changed()
@@ -181,10 +182,9 @@ class SenderAddressPage(QWizardPage):
         if self._loading:
             return
         s = self.state
-        s.from_address = self.from_address.text()
-        s.display_name = self.display_name.text()
-        s.profile_name = self.profile_name.text()
-        if s.detection is not None and s.detection.address.lower() != s.from_address.strip().lower():
+        s.draft = replace(s.draft, from_address=self.from_address.text(), display_name=self.display_name.text(),
+                          name=self.profile_name.text())
+        if s.detection is not None and s.detection.address.lower() != s.draft.from_address.strip().lower():
             s.detection = None  # a proposal for another address must not preselect the provider
             self._show_detection(None)
         problems = self.problems()

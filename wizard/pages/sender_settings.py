@@ -8,6 +8,8 @@ an authorised domain covers itself and the domains under it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -127,14 +129,15 @@ class SenderSettingsPage(QWizardPage):
     def initializePage(self) -> None:
         s = self.state
         self._loading = True
-        address = s.from_address.strip()
-        self.sender_label.setText(f"{s.display_name.strip()} <{address}>" if s.display_name.strip() else address)
-        self.priority.setCurrentIndex(max(0, self.priority.findData(s.priority)))
-        self.postmaster.setText(s.postmaster)
-        self.force_postmaster.setChecked(s.force_postmaster_sender)
-        self.domains.set_values(s.authorized_domains)
-        self.senders.set_values(s.authorized_senders)
-        (self.alert if s.unauthorized_action == "alert" else self.block).setChecked(True)
+        address = s.draft.from_address.strip()
+        name = s.draft.display_name.strip()
+        self.sender_label.setText(f"{name} <{address}>" if name else address)
+        self.priority.setCurrentIndex(max(0, self.priority.findData(s.draft.priority)))
+        self.postmaster.setText(s.draft.postmaster)
+        self.force_postmaster.setChecked(s.draft.force_postmaster_sender)
+        self.domains.set_values(s.draft.authorized_domains)
+        self.senders.set_values(s.draft.authorized_senders)
+        (self.alert if s.draft.unauthorized_action == "alert" else self.block).setChecked(True)
         self._loading = False
         self._on_changed()
 
@@ -153,22 +156,21 @@ class SenderSettingsPage(QWizardPage):
 
     def _store(self) -> None:
         s = self.state
-        s.priority = int(self.priority.currentData())
         postmaster = self.postmaster.text().strip()
         try:
-            s.postmaster = validate_address(postmaster, "postmaster") if postmaster else ""
+            postmaster = validate_address(postmaster, "postmaster") if postmaster else ""
         except InvalidInputError:
-            s.postmaster = postmaster
-        s.force_postmaster_sender = self.force_postmaster.isChecked()
-        s.authorized_domains = self.domains.values()
-        s.authorized_senders = self.senders.values()
-        s.unauthorized_action = "alert" if self.alert.isChecked() else "block"
+            pass  # kept as typed: problems() names it
+        s.draft = replace(s.draft, priority=int(self.priority.currentData()), postmaster=postmaster,
+                          force_postmaster_sender=self.force_postmaster.isChecked(),
+                          authorized_domains=self.domains.values(), authorized_senders=self.senders.values(),
+                          unauthorized_action="alert" if self.alert.isChecked() else "block")
 
     def _on_changed(self) -> None:
         if self._loading:
             return
         self._store()
-        restricted = bool(self.state.authorized_domains or self.state.authorized_senders)
+        restricted = bool(self.state.draft.authorized_domains or self.state.draft.authorized_senders)
         for widget in (self.action_label, self.block, self.alert):
             widget.setEnabled(restricted)
         found = self.problems()

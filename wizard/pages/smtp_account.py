@@ -5,6 +5,8 @@ The sender address and display name are entered on the sender page; this page on
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -114,30 +116,31 @@ class SmtpAccountPage(QWizardPage):
     def initializePage(self) -> None:
         s = self.state
         self._loading = True
-        address = s.from_address.strip()
-        self.sender_label.setText(f"{s.display_name.strip()} <{address}>" if s.display_name.strip() and address
-                            else address or "no sender address yet: go back to the sender page")
-        self.host.setText(s.host)
-        self.security.setCurrentIndex(self.security.findData(s.security.value))
-        self.port.setText(str(s.port))
-        self.username.setText(s.username)
-        self.password.setText(s.password)
-        keeps_saved = bool(s.editing and s.username.strip())
+        address = s.draft.from_address.strip()
+        name = s.draft.display_name.strip()
+        self.sender_label.setText(f"{name} <{address}>" if name and address
+                                  else address or "no sender address yet: go back to the sender page")
+        self.host.setText(s.draft.host)
+        self.security.setCurrentIndex(self.security.findData(s.draft.security.value))
+        self.port.setText(str(s.draft.port))
+        self.username.setText(s.draft.username)
+        self.password.setText(s.secrets.password)
+        keeps_saved = bool(s.editing and s.draft.username.strip())
         self.password.setPlaceholderText("saved in the keyring; type to replace it" if keeps_saved
                                          else "password or app password")
-        self.ca_file.setText(s.ca_file)
-        self.confirm_plaintext.setChecked(s.allow_plaintext_loopback)
-        self._port_typed = s.port != DEFAULT_PORTS[s.security]
-        self._username_typed = bool(s.username.strip()) and s.username != s.from_address
+        self.ca_file.setText(s.draft.ca_file)
+        self.confirm_plaintext.setChecked(s.draft.allow_plaintext_loopback)
+        self._port_typed = s.draft.port != DEFAULT_PORTS[s.draft.security]
+        self._username_typed = bool(s.draft.username.strip()) and s.draft.username != s.draft.from_address
         if not self._username_typed:  # the sender page asked for the address: it is usually the user name too
-            self.username.setText(s.from_address.strip())
+            self.username.setText(s.draft.from_address.strip())
         self._show_preset()
         self._loading = False
         self._on_changed()
 
     def _show_preset(self) -> None:
         """The preset's advice, and its fixed user name (SendGrid's 'apikey') instead of the address."""
-        preset = providers.load_catalogue().get(self.state.preset) if self.state.preset else None
+        preset = providers.load_catalogue().get(self.state.draft.preset) if self.state.draft.preset else None
         self.preset_help.setVisible(preset is not None)
         if preset is None:
             return
@@ -175,14 +178,14 @@ class SmtpAccountPage(QWizardPage):
 
     def _store(self) -> None:
         s = self.state
-        s.host = self.host.text()
-        s.security = self.selected_security()
         port_text = self.port.text().strip()
-        s.port = int(port_text) if port_text.isdigit() else 0
-        s.username = self.username.text()
-        s.password = self.password.text()
-        s.ca_file = self.ca_file.text()
-        s.allow_plaintext_loopback = self.confirm_plaintext.isChecked() and needs_plaintext_confirmation(s)
+        s.draft = replace(s.draft, host=self.host.text(), security=self.selected_security(),
+                          port=int(port_text) if port_text.isdigit() else 0, username=self.username.text(),
+                          ca_file=self.ca_file.text())
+        s.secrets.password = self.password.text()
+        # after the rest: whether the confirmation is needed depends on the host, security and user just stored
+        s.draft = replace(s.draft, allow_plaintext_loopback=self.confirm_plaintext.isChecked()
+                          and needs_plaintext_confirmation(s))
 
     def _on_changed(self) -> None:
         if self._loading:

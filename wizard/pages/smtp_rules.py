@@ -43,44 +43,44 @@ def smtp_problems(state: WizardState, port_text: str) -> list[Problem]:
 
     # Entered on the sender page: named here so a profile opened straight at this page says where to fix it.
     back = " Change it on the sender page (Back)."
-    if not state.from_address.strip():
+    if not state.draft.from_address.strip():
         problems.append(Problem("Sender address", "Enter the sender address on the sender page (Back)."))
     else:
         try:
-            validate_address(state.from_address, "sender address")
+            validate_address(state.draft.from_address, "sender address")
         except InvalidInputError as exc:
             problems.append(Problem("Sender address", str(exc) + back))
     try:
-        validate_display_name(state.display_name, "Display name")
+        validate_display_name(state.draft.display_name, "Display name")
     except InvalidInputError as exc:
         problems.append(Problem("Display name", str(exc) + back))
-    check("Server", state.host, validate_host)
+    check("Server", state.draft.host, validate_host)
     check("Port", port_text, validate_port)
-    username = state.username.strip()
+    username = state.draft.username.strip()
     if username and any(c in username for c in "\r\n\x00"):
         problems.append(Problem("User name", "User name must be a single line: line breaks are not allowed."))
-    if username and not state.password and not state.editing:
+    if username and not state.secrets.password and not state.editing:
         problems.append(Problem("Password", "Enter the password (or app password) for this user.", shown=False))
-    if state.ca_file.strip() and not Path(state.ca_file.strip()).is_file():
-        problems.append(Problem("CA file", f"The CA file {state.ca_file.strip()} does not exist."))
+    if state.draft.ca_file.strip() and not Path(state.draft.ca_file.strip()).is_file():
+        problems.append(Problem("CA file", f"The CA file {state.draft.ca_file.strip()} does not exist."))
     problems.extend(plaintext_problems(state))
     return problems
 
 
 def plaintext_problems(state: WizardState) -> list[Problem]:
     """Security `none`: a password may only travel unencrypted to this computer, and only when confirmed."""
-    if state.security is not Security.NONE or not state.username.strip() or not state.host.strip():
+    if state.draft.security is not Security.NONE or not state.draft.username.strip() or not state.draft.host.strip():
         return []
-    if not is_loopback(state.host.strip()):
-        return [Problem("Security", f"Mailwright will not send your password to {state.host.strip()} without "
+    if not is_loopback(state.draft.host.strip()):
+        return [Problem("Security", f"Mailwright will not send your password to {state.draft.host.strip()} without "
                         "encryption: anyone on the network could read it. Choose STARTTLS or implicit TLS, or "
                         "leave the user name empty if this server accepts mail without signing in.")]
-    if not state.allow_plaintext_loopback:
+    if not state.draft.allow_plaintext_loopback:
         return [Problem("Security", "With security 'None' the password travels unencrypted. That is only "
                         "allowed to a server on this computer (such as a local relay), and only if you confirm it.")]
     return []
 
 
 def needs_plaintext_confirmation(state: WizardState) -> bool:
-    return (state.security is Security.NONE and bool(state.username.strip())
-            and is_loopback(state.host.strip()))
+    return (state.draft.security is Security.NONE and bool(state.draft.username.strip())
+            and is_loopback(state.draft.host.strip()))

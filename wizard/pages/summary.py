@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -58,20 +58,20 @@ _AUTH_WORDS = {AuthMode.OAUTH_INTERACTIVE: "browser sign-in (OAuth)", AuthMode.O
 
 
 def describe_sign_in(state: WizardState) -> str:
-    username = state.username.strip()
-    if state.auth is AuthMode.PASSWORD:
+    username = state.draft.username.strip()
+    if state.draft.auth is AuthMode.PASSWORD:
         if not username:
             return "none (the server accepts mail without signing in)"
         return f"{username} with a password, kept in this computer's keyring (not in the settings file)"
-    words = _AUTH_WORDS[state.auth]
-    if state.auth is AuthMode.CLIENT_SECRET:
+    words = _AUTH_WORDS[state.draft.auth]
+    if state.draft.auth is AuthMode.CLIENT_SECRET:
         words += ", the secret kept in the keyring"
-    elif state.auth is AuthMode.CLIENT_CERTIFICATE:
-        words += f" ({state.certificate_path.strip()})"
+    elif state.draft.auth is AuthMode.CLIENT_CERTIFICATE:
+        words += f" ({state.draft.certificate_path.strip()})"
     else:
         words += ", the tokens kept encrypted with a key from the keyring"
-    if state.client_id.strip():
-        words += f"; app {state.client_id.strip()} in tenant {state.tenant.strip() or 'organizations'}"
+    if state.draft.client_id.strip():
+        words += f"; app {state.draft.client_id.strip()} in tenant {state.draft.tenant.strip() or 'organizations'}"
     return words
 
 
@@ -127,11 +127,11 @@ def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
                  relay_enabled: bool | None = None, relay_port: int | None = None) -> Profile:
     """Blocking (keyring over D-Bus, file writes): run in a worker thread. `relay_enabled` None: `[relay]` as is."""
     name = profile.validated().name  # nothing goes to the keyring for a profile that cannot be saved
-    if state.auth is AuthMode.CLIENT_SECRET and state.client_secret.strip():
-        secrets.store_secret(name, SecretKind.CLIENT_SECRET, state.client_secret.strip())
-    if state.auth is AuthMode.CLIENT_CERTIFICATE and state.certificate_passphrase:
-        secrets.store_secret(name, SecretKind.CERTIFICATE_PASSPHRASE, state.certificate_passphrase)
-    password = state.password if state.auth is AuthMode.PASSWORD and state.username.strip() else ""
+    if state.draft.auth is AuthMode.CLIENT_SECRET and state.secrets.client_secret.strip():
+        secrets.store_secret(name, SecretKind.CLIENT_SECRET, state.secrets.client_secret.strip())
+    if state.draft.auth is AuthMode.CLIENT_CERTIFICATE and state.secrets.certificate_passphrase:
+        secrets.store_secret(name, SecretKind.CERTIFICATE_PASSPHRASE, state.secrets.certificate_passphrase)
+    password = state.secrets.password if state.draft.auth is AuthMode.PASSWORD and state.draft.username.strip() else ""
     saved = accounts.save_profile(profile, password or None, store)
     save_delivery(store, state.delivery)
     if relay_enabled is not None:
@@ -224,20 +224,20 @@ class SummaryPage(QWizardPage):
     @override
     def initializePage(self) -> None:
         s = self.state
-        self.profile_name.setText(s.profile_name)
+        self.profile_name.setText(s.draft.name)
         # OAuth tokens and the imported Google client are stored under the name they were obtained with.
-        self.profile_name.setReadOnly(s.auth is not AuthMode.PASSWORD)
-        self.from_line.setText(f"{s.display_name.strip()} <{s.from_address.strip()}>" if s.display_name.strip()
-                               else s.from_address.strip())
-        preset = f" ({s.preset})" if s.preset else ""
-        self.provider.setText(_PROVIDER_WORDS[s.provider] + preset)
-        if s.provider is ProviderKind.GRAPH:
-            self.server.setText(f"Microsoft Graph ({s.graph_endpoint.strip() or 'graph.microsoft.com'}), sends as "
-                                f"{s.from_address.strip()}")
+        self.profile_name.setReadOnly(s.draft.auth is not AuthMode.PASSWORD)
+        p = s.profile()
+        self.from_line.setText(f"{p.display_name} <{p.from_address}>" if p.display_name else p.from_address)
+        preset = f" ({p.preset})" if p.preset else ""
+        self.provider.setText(_PROVIDER_WORDS[p.provider] + preset)
+        if p.provider is ProviderKind.GRAPH:
+            self.server.setText(f"Microsoft Graph ({p.graph_endpoint or 'graph.microsoft.com'}), sends as "
+                                f"{p.from_address}")
         else:
-            self.server.setText(f"{s.host.strip()} port {s.port}, security {_SECURITY_WORDS[s.security]}")
+            self.server.setText(f"{p.host} port {p.port}, security {_SECURITY_WORDS[p.security]}")
         self.sign_in.setText(describe_sign_in(s))
-        self.ca.setText(s.ca_file.strip() or "the system's trusted certificates")
+        self.ca.setText(p.ca_file or "the system's trusted certificates")
         if not self._relay_loaded:  # once: going Back and Next keeps what the admin ticked
             relay = relay_settings_from_config(ConfigStore().path)
             self._relay_bind, port = relay_host_port(relay.listen)
@@ -261,7 +261,7 @@ class SummaryPage(QWizardPage):
             self.state.saved = None
         if self.state.saved is None:
             self.result.setText("")
-        self._show_submission_help(self.state.profile_name.strip() or "NAME")
+        self._show_submission_help(self.state.draft.name.strip() or "NAME")
         self.completeChanged.emit()
 
     def relay_listen_address(self) -> str:
@@ -272,7 +272,7 @@ class SummaryPage(QWizardPage):
 
     def _on_relay_toggled(self) -> None:
         """The relay choice is saved with the account: after a save, a change asks for another."""
-        self._show_submission_help(self.state.profile_name.strip() or "NAME")
+        self._show_submission_help(self.state.draft.name.strip() or "NAME")
         if self.state.saved is not None:
             self.state.saved = None
             self.result.setStyleSheet("")
@@ -280,7 +280,7 @@ class SummaryPage(QWizardPage):
             self.completeChanged.emit()
 
     def _on_name_changed(self, text: str) -> None:
-        self.state.profile_name = text
+        self.state.draft = replace(self.state.draft, name=text)
         valid = bool(_PROFILE_NAME.match(text.strip()))
         self.save_button.setEnabled(valid and not self.tasks.busy)
         self._show_submission_help(text.strip() if valid else "NAME")
@@ -297,7 +297,7 @@ class SummaryPage(QWizardPage):
     @override
     def isComplete(self) -> bool:
         saved = self.state.saved
-        return saved is not None and not self.tasks.busy and saved.name == self.state.profile_name.strip()
+        return saved is not None and not self.tasks.busy and saved.name == self.state.draft.name.strip()
 
     @async_slot()
     async def _on_save_clicked(self) -> None:
@@ -330,7 +330,7 @@ class SummaryPage(QWizardPage):
 
     def _secret_words(self, backend: str) -> str:
         s = self.state
-        has_secret = (s.auth is not AuthMode.PASSWORD) or bool(s.username.strip())
+        has_secret = (s.draft.auth is not AuthMode.PASSWORD) or bool(s.draft.username.strip())
         if not has_secret:
             return "none (no sign-in)"
         return f"in the system keyring ({backend}), not in the settings file"
@@ -342,5 +342,5 @@ class SummaryPage(QWizardPage):
         self.save_finished.emit(False)
 
     def _on_busy_changed(self, busy: bool) -> None:
-        self.save_button.setEnabled(not busy and bool(_PROFILE_NAME.match(self.state.profile_name.strip())))
+        self.save_button.setEnabled(not busy and bool(_PROFILE_NAME.match(self.state.draft.name.strip())))
         self.completeChanged.emit()

@@ -159,7 +159,7 @@ class TestMailPage(QWizardPage):
 
     async def _credential(self) -> Credential | Diagnosis:
         """The typed password, the saved one when editing with the field left empty, or the OAuth tokens."""
-        if self.state.auth is AuthMode.PASSWORD:
+        if self.state.draft.auth is AuthMode.PASSWORD:
             return await password_credential(self.state)
         try:
             await stage_secrets(self.state, self)  # where msal's caller reads it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtWidgets import QDialog, QWidget, QWizard, QWizardPage
@@ -92,7 +92,7 @@ def load_saved_accounts(store: ConfigStore | None = None) -> SavedAccounts:
     if config.default_profile:
         state.load_profile(config.profiles[config.default_profile])
     else:
-        state.profile_name = unused_profile_name(state.saved_profiles)
+        state.draft = replace(state.draft, name=unused_profile_name(state.saved_profiles))
     return SavedAccounts(state, config.default_profile)
 
 

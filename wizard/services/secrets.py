@@ -7,16 +7,14 @@ say so: there is no plaintext fallback, silent or otherwise.
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from typing import TYPE_CHECKING
-
-from wizard.services.logs import SecretRedactor
 
 if TYPE_CHECKING:
     import keyring.backend
 
-# keyring is imported where it is used: the import costs about 25 ms that the first window does not need.
+# keyring, asyncio and the log redactor are imported where they are used: the wizard's first page holds a
+# secret source (secret_source.py) before anything needs a secret, and its first paint waits for no import.
 
 SERVICE = "mailwright"
 
@@ -75,6 +73,8 @@ def keyring_available() -> bool:
 def store_secret(profile: str, kind: SecretKind, value: str) -> None:
     import keyring.errors
 
+    from wizard.services.logs import SecretRedactor
+
     backend = _secure_backend()
     SecretRedactor.register(value)
     try:
@@ -86,6 +86,8 @@ def store_secret(profile: str, kind: SecretKind, value: str) -> None:
 
 def load_secret(profile: str, kind: SecretKind) -> str | None:
     import keyring.errors
+
+    from wizard.services.logs import SecretRedactor
 
     backend = _secure_backend()
     try:
@@ -115,10 +117,14 @@ def delete_profile_secrets(profile: str) -> list[SecretKind]:
 
 async def load_secret_async(profile: str, kind: SecretKind) -> str | None:
     """Keyring calls block (D-Bus, Credential Manager): keep them off the event loop."""
+    import asyncio
+
     return await asyncio.to_thread(load_secret, profile, kind)
 
 
 async def store_secret_async(profile: str, kind: SecretKind, value: str) -> None:
+    import asyncio
+
     await asyncio.to_thread(store_secret, profile, kind, value)
 
 
@@ -129,6 +135,8 @@ RELAY_USERS_SERVICE = "mailwright-relay-users"
 
 def store_relay_password(user: str, password: str) -> None:
     import keyring.errors
+
+    from wizard.services.logs import SecretRedactor
 
     backend = _secure_backend()
     SecretRedactor.register(password)
@@ -141,6 +149,8 @@ def store_relay_password(user: str, password: str) -> None:
 
 def load_relay_password(user: str) -> str | None:
     import keyring.errors
+
+    from wizard.services.logs import SecretRedactor
 
     backend = _secure_backend()
     try:
