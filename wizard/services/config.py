@@ -87,6 +87,10 @@ def parse_delivery_value(key: str, value: Any) -> bool | int:
 
 
 RELAY_TLS_MODES = ("starttls", "implicit")
+# The relay's limits, each with its own reply (relay_smtp.py): (default, lowest, highest). Defaults as Postfix:
+# smtpd_recipient_limit = 1000, anvil-style 50 connections, smtpd_timeout = 300 s (RFC 5321 4.5.3.2.7: >= 5 min).
+RELAY_LIMITS = {"max_recipients": (1000, 1, 100_000), "max_connections": (50, 1, 10_000),
+                "idle_timeout_s": (300, 1, 3600)}
 DEFAULT_RELAY_LISTEN = "127.0.0.1:2525"
 RELAY_USER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@+")
 
@@ -116,6 +120,9 @@ class RelaySettings:
     tls_key: str = ""
     tls_mode: str = "starttls"
     users: tuple[str, ...] = ()
+    max_recipients: int = RELAY_LIMITS["max_recipients"][0]  # per message: 452 4.5.3 beyond
+    max_connections: int = RELAY_LIMITS["max_connections"][0]  # at the same time: 421 4.7.0 beyond
+    idle_timeout_s: int = RELAY_LIMITS["idle_timeout_s"][0]  # no command for this long: 421 4.4.2, closed
 
     @classmethod
     def from_toml(cls, data: dict[str, Any]) -> RelaySettings:
@@ -145,7 +152,7 @@ def validate_relay_user(name: str) -> str:
     return cleaned
 
 
-def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool | str:
+def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool | int | str:
     """Validate one `[relay]` value that `config set relay.<key>` may change, naming the key on error.
 
     Certificate and key paths are made absolute (the relay may run from another directory) and, when
@@ -154,6 +161,14 @@ def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool
     name = f"relay.{key}"
     if key in {"enabled", "allow_remote"}:
         return parse_bool(name, value)
+    if key in RELAY_LIMITS:
+        _, lowest, highest = RELAY_LIMITS[key]
+        text = str(value).strip()
+        if isinstance(value, bool) or not (isinstance(value, int) or (text.isascii() and text.isdigit())) \
+                or not lowest <= int(text) <= highest:
+            raise InvalidInputError(name, f"{name} must be a whole number from {lowest} to {highest:,}, "
+                                    f"not {value!r}.")
+        return int(text)
     if key == "listen":
         try:
             parse_host_port(str(value).strip())

@@ -9,14 +9,17 @@ an open relay is never an option.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from wizard.services.config import Config
-from wizard.services.outbox import Outbox, OutboxError
+from wizard.services.config import Config, RelaySettings
+from wizard.services.outbox import Outbox
 from wizard.services.relay_security import (
     RelayAuthenticator,
     RelaySecurity,
@@ -24,7 +27,7 @@ from wizard.services.relay_security import (
     peer_host,
     relay_security_from_config,
 )
-from wizard.services.relay_smtp import RelaySMTP
+from wizard.services.relay_smtp import ConnectionSlots, RelaySMTP
 from wizard.services.submission import (
     InvalidMessageError,
     MessageTooLargeError,
@@ -32,6 +35,7 @@ from wizard.services.submission import (
     SenderNotAuthorizedError,
     asubmit,
     check_envelope_sender,
+    route,
 )
 
 log = logging.getLogger(__name__)
@@ -50,21 +54,67 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_LOCKED_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = error
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def storage_trouble_reply(error: BaseException) -> str:
+    """The reply for an exception raised while accepting a message: always 4xx (local, temporary trouble).
+
+    Decided from the error's codes (SQLite's result code, the OS errno), never from its text.
+    """
+    for cause in _causes(error):
+        code = cause.sqlite_errorcode & 0xFF if isinstance(cause, sqlite3.Error) else None
+        if code == sqlite3.SQLITE_FULL or (isinstance(cause, OSError) and cause.errno in _DISK_FULL_ERRNOS):
+            log.error("Relay: the data home's disk is full; answered 452 so the client retries later (%s)", cause)
+            return "452 4.3.1 Insufficient system storage, try again later"
+        if code in _LOCKED_SQLITE_CODES:
+            log.warning("Relay: the outbox is locked by another program; answered 451 (%s)", cause)
+            return "451 4.3.0 The queue is busy, try again later"
+    log.error("Relay could not accept a message; answered 451", exc_info=error)
+    return "451 4.3.0 Local error in processing, try again later"
+
+
 class RelayHandler:
-    """aiosmtpd handler: the envelope sender's policy at MAIL FROM (an early refusal), every rule of
-    submission.py and the durable enqueue at DATA, then `on_queued` (wakes the sender). The relay only
-    translates the rules' verdicts into SMTP replies."""
+    """aiosmtpd handler: the envelope sender's policy at MAIL FROM (an early refusal), the recipient limit at
+    RCPT TO, every rule of submission.py and the durable enqueue at DATA, then `on_queued` (wakes the sender).
+    The relay only translates the rules' verdicts into SMTP replies.
+
+    Local trouble is never answered 5xx: the client would bounce good mail. A full disk is `452 4.3.1`,
+    anything else that goes wrong here (the outbox locked or busy, a config that cannot be read, an
+    unexpected error, whose traceback goes to the log) is `451 4.3.0`: the client keeps the message and
+    tries again later, as with Postfix.
+    """
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
-                 on_queued: Callable[[], None] | None = None) -> None:
+                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000) -> None:
         self.outbox = outbox
         self.load_config = load_config
         self.on_queued = on_queued
+        self.max_recipients = max_recipients
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
                           mail_options: list[str]) -> str:
+        config = self.load_config()
         try:
-            check_envelope_sender(self.load_config(), address)
+            if address == "<>":
+                # The null sender (bounces, delivery and read receipts) is rewritten to the account's address: the
+                # provider only lets the account send as itself, and a refusal would turn the application's
+                # notification into a bounce of its own. README: "What the relay answers".
+                profile = route(config)
+                if not profile.from_address:
+                    return (f"550 5.1.7 The null sender needs the account's address to stand in for it; profile "
+                            f"'{profile.name}' has no From address")
+                log.info("Relay: null sender rewritten to %s (profile %s)", profile.from_address, profile.name)
+                address = profile.from_address
+            check_envelope_sender(config, address)
         except NoProfileError as exc:
             return f"451 4.3.0 {exc}"
         except SenderNotAuthorizedError as exc:
@@ -72,6 +122,17 @@ class RelayHandler:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address == "<>":
+            return "501 5.1.3 Bad recipient address syntax: the null path is not a recipient"
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            # RFC 5321 4.5.3.1.10: 452 (not 5xx), so the client sends the rest in another transaction.
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         sender = str(envelope.mail_from or "")
@@ -84,20 +145,26 @@ class RelayHandler:
             return f"552 5.3.4 {exc}"
         except InvalidMessageError as exc:
             return f"554 5.6.0 {exc}"
-        except (NoProfileError, OutboxError, OSError) as exc:
-            log.error("Relay could not queue a message: %s", exc)
-            return "451 4.3.0 Could not queue the message; try again later"
+        except NoProfileError as exc:  # removed since MAIL FROM: the admin's to fix, the client's to retry
+            return f"451 4.3.0 {exc}"
+        except Exception as exc:
+            return storage_trouble_reply(exc)
         if self.on_queued is not None:
             self.on_queued()
         return f"250 2.0.0 Ok: queued as {stored.id} {stored.message_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Whatever a hook raised (config.toml unreadable at MAIL FROM, ...): 4xx, where aiosmtpd's default would
+        be `500 Error: (Type) text`."""
+        return storage_trouble_reply(error)
 
 
 class RemoteRelayHandler(RelayHandler):
     """The relay handler for a network address: every AUTH attempt first passes the authenticator's brake."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config], authenticator: RelayAuthenticator,
-                 on_queued: Callable[[], None] | None = None) -> None:
-        super().__init__(outbox, load_config, on_queued)
+                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000) -> None:
+        super().__init__(outbox, load_config, on_queued, max_recipients=max_recipients)
         self.authenticator = authenticator
 
     async def handle_AUTH(self, server: SMTP, session: Session, envelope: Envelope,  # noqa: N802
@@ -127,6 +194,16 @@ class ImplicitTlsRelaySMTP(RelaySMTP):
             self._auth_require_tls = False
 
 
+def _relay_limits(load_config: Callable[[], Config]) -> RelaySettings:
+    """The `[relay]` limits as the listener starts; a config that cannot be read now gets the defaults (MAIL
+    FROM then answers 451 until it is fixed, rather than the relay not listening at all)."""
+    try:
+        return load_config().relay
+    except Exception as exc:
+        log.warning("Relay: could not read the [relay] limits, using the defaults: %s", exc)
+        return RelaySettings()
+
+
 async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: str = "127.0.0.1", port: int = 2525,
                       *, allow_remote: bool = False, on_queued: Callable[[], None] | None = None,
                       security: RelaySecurity | None = None) -> asyncio.Server:
@@ -138,11 +215,14 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
     `RelayConfigError` says which setting or command is missing, because an open relay is never started.
     """
     loop = asyncio.get_running_loop()
+    limits = _relay_limits(load_config)
+    slots = ConnectionSlots(limits.max_connections)
+    smtp_options: dict[str, Any] = {"hostname": "mailwright-relay", "slots": slots, "timeout": limits.idle_timeout_s}
     if is_loopback(host):
-        handler = RelayHandler(outbox, load_config, on_queued)
+        handler = RelayHandler(outbox, load_config, on_queued, max_recipients=limits.max_recipients)
 
         def factory() -> SMTP:
-            return RelaySMTP(handler, hostname="mailwright-relay")
+            return RelaySMTP(handler, **smtp_options)
 
         return await loop.create_server(factory, host=host, port=port)
     if not allow_remote:
@@ -158,19 +238,19 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
                                    f"send mail as this account. {exc}") from None
     if not any(isinstance(f, _LoginDataWarningFilter) for f in _AIOSMTPD_LOG.filters):
         _AIOSMTPD_LOG.addFilter(_LoginDataWarningFilter())
-    remote_handler = RemoteRelayHandler(outbox, load_config, security.authenticator, on_queued)
+    remote_handler = RemoteRelayHandler(outbox, load_config, security.authenticator, on_queued,
+                                        max_recipients=limits.max_recipients)
     tls, authenticator = security.tls, security.authenticator
     if tls.implicit:
         def implicit_factory() -> SMTP:
-            return ImplicitTlsRelaySMTP(remote_handler, hostname="mailwright-relay", authenticator=authenticator,
-                                        auth_required=True, auth_require_tls=True)
+            return ImplicitTlsRelaySMTP(remote_handler, authenticator=authenticator, auth_required=True,
+                                        auth_require_tls=True, **smtp_options)
 
         server = await loop.create_server(implicit_factory, host=host, port=port, ssl=tls.context)
     else:
         def starttls_factory() -> SMTP:
-            return RelaySMTP(remote_handler, hostname="mailwright-relay", tls_context=tls.context,
-                             require_starttls=True, authenticator=authenticator, auth_required=True,
-                             auth_require_tls=True)
+            return RelaySMTP(remote_handler, tls_context=tls.context, require_starttls=True,
+                             authenticator=authenticator, auth_required=True, auth_require_tls=True, **smtp_options)
 
         server = await loop.create_server(starttls_factory, host=host, port=port)
     log.info("Relay on %s:%s: %s, AUTH required for %d user(s)", host, port,

@@ -1,33 +1,137 @@
-"""aiosmtpd's SMTP protocol with a fast path for the plain addresses applications send.
+"""aiosmtpd's SMTP protocol as the relay speaks it: strict envelope addresses, limits with their own replies.
+
+Never accept what cannot be handed on. The relay answers 250 to MAIL FROM / RCPT TO only for an address
+its own SMTP client can put on a command line unchanged (`is_relayable_address`): printable ASCII, a
+dot-atom or quoted local part of at most 64 characters, a host name or address literal as the domain, at
+most 254 characters in all (RFC 5321 4.1.2, 4.5.3.1). A control character anywhere in the argument (NUL,
+a lone CR, ...) is refused at that command with 501, as Postfix does, instead of accepting the message
+and failing it later. The null sender and the recipient limit are the handler's (relay.py), because
+they depend on the profile and the transaction.
+
+Limits (the `[relay]` settings): connections at the same time (`421 4.7.0` instead of the greeting beyond
+them) and an idle timeout (`421 4.4.2`, then the connection is closed, as Postfix's smtpd_timeout).
 
 aiosmtpd 1.4 parses every MAIL FROM / RCPT TO argument with the email package's RFC 5322 header
 parser and defines a typing Protocol class inside `_getaddr` on each call; together that was about a
 third of the relay's CPU per message. A plain `<local@domain>` (dot-atom local part, hostname domain)
 is matched with a pattern instead; anything else (quoted local parts, address literals, source
-routes, malformed input) goes through aiosmtpd's own parser, so what is accepted or refused is
-unchanged.
+routes, malformed input) goes through aiosmtpd's own parser, then through the same check.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import logging
 import re
+from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
+
+log = logging.getLogger(__name__)
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ANGLE_ADDR = re.compile(
-    rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    rf"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)>[ \t]*(\S.*)?$")
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_PLAIN_ANGLE_ADDR = re.compile(rf"[ \t]*<({_DOT_ATOM}@{_HOST})>[ \t]*(\S.*)?$")
+# RFC 5321 4.1.2: Local-part = Dot-string / Quoted-string; qtextSMTP %d32-33 / %d35-91 / %d93-126,
+# quoted-pairSMTP %d92 %d32-126. Domain = sub-domain *("." sub-domain) / address-literal.
+_LOCAL_PART = re.compile(rf'(?:{_DOT_ATOM}|"(?:[ !#-\[\]-~]|\\[ -~])*")')
+_DOMAIN = re.compile(_HOST)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+LOCAL_PART_LIMIT = 64
+DOMAIN_LIMIT = 255
+ADDRESS_LIMIT = 254  # a path is at most 256 octets including the angle brackets
+
+
+def is_relayable_address(address: str) -> bool:
+    """Whether `address` is an RFC 5321 mailbox the relay's own client can send on unchanged (no null path)."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local or len(address) > ADDRESS_LIMIT or len(local) > LOCAL_PART_LIMIT:
+        return False
+    if not _LOCAL_PART.fullmatch(local) or len(domain) > DOMAIN_LIMIT:
+        return False
+    if domain.startswith("[") and domain.endswith("]"):
+        literal = domain[1:-1]
+        try:
+            if literal[:5].upper() == "IPV6:":
+                ipaddress.IPv6Address(literal[5:])
+            else:
+                ipaddress.IPv4Address(literal)
+        except ValueError:
+            return False
+        return True
+    return _DOMAIN.fullmatch(domain) is not None and all(len(label) <= 63 for label in domain.split("."))
+
+
+class ConnectionSlots:
+    """How many SMTP sessions one listener serves at the same time (all on one event loop: no lock)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.limit:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken -= 1
 
 
 class RelaySMTP(SMTP):
-    """`aiosmtpd.smtp.SMTP` whose address parsing skips the header parser for plain addresses."""
+    """`aiosmtpd.smtp.SMTP` with the relay's address rules, connection limit and idle timeout reply."""
+
+    def __init__(self, handler: Any, *, slots: ConnectionSlots | None = None, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._slots = slots
+
+    async def _handle_client(self) -> None:
+        if self._slots is not None and not self._slots.take():
+            log.warning("Relay: %d connections are open (relay.max_connections); refused one from %s",
+                        self._slots.limit, self.session.peer if self.session else "?")
+            await self.push(f"421 4.7.0 {self.hostname} Too many connections, try again later")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        try:
+            await super()._handle_client()
+        finally:
+            if self._slots is not None:
+                self._slots.give_back()
+
+    def _timeout_cb(self) -> None:
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode("ascii"))
+        super()._timeout_cb()  # type: ignore[no-untyped-call]  # closes the connection
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:  # noqa: N802
+        if arg is not None and _CONTROL.search(arg):
+            await self.push("501 5.1.7 Bad sender address syntax: control characters are not allowed")
+            return
+        await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:  # noqa: N802
+        if arg is not None and _CONTROL.search(arg):
+            await self.push("501 5.1.3 Bad recipient address syntax: control characters are not allowed")
+            return
+        await super().smtp_RCPT(arg)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         plain = _PLAIN_ANGLE_ADDR.match(arg)
         if plain is None:
-            return super()._getaddr(arg)
+            address, rest = super()._getaddr(arg)
+            # "<>" is the null path: the handler decides about it (MAIL: rewritten, RCPT: refused).
+            if address and address != "<>" and not is_relayable_address(address):
+                return None, None  # aiosmtpd answers 553 5.1.3 malformed address
+            return address, rest
         address, rest = plain.group(1), plain.group(2) or ""
-        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+        if not is_relayable_address(address):
             return None, None
         return address, rest
