@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from wizard import __version__
 
 COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect",
-                   "relay", "m365")
+                   "relay", "m365", "service", "secrets")
 
 
 def requested_commands(argv: Sequence[str]) -> tuple[str, ...]:

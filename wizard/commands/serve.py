@@ -12,8 +12,16 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from wizard.commands.output import EXIT_FAILED, EXIT_OK, usage_error
+
+if TYPE_CHECKING:
+    from wizard.services.config import Config
+    from wizard.services.metrics import MetricsServer
+    from wizard.services.outbox import Outbox
+    from wizard.services.sender import Sender
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--wait", action="store_true",
                         help="if another Mailwright is delivering this outbox, wait and take over when it stops "
                         "(default: exit with status 1)")
+    parser.add_argument("--metrics", metavar="HOST:PORT",
+                        help="serve Prometheus metrics at /metrics and a health check at /healthz, e.g. "
+                        "127.0.0.1:9464 (a non-loopback address needs --allow-remote)")
     parser.add_argument("--poll-s", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
@@ -34,18 +45,27 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.config import parse_host_port
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.idle_connections import KEEP_IDLE_S
+    from wizard.services.metrics import MeteredOutbox
     from wizard.services.outbox import Outbox
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
+    from wizard.services.systemd_notify import keep_watchdog_fed, notify
 
     try:
         relay_address = parse_host_port(args.relay) if args.relay else None
     except ValueError as exc:
         return usage_error(f"--relay: {exc}")
+    try:
+        metrics_address = parse_host_port(args.metrics) if args.metrics else None
+    except ValueError as exc:
+        return usage_error(f"--metrics: {exc}")
+    if metrics_address and not args.allow_remote and not _is_loopback(metrics_address[0]):
+        return usage_error(f"--metrics {args.metrics}: metrics are served on loopback only unless --allow-remote "
+                           "is given (they name your profiles and accounts' health).")
 
     async def serve() -> None:
         load_config = CachedConfigLoader()
-        outbox = Outbox()
+        outbox = MeteredOutbox() if metrics_address else Outbox()
         sender = Sender(outbox, load_config, keep_idle_s=KEEP_IDLE_S)
         if not args.wait and not await sender.take_over():
             raise sender.lock.busy()
@@ -54,7 +74,13 @@ def run(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         relay = None
+        metrics = None
+        running = asyncio.Event()
+        watchdog = asyncio.create_task(keep_watchdog_fed(lambda: running.is_set() and sender.lock.held))
         try:
+            if metrics_address:
+                metrics = _start_metrics(metrics_address, outbox, load_config, sender, running)
+                print(f"metrics on http://{metrics_address[0]}:{metrics.port}/metrics", flush=True)
             if relay_address:
                 relay = RelayProcess(RelaySpec.for_outbox(*relay_address, outbox.path, allow_remote=args.allow_remote),
                                      on_queued=sender.wake)
@@ -65,8 +91,15 @@ def run(args: argparse.Namespace) -> int:
                 if not await sender.wait_to_take_over(stop, args.poll_s):
                     return
             print("sender running", flush=True)
+            running.set()
+            notify("READY=1", "STATUS=Delivering mail" + (f"; relay on {args.relay}" if relay_address else ""))
             await sender.run(stop, poll_s=args.poll_s)
         finally:
+            running.clear()
+            notify("STOPPING=1")
+            watchdog.cancel()
+            if metrics is not None:
+                metrics.stop()
             sender.give_up()  # also when the relay could not start
             if relay is not None:
                 await relay.stop()
@@ -83,3 +116,29 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _start_metrics(address: tuple[str, int], outbox: Outbox, load_config: Callable[[], Config], sender: Sender,
+                   running: asyncio.Event) -> MetricsServer:
+    from wizard.services.metrics import MeteredOutbox, MetricsServer, build_registry
+    from wizard.services.outbox_stats import write_probe
+
+    assert isinstance(outbox, MeteredOutbox)
+
+    def health() -> str:
+        if not running.is_set() or not sender.lock.held:
+            return "the sender is not running (starting, stopping, or another Mailwright holds this outbox)"
+        return write_probe(outbox.path)
+
+    server = MetricsServer(*address, build_registry(outbox, load_config), health)
+    server.start()
+    return server

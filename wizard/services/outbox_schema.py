@@ -38,7 +38,8 @@ CREATE INDEX IF NOT EXISTS messages_due ON messages (state, priority, next_attem
 -- Newest first per state (`queue list --state`, the viewer's filter) and the counts per state, without the bodies.
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state, id);
 -- Everything the per-profile statistics aggregate (outbox_stats.py), so they never read a row with its body.
-CREATE INDEX IF NOT EXISTS messages_by_profile ON messages (profile, state, attempts, diagnosis_code, updated_at);
+CREATE INDEX IF NOT EXISTS messages_by_profile ON messages (profile, state, attempts, diagnosis_code, updated_at,
+                                                         created_at);
 CREATE TABLE IF NOT EXISTS paused_profiles (
     profile TEXT PRIMARY KEY,
     diagnosis_code TEXT NOT NULL,

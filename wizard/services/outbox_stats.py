@@ -74,3 +74,30 @@ def read_profile_stats(outbox_path: Path) -> dict[str, ProfileStats]:
             retry_reply=retry[2] if retry else "", retry_code=retry[3] if retry else "",
             held_code=hold[2] if hold else "", held_reply=hold[1] if hold else "")
     return stats
+
+
+def oldest_waiting(outbox_path: Path) -> list[tuple[str, float]]:
+    """(profile, created_at) of each profile's oldest message not yet sent or failed."""
+    if not outbox_path.exists():
+        return []
+    connection = sqlite3.connect(f"{outbox_path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return [(str(profile), float(created)) for profile, created in connection.execute(
+            "SELECT profile, MIN(created_at) FROM messages INDEXED BY messages_by_profile"
+            " WHERE state IN ('queued', 'sending', 'held') GROUP BY profile")]
+    finally:
+        connection.close()
+
+
+def write_probe(outbox_path: Path) -> str:
+    """"" when a write transaction can start within 2 s, else why not (locked, read-only, full disk ...)."""
+    try:
+        connection = sqlite3.connect(outbox_path, timeout=2, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        return f"the outbox {outbox_path} does not accept writes: {exc}"
+    return ""
