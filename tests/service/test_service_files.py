@@ -96,3 +96,13 @@ def test_dry_run_prints_the_plan_and_changes_nothing(data_home: Path) -> None:
     assert any("systemd-creds encrypt --name=mailwright-store-key -" in line for line in plan)
     assert any(line.startswith("ExecStart=") and "serve --wait --relay 127.0.0.1:2525" in line for line in plan)
     assert sorted(p.name for p in data_home.iterdir()) in ([], ["logs"])
+
+
+def test_the_windows_service_host_gets_the_serve_arguments_and_a_dpapi_sealed_key() -> None:
+    plan = plan_install(ServiceSpec(("C:/Mailwright/python.exe", "-m", "wizard"), relay=("127.0.0.1", 2525)), [],
+                        platform="win32")
+    written = {step.path.name: json.loads(step.content) for step in plan.steps if isinstance(step, WriteFile)}
+    assert written == {"service-arguments.json": ["serve", "--wait", "--relay", "127.0.0.1:2525"]}
+    commands = [step.argv for step in plan.steps if isinstance(step, RunCommand)]
+    assert commands[0][-5:] == ("--username", "NT SERVICE\\Mailwright", "--startup", "auto", "install")
+    assert any("CryptProtectData" in " ".join(argv) for argv in commands)

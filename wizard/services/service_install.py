@@ -8,6 +8,7 @@ the service manager can hand back (systemd-creds; DPAPI; a root-only file).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -152,17 +153,23 @@ def _plan_macos(spec: ServiceSpec, profiles: tuple[str, ...], user_home: Path) -
 
 def _plan_windows(spec: ServiceSpec, profiles: tuple[str, ...]) -> InstallPlan:
     program_data = Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "Mailwright"
-    command = " ".join(f'"{part}"' for part in spec.serve_arguments())
+    host = (spec.command[0], "-m", "wizard.windows_service")
     return InstallPlan("Windows (service)", spec, (
-        RunCommand(("sc.exe", "create", "Mailwright", "start=", "auto", "obj=", "NT SERVICE\\Mailwright",
-                    "binPath=", command)),
-        RunCommand(("sc.exe", "description", "Mailwright", "Delivers applications' mail through your accounts")),
+        RunCommand((*host, "--username", "NT SERVICE\\Mailwright", "--startup", "auto", "install")),
+        RunCommand(("icacls", str(program_data), "/inheritance:r", "/grant:r", "NT SERVICE\\Mailwright:(OI)(CI)F",
+                    "/grant:r", "Administrators:(OI)(CI)F")),
+        RunCommand((spec.command[0], "-c", "import sys, win32crypt; open(sys.argv[1], 'wb').write(win32crypt."
+                    "CryptProtectData(sys.stdin.buffer.read(), 'mailwright-store-key', None, None, None, 4))",
+                    str(program_data / "store-key.dpapi")), stdin_is_key=True),
         MoveSecrets(profiles, program_data),
-        RunCommand(("sc.exe", "start", "Mailwright")),
+        WriteFile(program_data / "service-arguments.json",
+                  json.dumps(spec.serve_arguments()[len(spec.command):]).encode()),
+        RunCommand((*host, "start")),
     ), notes=(
-        "The store key is protected with machine-scope DPAPI (CryptProtectData, CRYPTPROTECT_LOCAL_MACHINE) in "
-        f"{program_data}; the folder's ACL admits only NT SERVICE\\Mailwright and Administrators.",
-        "Written from the sc.exe and DPAPI documentation; not run on Windows by Mailwright's tests.",
+        "The store key is protected with machine-scope DPAPI (CryptProtectData with CRYPTPROTECT_LOCAL_MACHINE = 4) "
+        f"in {program_data}, whose ACL admits only NT SERVICE\\Mailwright and Administrators.",
+        "The service host is pywin32's service framework (wizard/windows_service.py). Written from the pywin32, "
+        "icacls and DPAPI documentation; not run on Windows by Mailwright's tests.",
     ))
 
 
@@ -182,9 +189,10 @@ def plan_uninstall(spec: ServiceSpec, *, platform: str = sys.platform, user_home
             RunCommand(("launchctl", "bootout", f"{target}/{LAUNCHD_LABEL}"), may_fail=True),
             RunCommand(("rm", "-f", str(launchd_path(spec, user_home)))),
         ))
+    host = (spec.command[0], "-m", "wizard.windows_service")
     return InstallPlan("Windows (service)", spec, (
-        RunCommand(("sc.exe", "stop", "Mailwright"), may_fail=True),
-        RunCommand(("sc.exe", "delete", "Mailwright")),
+        RunCommand((*host, "stop"), may_fail=True),
+        RunCommand((*host, "remove")),
     ))
 
 
