@@ -77,7 +77,7 @@ def test_each_platform_plan_moves_secrets_and_never_puts_the_key_on_a_command_li
         plan = plan_install(ServiceSpec(COMMAND), ["main"], platform=platform, user_home=Path("/home/admin"))
         assert any(isinstance(step, MoveSecrets) and step.profiles == ("main",) for step in plan.steps), platform
         keyed = [step for step in plan.steps if isinstance(step, RunCommand) and step.stdin_is_key]
-        assert len(keyed) == (0 if platform == "win32" else 1), platform
+        assert len(keyed) == 1, platform
     linux = plan_install(ServiceSpec(COMMAND), ["main"], platform="linux")
     assert [step.argv[0] for step in linux.steps if isinstance(step, RunCommand)][-2:] == ["systemctl", "systemctl"]
     assert any(isinstance(step, WriteFile) and step.path == Path("/etc/systemd/system/mailwright.service")
