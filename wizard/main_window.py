@@ -48,6 +48,7 @@ from wizard.services.outbox import MessageState, Outbox
 from wizard.tray import STATE_COLOURS, TrayModel
 from wizard.widgets.colours import banner_style
 from wizard.widgets.profile_card import ProfileCard, named
+from wizard.widgets.service_panel import ServicePanel, StatusReader
 
 if TYPE_CHECKING:
     from wizard.services.background_delivery import BackgroundDelivery
@@ -64,7 +65,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, store: ConfigStore, outbox: Outbox, delivery: BackgroundDelivery,
                  dispatcher: AlertDispatcher | None = None, parent: QWidget | None = None,
-                 refresh_ms: int = REFRESH_MS, dns_nameserver: str | None = None) -> None:
+                 refresh_ms: int = REFRESH_MS, dns_nameserver: str | None = None,
+                 service_status: StatusReader | None = None) -> None:
         super().__init__(parent)
         self.dns_nameserver = dns_nameserver  # None: the system's resolver
         self.store = store
@@ -120,11 +122,13 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.cards_box)
+        self.service_panel = ServicePanel(service_status)  # read once at start and after Install…/Remove…
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.service_panel)
         self.setCentralWidget(central)
         self.resize(800, 600)
 
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self._on_timer)
         self.timer.start(refresh_ms)
         QTimer.singleShot(0, self._on_timer)
+        QTimer.singleShot(0, self._on_service_timer)
 
     # -- refreshing -----------------------------------------------------------------------------
 
@@ -139,6 +144,11 @@ class MainWindow(QMainWindow):
     async def _on_timer(self) -> None:
         if not self._refreshing and not self._closed:
             await self.tasks.run(self.refresh())
+
+    @async_slot()
+    async def _on_service_timer(self) -> None:
+        if not self._closed:
+            await self.tasks.run(self.service_panel.refresh())
 
     async def refresh(self) -> None:
         """Reload the configuration and the outbox, reassess every profile, update cards, tray and alerts."""

@@ -116,30 +116,18 @@ def _carry_out(plan: object, *, linger: bool) -> None:
 
 
 def _status(spec: object, *, as_json: bool) -> int:
-    from wizard.services.service_units import SERVICE_NAME, ServiceSpec
+    import asyncio
+
+    from wizard.services.service_status import read_service_status
+    from wizard.services.service_units import ServiceSpec
 
     assert isinstance(spec, ServiceSpec)
-    if shutil.which("systemctl") is None:
-        payload = {"ok": False, "installed": None, "active": None, "reason": "systemctl is not available here"}
-    else:
-        scope = [] if spec.system else ["--user"]
-        shown = subprocess.run(["systemctl", *scope, "show", f"{SERVICE_NAME}.service", "--property",
-                                "LoadState,ActiveState,SubState,MainPID,StatusText"], capture_output=True, text=True,
-                               check=False)
-        properties = dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
-        installed = properties.get("LoadState") == "loaded"
-        payload = {"ok": shown.returncode == 0, "installed": installed, "active": properties.get("ActiveState"),
-                   "state": properties.get("SubState"), "pid": properties.get("MainPID"),
-                   "status": properties.get("StatusText", ""),
-                   "reason": "" if shown.returncode == 0 else shown.stderr.strip()}
+    status = asyncio.run(read_service_status(system=spec.system))
     if as_json:
-        emit_json(payload)
-    elif payload["installed"] is None or payload["reason"]:
-        print(f"Service status unknown: {payload['reason']}")
+        emit_json(status.to_json())
     else:
-        print(f"mailwright.service: {'installed' if payload['installed'] else 'not installed'}, "
-              f"{payload['active']} ({payload['state']}) {payload['status']}".rstrip())
-    return EXIT_OK if payload["ok"] else EXIT_FAILED
+        print(status.summary())
+    return EXIT_OK if status.known else EXIT_FAILED
 
 
 def _logs(spec: object) -> int:

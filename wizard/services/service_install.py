@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -216,3 +217,22 @@ def carry_out(plan: InstallPlan, key: bytes, move_secrets: Callable[[MoveSecrets
             if done.returncode != 0 and not step.may_fail:
                 raise ServiceInstallError(f"Step {number} failed ({' '.join(step.argv)}): "
                                           f"{done.stderr.decode(errors='replace').strip()}")
+
+
+def elevated(argv: Sequence[str], *, platform: str = sys.platform) -> list[str] | None:
+    """`argv` run with the platform's elevation prompt (pkexec, an administrator prompt, UAC), or None when this
+    machine has no such prompt (then the person runs the command themselves, e.g. with sudo)."""
+    if platform.startswith("linux"):
+        return ["pkexec", *argv] if shutil.which("pkexec") else None
+    if platform == "darwin":
+        script = f"do shell script {_applescript_quoted(shlex.join(argv))} with administrator privileges"
+        return ["osascript", "-e", script]
+    if platform == "win32":
+        arguments = ",".join(f"'{part}'" for part in argv[1:])
+        return ["powershell", "-NoProfile", "-Command",
+                f"Start-Process -FilePath '{argv[0]}' -ArgumentList {arguments} -Verb RunAs -Wait"]
+    return None
+
+
+def _applescript_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
