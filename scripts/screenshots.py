@@ -216,6 +216,7 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
     from wizard.services.health import DnsVerdict, DnsVerdictStore
     from wizard.services.model import AuthMode, Profile, ProviderKind, Security
     from wizard.services.outbox import Outbox
+    from wizard.services.service_status import ServiceStatus
 
     store = ConfigStore()
     store.save_profile(Profile(name="support", from_address=DEMO_USER, display_name="Example Support",
@@ -238,10 +239,17 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
     DnsVerdictStore(store.home / "dns-verdicts.json").record(
         DnsVerdict("example.com", False, "3 problems, 2 warnings", time.time()))
     delivery = BackgroundDelivery(outbox, store.load)  # never started: a screenshot sends nothing
-    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+
+    async def demo_service() -> ServiceStatus:  # this machine has no systemd to ask
+        return ServiceStatus(True, installed=True, active="active", state="running", pid=812,
+                             status_text="Delivering mail; relay on 127.0.0.1:2525")
+
+    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False),
+                        service_status=demo_service)
     window.resize(*SCREENSHOT_SIZE)
     try:
         await window.refresh()
+        await window.service_panel.refresh()
         await shot(window, "main")
     finally:
         await window.shutdown()

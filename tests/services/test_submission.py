@@ -159,6 +159,17 @@ def test_priority_is_the_higher_of_account_and_message_and_must_be_1_to_5() -> N
         prepare(raw, CONFIG, priority=6)
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    (b"X-Priority: 1 (Highest)", 1), (b"Importance: high", 1), (b"Priority: urgent", 1),
+    (b"X-MSMail-Priority: High", 1), (b"X-Priority: 5 (Lowest)", 2), (b"Importance: low", 2),
+])
+def test_the_messages_own_priority_header_can_only_hurry_it_and_is_kept(header: bytes, expected: int) -> None:
+    raw = b"From: erp@example.org\r\nTo: b@example.net\r\n" + header + b"\r\n\r\nx\r\n"
+    prepared = prepare(raw, CONFIG)
+    assert prepared.priority == expected  # the account (erp) is 2: a "low" header does not slow it down
+    assert header in prepared.raw
+
+
 def test_a_message_over_32_mib_is_refused() -> None:
     head = b"From: app@example.com\r\nTo: b@example.net\r\n\r\n"
     fits = head + b"x" * (MAX_MESSAGE_BYTES - len(head) - 200)

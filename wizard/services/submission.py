@@ -15,7 +15,9 @@ wizard's test page) pass `apply_rules` before they go to the provider. In this o
 4. the forced postmaster: From (and the envelope sender) become the postmaster, the original From goes to
    Reply-To unless the message has one;
 5. the account's display name, when From is the account's own address without a name;
-6. priority: the higher of the account's and the message's (the lower number), MailUp SMTP+'s rule;
+6. priority: the most urgent (the lowest number) of the account's, the caller's (the relay user's, --priority)
+   and the message's own headers (X-Priority, Importance, Priority, X-MSMail-Priority), MailUp SMTP+'s rule;
+   the headers are kept as sent;
 7. the size limit (32 MiB, the relay's limit) on the message as it will be stored.
 
 Only the header block is edited (header_block.py); the body's bytes stay as the application wrote them.
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from wizard.services.config import Config
 from wizard.services.header_block import HeaderBlock, HeaderError, reject_control_characters
+from wizard.services.message_priority import priority_from_headers
 from wizard.services.model import Profile
 from wizard.services.policy import check_sender
 
@@ -253,7 +256,9 @@ def _apply(block: HeaderBlock, profile: Profile, envelope_from: str | None, reci
     except HeaderError as exc:
         raise InvalidMessageError(str(exc)) from exc
     # 6. priority; 7. the size limit, on what will be stored
-    effective = profile.priority if priority is None else min(profile.priority, priority)
+    requested = [p for p in (profile.priority, priority,
+                             priority_from_headers((f.name, f.value) for f in block.fields)) if p is not None]
+    effective = min(requested)  # the most urgent of the account's, the caller's and the message's own
     raw = block.to_bytes()
     if len(raw) > MAX_MESSAGE_BYTES:
         raise MessageTooLargeError(len(raw))
