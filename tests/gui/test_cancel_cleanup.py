@@ -12,7 +12,14 @@ from pytestqt.qtbot import QtBot
 from tests.fixtures.identity_provider import PUBLIC_CLIENT, TENANT, USER, IdentityProvider, identity_provider  # noqa: F401
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from tests.gui.test_oauth_paths import GOOGLE_SECRET, import_client_json
-from tests.gui.wizard_driver import choose_provider, click, click_next, start_new_account, type_into
+from tests.gui.wizard_driver import (
+    choose_provider,
+    click,
+    click_next,
+    register_app_myself,
+    start_new_account,
+    type_into,
+)
 from tests.oauth.conftest import system_browser  # noqa: F401
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
@@ -61,6 +68,7 @@ async def test_cancelling_a_new_microsoft_account_after_browser_sign_in_forgets_
     start_new_account(qtbot, window, USER, profile_name)
     choose_provider(qtbot, window, ProviderKind.M365_SMTP)
     click_next(qtbot, window, PageId.M365_AUTH)
+    register_app_myself(qtbot, window)
     window.state.draft = replace(window.state.draft, authority=identity_provider.url)
     page = window.m365_auth_page
     type_into(window, "m365Tenant", TENANT)

@@ -23,6 +23,7 @@ from tests.gui.wizard_driver import (
     click,
     click_next,
     pass_check,
+    register_app_myself,
     settings_dns_test_mail_and_save,
     start_new_account,
     type_into,
@@ -118,6 +119,7 @@ async def test_microsoft_graph_with_browser_sign_in(
     window.state.draft = replace(window.state.draft, authority=identity_provider.url, graph_endpoint=graph_endpoint.url)
     window.state.draft = replace(window.state.draft, ca_file=ca_file)
     click_next(qtbot, window, PageId.M365_AUTH)
+    register_app_myself(qtbot, window)
     page = window.m365_auth_page
     assert page.title().startswith("Microsoft Graph")
     assert page.auth_mode() is AuthMode.OAUTH_INTERACTIVE

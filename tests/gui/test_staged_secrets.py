@@ -23,7 +23,14 @@ from tests.fixtures.identity_provider import (
 from tests.fixtures.xoauth2_smtp import XOAuth2Server, xoauth2_smtp_server
 from tests.gui.conftest import OFFSCREEN_NOISE, WindowFactory
 from tests.gui.test_provider_paths import CLIENT_SECRET, enter_app_only_registration, point_at
-from tests.gui.wizard_driver import choose_provider, click_next, pass_check, start_new_account, type_into
+from tests.gui.wizard_driver import (
+    choose_provider,
+    click_next,
+    pass_check,
+    register_app_myself,
+    start_new_account,
+    type_into,
+)
 from wizard.pages.credentials import restore_staged_secrets, staged_secrets
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
@@ -94,6 +101,7 @@ async def test_cancelling_an_edit_restores_the_saved_secret(
     click_next(qtbot, window, PageId.SENDER)
     click_next(qtbot, window, PageId.PROVIDER)
     click_next(qtbot, window, PageId.M365_AUTH)
+    register_app_myself(qtbot, window)
     click_next(qtbot, window, PageId.AZURE_REGISTRATION)
     type_into(window, "clientSecret", new_secret)
     await pass_check(qtbot, window, PageId.AZURE_REGISTRATION)  # the new secret works...

@@ -105,3 +105,10 @@ async def settings_dns_test_mail_and_save(qtbot: QtBot, window: MailwrightWizard
     assert finish.isEnabled()
     qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
     assert not window.isVisible()
+
+
+def register_app_myself(qtbot: QtBot, window: MailwrightWizard) -> None:
+    """On m365_auth, leave the recommended "Set it up for me" for the manual way (an existing app registration)."""
+    assert window.currentId() == PageId.M365_AUTH
+    click(qtbot, window, "m365Manual")
+    assert window.m365_auth_page.manual_box.isVisibleTo(window)

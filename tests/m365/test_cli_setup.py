@@ -6,6 +6,7 @@ import pytest
 
 from tests.fixtures.cli import as_json, mailwright
 from tests.m365.conftest import SENDER, Tenant
+from wizard.services.config import ConfigStore
 
 pytestmark = [pytest.mark.keyring]
 
@@ -58,3 +59,20 @@ def test_show_without_a_setup_says_so(profile_name: str) -> None:
     result = mailwright("m365", "show", profile_name)
 
     assert result.returncode == 1 and "was not set up by Mailwright" in result.stderr
+
+
+def test_cli_rotate_and_teardown_keep_profile(tenant: Tenant, profile_name: str) -> None:
+    setup = mailwright("m365", "setup", profile_name, "--from", "app@example.com", "--mode", "graph-app",
+                       "--authority", tenant.idp.url, "--graph-endpoint", tenant.graph.url, "--ca-file",
+                       tenant.ca_file)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    tenant.directory.replication_delay = 0
+    first = tenant.directory.only_application()["keyCredentials"][0]["keyId"]
+
+    rotated = as_json(mailwright("m365", "rotate", profile_name, "--json"))
+    assert rotated["ok"] and rotated["registration"]["key_id"] != first
+    gone = mailwright("m365", "teardown", profile_name, "--keep-profile")
+
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "profile's settings were kept" in gone.stdout
+    assert tenant.directory.applications == {} and profile_name in ConfigStore().load().profiles

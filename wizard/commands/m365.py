@@ -54,6 +54,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("name", metavar="NAME")
     show.add_argument("--json", action="store_true", help="print the result as JSON")
     show.set_defaults(handler=run_show)
+    rotate = actions.add_parser("rotate", help="renew the app's certificate now (no administrator needed: the app "
+                                               "proves it holds the current key)")
+    rotate.add_argument("name", metavar="NAME")
+    rotate.add_argument("--cert-months", metavar="N", type=int, default=12,
+                        help="lifetime of the new certificate in months, 1-24 (default 12)")
+    rotate.add_argument("--json", action="store_true", help="print the result as JSON")
+    rotate.set_defaults(handler=run_rotate)
+    teardown = actions.add_parser("teardown", help="sign in as an administrator, delete the app from the tenant and "
+                                                   "forget its key (and the profile, unless --keep-profile)")
+    teardown.add_argument("name", metavar="NAME")
+    teardown.add_argument("--keep-profile", action="store_true",
+                          help="keep the profile's settings (it cannot send until it is set up again)")
+    teardown.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
+    teardown.add_argument("--admin-client-id", metavar="ID", default="",
+                          help="public client the administrator signs in with (default: Microsoft Graph Command "
+                               "Line Tools)")
+    teardown.add_argument("--json", action="store_true", help="print the result as JSON")
+    teardown.set_defaults(handler=run_teardown)
 
 
 def _print_step(_name: str, text: str) -> None:
@@ -180,4 +198,49 @@ def run_show(args: argparse.Namespace) -> int:
         _print_registration(registration)
         if registration.rotation_due():
             print(f"\nThe certificate expires within 30 days: mailwright m365 rotate {args.name}")
+    return EXIT_OK
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    from wizard.services import m365
+    from wizard.services.m365 import keypair
+    from wizard.services.m365.rotation import rotate
+
+    if not 1 <= args.cert_months <= keypair.MAX_MONTHS:
+        return usage_error(f"--cert-months is 1 to {keypair.MAX_MONTHS}, not {args.cert_months}.", as_json=args.json)
+    try:
+        registration = asyncio.run(rotate(args.name, months=args.cert_months,
+                                          on_step=None if args.json else (lambda text: print(text, flush=True))))
+    except m365.M365Error as exc:
+        return _failed(args, exc.diagnosis.to_json(), None)
+    except KeyError as exc:
+        return usage_error(str(exc.args[0]), as_json=args.json)
+    if args.json:
+        emit_json({"ok": True, "profile": args.name, "registration": registration.to_json()})
+    else:
+        print(f"Done: certificate {registration.thumbprint}, valid until {registration.not_after[:10]}.")
+    return EXIT_OK
+
+
+def run_teardown(args: argparse.Namespace) -> int:
+    from wizard.services import m365
+    from wizard.services.m365.teardown import tear_down
+    from wizard.services.oauth import OAuthError, SignInCancelledError
+
+    progress = m365.Progress(on_step=(lambda _n, _t: None) if args.json else _print_step,
+                             on_device_code=_show_device_code)
+    try:
+        result = asyncio.run(tear_down(args.name, keep_profile=args.keep_profile, device=args.device,
+                                       admin_client_id=args.admin_client_id, progress=progress))
+    except (m365.M365Error, OAuthError) as exc:
+        return _failed(args, exc.diagnosis.to_json(), None)
+    except SignInCancelledError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        emit_json({"ok": True, "profile": args.name, "app_deleted": result.app_deleted,
+                   "profile_removed": result.profile_removed})
+    else:
+        print("The key and the record were forgotten" + (", and the profile removed." if result.profile_removed
+                                                          else "; the profile's settings were kept."))
     return EXIT_OK

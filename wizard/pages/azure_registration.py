@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QDate, QUrl
+from PySide6.QtCore import QDate, QLocale, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -33,6 +34,7 @@ from wizard.pages.flow import is_app_only
 from wizard.pages.oauth_sign_in import SignInPanel, copy_button
 from wizard.pages.state import WizardState
 from wizard.services.model import AuthMode, Profile, ProviderKind
+from wizard.widgets.code_box import fit_to_lines
 from wizard.widgets.colours import problem_style
 
 CLOUDS = (("Worldwide", ""), ("US Government", "https://login.microsoftonline.us"),
@@ -58,6 +60,51 @@ class AppRegistration:
         return f"AppRegistration(tenant={self.tenant!r}, client_id={self.client_id!r}, client_secret=<hidden>)"
 
 
+class StepChecklist(QWidget):
+    """The registration steps as boxes the admin ticks off while working in the Entra admin center."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("registrationSteps")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self.boxes: list[QCheckBox] = []
+        self.labels: list[QLabel] = []
+
+    def set_steps(self, steps: list[str]) -> None:
+        if [label.text() for label in self.labels] == steps:
+            return  # keep what the admin already ticked
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.boxes, self.labels = [], []
+        for number, step in enumerate(steps, start=1):
+            row = QWidget()
+            row_layout = QHBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            box = QCheckBox(f"{number}.")
+            box.setObjectName(f"registrationStep{number}")
+            box.setAccessibleName(f"Step {number} done")
+            label = QLabel(step)
+            label.setWordWrap(True)
+            label.setOpenExternalLinks(True)
+            row_layout.addWidget(box, 0, Qt.AlignmentFlag.AlignTop)
+            row_layout.addWidget(label, 1)
+            self._layout.addWidget(row)
+            self.boxes.append(box)
+            self.labels.append(label)
+
+    def text(self) -> str:
+        return "\n".join(label.text() for label in self.labels)
+
+
+def long_date_format() -> str:
+    return QLocale().dateFormat(QLocale.FormatType.LongFormat)
+
+
 def _edit(name: str, accessible: str, placeholder: str = "") -> QLineEdit:
     edit = QLineEdit()
     edit.setObjectName(name)
@@ -73,10 +120,7 @@ class AzureRegistrationPage(QWizardPage):
         self.setTitle("Register Mailwright in your Microsoft Entra tenant")
         self.setSubTitle("Once per tenant, about five minutes. Copy the values with the buttons.")
 
-        self.steps = QLabel()
-        self.steps.setObjectName("registrationSteps")
-        self.steps.setWordWrap(True)
-        self.steps.setOpenExternalLinks(True)
+        self.steps = StepChecklist()
 
         self.tenant = _edit("tenantId", "Directory (tenant) ID", "72f988bf-... or contoso.com")
         self.client_id = _edit("clientId", "Application (client) ID", "1b2c3d4e-...")
@@ -88,6 +132,7 @@ class AzureRegistrationPage(QWizardPage):
         self.expires.setObjectName("secretExpires")
         self.expires.setAccessibleName("Client secret expiry date")
         self.expires.setCalendarPopup(True)
+        self.expires.setDisplayFormat(long_date_format())
         self.certificate = _edit("certificatePath", "Certificate file", "PEM with the private key, or PFX")
         self.browse_certificate = QPushButton("Browse…")
         self.browse_certificate.setObjectName("browseCertificate")
@@ -123,14 +168,16 @@ class AzureRegistrationPage(QWizardPage):
         self.consent_url.setObjectName("adminConsentUrl")
         self.consent_url.setAccessibleName("Admin consent link")
         self.consent_url.setReadOnly(True)
-        open_consent = QPushButton("Open")
-        open_consent.setObjectName("openAdminConsent")
-        open_consent.setAccessibleName("Open the admin consent link")
-        open_consent.clicked.connect(self.open_consent)
+        self.consent_url.setPlaceholderText("appears once the tenant and client IDs are valid")
+        self.open_consent_button = QPushButton("Open")
+        self.open_consent_button.setObjectName("openAdminConsent")
+        self.open_consent_button.setAccessibleName("Open the admin consent link")
+        self.open_consent_button.clicked.connect(self.open_consent)
+        self.consent_copy = copy_button("adminConsentUrl", self.consent_url.text, "Copy the admin consent link")
         consent_row = QHBoxLayout()
         consent_row.addWidget(self.consent_url, 1)
-        consent_row.addWidget(open_consent)
-        consent_row.addWidget(copy_button("adminConsentUrl", self.consent_url.text, "Copy the admin consent link"))
+        consent_row.addWidget(self.open_consent_button)
+        consent_row.addWidget(self.consent_copy)
 
         self.powershell_label = QLabel("App-only: run in Exchange Online PowerShell (the RBAC for Applications "
                                        "alternative follows the comment line):")
@@ -139,7 +186,6 @@ class AzureRegistrationPage(QWizardPage):
         self.powershell.setObjectName("powershell")
         self.powershell.setAccessibleName("Exchange Online PowerShell")
         self.powershell.setReadOnly(True)
-        self.powershell.setMinimumHeight(130)
         self.powershell.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.powershell_copy = copy_button("powershell", self.powershell.toPlainText, "Copy the PowerShell")
         self.panel = SignInPanel(self.profile_for_sign_in, prepare=self._prepare)
@@ -165,8 +211,10 @@ class AzureRegistrationPage(QWizardPage):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
+        self._touched: set[QLineEdit] = set()  # fields the admin typed in: their problems show
         for edit in (self.tenant, self.client_id, self.secret, self.object_id, self.certificate, self.passphrase):
             edit.textChanged.connect(self.refresh)
+            edit.textEdited.connect(self._mark_touched)
         self.cloud.currentIndexChanged.connect(self.refresh)
         self.expires.dateChanged.connect(self.refresh)
         self.browse_certificate.clicked.connect(self._choose_certificate)
@@ -176,6 +224,12 @@ class AzureRegistrationPage(QWizardPage):
 
     def app_only(self) -> bool:
         return is_app_only(self.state)
+
+    def _mark_touched(self, _text: str) -> None:
+        sender = self.sender()
+        if isinstance(sender, QLineEdit) and sender not in self._touched:
+            self._touched.add(sender)
+            self.refresh()
 
     def profile_for_sign_in(self) -> Profile:
         return self.state.profile()
@@ -211,18 +265,25 @@ class AzureRegistrationPage(QWizardPage):
                                if self.state.draft.auth is AuthMode.CLIENT_SECRET else "",
                                self.object_id.text().strip())
 
-    def problems(self) -> list[str]:
+    def field_problems(self) -> list[tuple[QLineEdit, str]]:
         from wizard.services.oauth import azure_guide  # the oauth package loads msal: only when this page is used
 
         registration = self.registration()
-        found = [azure_guide.validate_tenant(registration.tenant),
-                 azure_guide.validate_client_id(registration.client_id)]
+        found = [(self.tenant, azure_guide.validate_tenant(registration.tenant)),
+                 (self.client_id, azure_guide.validate_client_id(registration.client_id))]
         keeps_saved_secret = bool(self.state.editing) and not registration.client_secret
         if self.state.draft.auth is AuthMode.CLIENT_SECRET and not keeps_saved_secret:
-            found.append(azure_guide.secret_warning(registration.client_secret))
+            found.append((self.secret, azure_guide.secret_warning(registration.client_secret)))
         if self.state.draft.auth is AuthMode.CLIENT_CERTIFICATE and not self.certificate.text().strip():
-            found.append("Choose the certificate file (PEM with its private key, or PFX).")
-        return [problem for problem in found if problem]
+            found.append((self.certificate, "Choose the certificate file (PEM with its private key, or PFX)."))
+        return [(edit, problem) for edit, problem in found if problem]
+
+    def problems(self) -> list[str]:
+        return [problem for _edit, problem in self.field_problems()]
+
+    def shown_problems(self) -> list[str]:
+        """Only for what the admin has typed (or what was filled in before): a fresh page shows no red."""
+        return [problem for edit, problem in self.field_problems() if edit in self._touched or edit.text().strip()]
 
     def _store(self) -> None:
         s, registration = self.state, self.registration()
@@ -246,17 +307,20 @@ class AzureRegistrationPage(QWizardPage):
         s = self.state
         graph = s.draft.provider is ProviderKind.GRAPH
         scope = "https://graph.microsoft.com/.default" if graph else "https://outlook.office365.com/.default"
-        consent_profile = Profile(name="consent", tenant=s.draft.tenant, client_id=s.draft.client_id,
-                                  authority=s.draft.authority)
-        self.consent_url.setText(azure_guide.admin_consent_url(consent_profile, scope))
+        d = s.draft
+        consent_profile = Profile(name="consent", tenant=d.tenant, client_id=d.client_id, authority=d.authority)
+        ids_valid = not (azure_guide.validate_tenant(d.tenant) or azure_guide.validate_client_id(d.client_id))
+        self.consent_url.setText(azure_guide.admin_consent_url(consent_profile, scope) if ids_valid else "")
         self.consent_url.setCursorPosition(0)  # the host and tenant matter to the reader, not the query's tail
-        plan = azure_guide.powershell_for_app_only_smtp(s.draft.client_id, s.draft.from_address.strip(),
-                                                        s.enterprise_object_id)
+        self.open_consent_button.setEnabled(ids_valid)
+        self.consent_copy.setEnabled(ids_valid)
+        plan = azure_guide.powershell_for_app_only_smtp(d.client_id, d.from_address.strip(), s.enterprise_object_id)
         self.powershell.setPlainText(plan.text + "\n\n# RBAC for Applications (least privilege)\n"
                                      + "\n".join(plan.rbac_alternative))
-        expiry = azure_guide.secret_expiry_warning(s.draft.client_secret_expires, QDate.currentDate().startOfDay()
-                                                   .toSecsSinceEpoch()) if s.draft.client_secret_expires else None
-        notes = [*self.problems(), *([expiry] if expiry else [])]
+        fit_to_lines(self.powershell)
+        expiry = azure_guide.secret_expiry_warning(d.client_secret_expires, QDate.currentDate().startOfDay()
+                                                   .toSecsSinceEpoch()) if d.client_secret_expires else None
+        notes = [*self.shown_problems(), *([expiry] if expiry else [])]
         self.validation.setText("<br>".join(notes))
         self.validation.setVisible(bool(notes))
         self.completeChanged.emit()
@@ -284,7 +348,7 @@ class AzureRegistrationPage(QWizardPage):
         steps = list(azure_guide.REGISTRATION_STEPS)
         if s.draft.provider is ProviderKind.GRAPH:
             steps = [step for step in steps if not step.startswith("API permissions")] + list(GRAPH_PERMISSION_STEPS)
-        self.steps.setText("<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>")
+        self.steps.set_steps(steps)
         self._loading = True
         self.tenant.setText(s.draft.tenant)
         self.client_id.setText(s.draft.client_id)

@@ -5,7 +5,8 @@ read and tested without a window. The wizard's `nextId()` asks it.
             -> test mail -> summary
 
 Authentication per provider: SMTP (preset or other) -> smtp; Gmail -> gmail_auth; Microsoft 365 SMTP
-and Graph -> m365_auth (mode; sign-in when the registration exists) -> azure_registration (when the
+and Graph -> m365_auth -> m365_setup ("Set it up for me": one admin sign-in does everything), or (the manual
+way: mode; sign-in when the registration exists) -> azure_registration (when the
 admin has no registration yet, or app-only credentials are to be entered) -> for Graph app-only
 graph_permissions (application Mail.Send covers every mailbox; delegated sign-in needs no scoping).
 """
@@ -49,12 +50,14 @@ def next_page(current: PageId, state: WizardState, registered: Collection[PageId
         return int(PageId.PROVIDER)
     if current is PageId.PROVIDER:
         return int(_AUTH_PAGE[state.draft.provider])
+    if current is PageId.M365_AUTH and state.m365_setup_mode:
+        return int(PageId.M365_SETUP)
     if current is PageId.M365_AUTH and needs_registration_page(state):
         return int(PageId.AZURE_REGISTRATION)
     if current in {PageId.M365_AUTH, PageId.AZURE_REGISTRATION} and needs_graph_permissions(state):
         return int(PageId.GRAPH_PERMISSIONS)
     if current in {PageId.SMTP, PageId.GMAIL_AUTH, PageId.M365_AUTH, PageId.AZURE_REGISTRATION,
-                   PageId.GRAPH_PERMISSIONS}:
+                   PageId.GRAPH_PERMISSIONS, PageId.M365_SETUP}:
         return int(PageId.CHECK)
     later = _AFTER_CHECK[_AFTER_CHECK.index(current) + 1:] if current in _AFTER_CHECK else _AFTER_CHECK
     return next((int(page) for page in later if page in registered), FINAL)

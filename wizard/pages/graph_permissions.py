@@ -15,12 +15,14 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -29,7 +31,8 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.services import graph_guide
-from wizard.widgets.colours import notice_style
+from wizard.widgets.code_box import fit_to_lines
+from wizard.widgets.colours import notice_style, problem_style
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,6 @@ class _ScriptBox(QGroupBox):
         self.text.setObjectName(f"{name}Script")
         self.text.setAccessibleName(f"{title} PowerShell")
         self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.copy_button = QPushButton("Copy")
         self.copy_button.setObjectName(f"{name}Copy")
@@ -61,6 +63,7 @@ class _ScriptBox(QGroupBox):
 
     def set_lines(self, lines: list[str]) -> None:
         self.text.setPlainText("\n".join(lines))
+        fit_to_lines(self.text)
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text.toPlainText())
@@ -96,19 +99,37 @@ class GraphPermissionsPage(QWizardPage):
 
         self.rbac = _ScriptBox("RBAC for Applications (recommended)", "rbac")
         self.policy = _ScriptBox("Application access policy (older tenants)", "accessPolicy")
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("graphPermissionsProblems")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setStyleSheet(problem_style())
+        self.problems_label.hide()
         note = QLabel("The last line of each block checks the result: it must say the app is allowed for the "
                       "sender mailbox only. Changes can take up to an hour to apply.")
         note.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.warning)
         layout.addLayout(form)
-        layout.addWidget(self.rbac, 2)
-        layout.addWidget(self.policy, 1)
+        layout.addWidget(self.problems_label)
+        layout.addWidget(self.rbac)
+        layout.addWidget(self.policy)
         layout.addWidget(note)
+        layout.addStretch(1)
+        scroll = QScrollArea()  # the code boxes keep their full height; a small window scrolls instead
+        scroll.setObjectName("graphPermissionsScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
+        self._touched: set[QLineEdit] = set()
         for edit in (self.app_id, self.object_id, self.mailbox):
             edit.textChanged.connect(self.refresh)
+            edit.textEdited.connect(self._mark_touched)
         self.large_messages.toggled.connect(self.refresh)
         self.refresh()
 
@@ -129,8 +150,37 @@ class GraphPermissionsPage(QWizardPage):
         return GraphAccount(self.app_id.text().strip(), self.mailbox.text().strip(), self.object_id.text().strip(),
                             self.large_messages.isChecked())
 
+    def _mark_touched(self, _text: str) -> None:
+        sender = self.sender()
+        if isinstance(sender, QLineEdit) and sender not in self._touched:
+            self._touched.add(sender)
+            self.refresh()
+
+    def field_problems(self) -> list[tuple[QLineEdit, str]]:
+        """Each field the PowerShell needs, checked (the same rules as the registration page)."""
+        from wizard.services.oauth import azure_guide
+        from wizard.services.validation import validate_address
+
+        account = self.account()
+        found: list[tuple[QLineEdit, str | None]] = [
+            (self.app_id, azure_guide.validate_client_id(account.app_id)),
+            (self.object_id, None if azure_guide.is_guid(account.enterprise_object_id) else
+             "The enterprise app's Object ID is a GUID (Enterprise applications > your app > Object ID; not the "
+             "app registration's Object ID)."),
+        ]
+        try:
+            validate_address(account.mailbox, "sender mailbox")
+        except ValueError as exc:
+            found.append((self.mailbox, str(exc)))
+        return [(edit, problem) for edit, problem in found if problem]
+
     def refresh(self) -> None:
         account = self.account()
+        shown = [p for edit, p in self.field_problems() if edit in getattr(self, "_touched", ()) or edit.text().strip()]
+        if hasattr(self, "problems_label"):
+            self.problems_label.setText("\n".join(shown))
+            self.problems_label.setVisible(bool(shown))
+        self.completeChanged.emit()
         self.warning.setText(graph_guide.least_privilege_warning(account.mailbox))
         self.rbac.set_lines(graph_guide.rbac_for_applications_lines(
             account.app_id, account.enterprise_object_id, account.mailbox, account.large_messages))
@@ -141,6 +191,10 @@ class GraphPermissionsPage(QWizardPage):
         s = self.state
         self.set_account(GraphAccount(s.draft.client_id, s.draft.from_address.strip(), s.enterprise_object_id,
                                       s.large_messages))
+
+    @override
+    def isComplete(self) -> bool:
+        return not self.field_problems()
 
     @override
     def validatePage(self) -> bool:

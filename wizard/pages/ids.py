@@ -20,6 +20,7 @@ class PageId(IntEnum):
     DNS = 11
     TEST_MAIL = 12
     SUMMARY = 13
+    M365_SETUP = 14
 
     @property
     def cli_name(self) -> str:

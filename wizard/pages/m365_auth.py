@@ -1,5 +1,7 @@
-"""Microsoft 365 SMTP and Microsoft Graph sign-in: choose how Mailwright signs in, say whether an app
-registration exists, and (delegated modes with a registration) grant access right here.
+"""Microsoft 365 SMTP and Microsoft Graph sign-in. First, recommended: "Set it up for me" (one administrator
+sign-in does the registration, certificate, consent and check on the next page, services/m365). Otherwise the
+manual way: choose how Mailwright signs in, say whether an app registration exists, and (delegated modes with a
+registration) grant access right here.
 
 App-only credentials and a missing registration continue on the registration page (secret, certificate,
 PowerShell); the wizard's flow decides that from what this page writes into the state.
@@ -39,6 +41,14 @@ MODES = (
     (AuthMode.CLIENT_CERTIFICATE, "App-only with a certificate",
      "Like the client secret, with a certificate (PEM, or PFX with its passphrase) instead."),
 )
+SETUP_MODES = (
+    ("graph-app", "Microsoft Graph, no one signed in (recommended for servers)"),
+    ("graph-delegated", "Microsoft Graph, as the mailbox owner who signs in once"),
+    ("smtp-delegated", "SMTP, as the mailbox owner who signs in once"),
+    ("smtp-app", "SMTP, no one signed in (needs an Exchange PowerShell step)"),
+)
+GRAPH_SETUP_MODES = ("graph-app", "graph-delegated")
+SMTP_SETUP_MODES = ("smtp-delegated", "smtp-app")
 _GRAPH_HELP = {
     AuthMode.OAUTH_INTERACTIVE: "Delegated Mail.Send: sends as the account you sign in with (or a shared "
                                 "mailbox with Mail.Send.Shared).",
@@ -60,6 +70,7 @@ class M365AuthPage(QWizardPage):
         self.state = state
         self.setTitle("Sign in to Microsoft 365")
         self.setSubTitle("Microsoft 365 no longer accepts passwords from applications: grant access with OAuth.")
+        self._build_choice()
         self.modes = QButtonGroup(self)
         modes_box = QGroupBox("How Mailwright signs in")
         modes_layout = QVBoxLayout(modes_box)
@@ -115,10 +126,16 @@ class M365AuthPage(QWizardPage):
         self.next_note.setObjectName("m365NextNote")
         self.next_note.setWordWrap(True)
 
+        self.manual_box = QWidget()
+        self.manual_box.setObjectName("m365ManualBox")
+        manual_layout = QVBoxLayout(self.manual_box)
+        manual_layout.setContentsMargins(0, 0, 0, 0)
+        manual_layout.addWidget(modes_box)
+        manual_layout.addWidget(registration_box)
+        manual_layout.addWidget(self.panel)
         layout = QVBoxLayout(self)
-        layout.addWidget(modes_box)
-        layout.addWidget(registration_box)
-        layout.addWidget(self.panel)
+        layout.addWidget(self.choice_box)
+        layout.addWidget(self.manual_box)
         layout.addWidget(self.next_note)
         layout.addStretch(1)
 
@@ -127,7 +144,67 @@ class M365AuthPage(QWizardPage):
         self.tenant.textChanged.connect(self._on_changed)
         self.client_id.textChanged.connect(self._on_changed)
         self.panel.signed_in_changed.connect(lambda _signed: self.completeChanged.emit())
+        self.choice.idToggled.connect(self._on_changed)
+        self.setup_modes.idToggled.connect(self._on_changed)
+        self.admin_client_id.textChanged.connect(self._on_changed)
         self._loading = False
+
+    def _build_choice(self) -> None:
+        self.choice_box = QGroupBox("The app registration in your Microsoft Entra tenant")
+        self.choice = QButtonGroup(self)
+        self.setup_for_me = QRadioButton("Set it up for me (sign in as an administrator) \u2014 recommended")
+        self.setup_for_me.setObjectName("m365SetupForMe")
+        self.setup_for_me.setAccessibleName("Set it up for me")
+        self.manual = QRadioButton("I'll register the app myself / I already have one")
+        self.manual.setObjectName("m365Manual")
+        self.manual.setAccessibleName("Register the app myself")
+        self.choice.addButton(self.setup_for_me, 0)
+        self.choice.addButton(self.manual, 1)
+        hint = QLabel("One administrator sign-in in your browser: Mailwright registers its app, makes a certificate "
+                      "on this computer (no client secret to copy), grants only the permission below and checks "
+                      "that mail can be sent.")
+        hint.setWordWrap(True)
+        hint.setIndent(24)
+        self.setup_options = QWidget()
+        options = QVBoxLayout(self.setup_options)
+        options.setContentsMargins(24, 0, 0, 0)
+        options.setSpacing(2)
+        self.setup_modes = QButtonGroup(self)
+        self.setup_mode_buttons: dict[str, QRadioButton] = {}
+        for index, (value, title) in enumerate(SETUP_MODES):
+            radio = QRadioButton(title)
+            radio.setObjectName(f"setup-{value}")
+            radio.setAccessibleName(title)
+            self.setup_modes.addButton(radio, index)
+            self.setup_mode_buttons[value] = radio
+            options.addWidget(radio)
+        self.admin_client_id = QLineEdit()
+        self.admin_client_id.setObjectName("m365AdminClientId")
+        self.admin_client_id.setAccessibleName("Administrator sign-in app (client) ID")
+        self.admin_client_id.setPlaceholderText("Microsoft Graph Command Line Tools (default)")
+        self.admin_client_problem = QLabel()
+        self.admin_client_problem.setObjectName("m365AdminClientProblem")
+        self.admin_client_problem.setStyleSheet(problem_style())
+        self.admin_client_problem.hide()
+        admin_form = QFormLayout()
+        admin_form.addRow("Sign-in app (optional):", self.admin_client_id)
+        options.addLayout(admin_form)
+        options.addWidget(self.admin_client_problem)
+        layout = QVBoxLayout(self.choice_box)
+        layout.setSpacing(2)
+        layout.addWidget(self.setup_for_me)
+        layout.addWidget(hint)
+        layout.addWidget(self.setup_options)
+        layout.addWidget(self.manual)
+
+    def setup_chosen(self) -> bool:
+        return self.setup_for_me.isChecked()
+
+    def _admin_client_problem(self) -> str:
+        from wizard.services.oauth import azure_guide
+
+        text = self.admin_client_id.text().strip()
+        return (azure_guide.validate_client_id(text) or "") if text else ""
 
     def auth_mode(self) -> AuthMode:
         return MODES[max(self.modes.checkedId(), 0)][0]
@@ -158,6 +235,15 @@ class M365AuthPage(QWizardPage):
         for mode, _title, help_text in MODES:
             self.mode_hints[mode].setText(_GRAPH_HELP.get(mode, help_text) if graph else help_text)
         self._loading = True
+        offered = GRAPH_SETUP_MODES if graph else SMTP_SETUP_MODES
+        for value, radio in self.setup_mode_buttons.items():
+            radio.setVisible(value in offered)
+        chosen = s.m365_setup_mode if s.m365_setup_mode in offered else offered[0]
+        self.setup_mode_buttons[chosen].setChecked(True)
+        self.admin_client_id.setText(s.m365_admin_client_id)
+        # Recommended for a new account; an account that already has an app keeps the manual way.
+        setup = bool(s.m365_setup_mode) or not (s.editing or s.draft.client_id)
+        (self.setup_for_me if setup else self.manual).setChecked(True)
         self.set_auth_mode(s.draft.auth if s.draft.auth is not AuthMode.PASSWORD else AuthMode.OAUTH_INTERACTIVE)
         self.tenant.setText(s.draft.tenant)
         self.client_id.setText(s.draft.client_id)
@@ -176,6 +262,19 @@ class M365AuthPage(QWizardPage):
         if self._loading:
             return
         s = self.state
+        setup = self.setup_chosen()
+        checked = self.setup_modes.checkedButton()
+        s.m365_setup_mode = checked.objectName().removeprefix("setup-") if setup and checked else ""
+        s.m365_admin_client_id = self.admin_client_id.text().strip()
+        self.setup_options.setEnabled(setup)
+        self.manual_box.setVisible(not setup)
+        problem = self._admin_client_problem() if setup else ""
+        self.admin_client_problem.setText(problem)
+        self.admin_client_problem.setVisible(bool(problem))
+        if setup:
+            self.next_note.setText("Next: the administrator signs in and Mailwright does the rest.")
+            self.completeChanged.emit()
+            return
         before = (s.draft.auth, s.draft.tenant, s.draft.client_id)
         s.draft = replace(s.draft, auth=self.auth_mode())
         s.has_app_registration = self.have_registration.isChecked()
@@ -205,6 +304,8 @@ class M365AuthPage(QWizardPage):
     @override
     def isComplete(self) -> bool:
         s = self.state
+        if self.setup_chosen():
+            return not self._admin_client_problem()
         if not s.has_app_registration:
             return True
         if registration_problems(s.draft.tenant, s.draft.client_id):

@@ -43,10 +43,17 @@ PAGE_TEXT: dict[PageId, str] = {
     PageId.SMTP: "Your provider's SMTP server, its port and security (587 with STARTTLS or 465 with TLS are the "
                  "usual ones), and the user name and password. Many providers want an app password or an API key "
                  "instead of your normal password. The password goes to this computer's keyring, never to a file.",
-    PageId.M365_AUTH: "Choose how Mailwright signs in to Microsoft: in your browser (an administrator or the mailbox "
+    PageId.M365_AUTH: "Recommended: let Mailwright set everything up with one administrator sign-in. Or choose how "
+                      "Mailwright signs in to Microsoft yourself: in your browser (an administrator or the mailbox "
                       "owner consents once), with a device code (for a machine without a browser), or app-only with "
                       "a client secret or certificate (no user sign-in; needs an app registration and, for SMTP, "
                       "the Exchange service principal).",
+    PageId.M365_SETUP: "An administrator signs in once in the browser. Mailwright then reads the tenant, makes a key "
+                       "and certificate on this computer (no client secret), registers its app, grants it only the "
+                       "permission the chosen mode needs, saves the profile and runs the check. New apps take a few "
+                       "minutes to become usable: the page counts down while it waits. Registering needs Application "
+                       "Administrator or Cloud Application Administrator; granting application permissions needs "
+                       "Privileged Role Administrator or Global Administrator.",
     PageId.AZURE_REGISTRATION: "Register Mailwright once in your Microsoft Entra tenant. Follow the steps, copy the "
                                "values with the buttons, and paste the tenant and client IDs back. Copy a client "
                                "secret's Value (not its Secret ID) and note its expiry: Mailwright warns before it "

@@ -39,6 +39,10 @@ class WizardState:
     detection: Detection | None = None
     # Microsoft: does the admin already have an app registration (else the guide page comes first)?
     has_app_registration: bool = True
+    # Microsoft: "Set it up for me" (services/m365): the set-up mode ("" = the manual guide / an existing app) and
+    # the organisation's own admin sign-in client ("" = Microsoft Graph Command Line Tools).
+    m365_setup_mode: str = ""
+    m365_admin_client_id: str = ""
     enterprise_object_id: str = ""
     # Graph: the profile may send mail over 4 MB (needs Mail.ReadWrite for the upload session).
     large_messages: bool = False

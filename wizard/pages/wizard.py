@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wizard.pages.gmail_auth import GmailAuthPage
     from wizard.pages.graph_permissions import GraphPermissionsPage
     from wizard.pages.m365_auth import M365AuthPage
+    from wizard.pages.m365_setup import M365SetupPage
     from wizard.pages.provider import ProviderPage
     from wizard.pages.sender_address import SenderAddressPage
     from wizard.pages.sender_settings import SenderSettingsPage
@@ -50,6 +51,7 @@ PAGE_TITLES = {
     PageId.DNS: "DNS health of the sender domain",
     PageId.TEST_MAIL: "Send a test mail",
     PageId.SUMMARY: "Summary and save",
+    PageId.M365_SETUP: "Microsoft 365 set up by one administrator sign-in",
 }
 
 # Each page's module and class. A page is built when the wizard first needs it (it is the start page, Next is
@@ -70,6 +72,7 @@ PAGE_CLASSES: dict[PageId, tuple[str, str]] = {
     PageId.DNS: ("wizard.pages.dns_page", "DnsHealthPage"),
     PageId.TEST_MAIL: ("wizard.pages.test_mail", "TestMailPage"),
     PageId.SUMMARY: ("wizard.pages.summary", "SummaryPage"),
+    PageId.M365_SETUP: ("wizard.pages.m365_setup", "M365SetupPage"),
 }
 PAGE_MODULES = tuple(module for module, _class in PAGE_CLASSES.values())
 
@@ -188,6 +191,10 @@ class MailwrightWizard(QWizard):
     @property
     def m365_auth_page(self) -> M365AuthPage:
         return cast("M365AuthPage", self.ensure_page(PageId.M365_AUTH))
+
+    @property
+    def m365_setup_page(self) -> M365SetupPage:
+        return cast("M365SetupPage", self.ensure_page(PageId.M365_SETUP))
 
     @property
     def azure_registration_page(self) -> AzureRegistrationPage:

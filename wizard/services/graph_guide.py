@@ -142,8 +142,10 @@ def verify_line(app_id: str, mailbox: str) -> str:
 
 def application_access_policy_lines(app_id: str, mailbox: str, group: str = "") -> list[str]:
     """The older way: restrict the app to the members of a mail-enabled security group."""
-    local = mailbox.partition("@")[0] or "mailwright"
-    group_name = group.strip() or f"mailwright-senders-{local}"
+    local = mailbox.strip().partition("@")[0].lower()
+    # Never "mailwright-senders-mailwright": no mailbox yet, or one named mailwright, gets the plain name.
+    default = "mailwright-senders" if local in {"", "mailwright"} else f"mailwright-senders-{local}"
+    group_name = group.strip() or default
     return [
         "Connect-ExchangeOnline",
         f"New-DistributionGroup -Name {_ps(group_name, 'mailwright-senders')} -Type Security "

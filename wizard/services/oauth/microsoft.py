@@ -174,7 +174,7 @@ class MicrosoftTokens:
         def action(app: msal.ClientApplication) -> dict[str, Any] | None:
             if isinstance(app, msal.ConfidentialClientApplication):
                 if force_refresh:
-                    for entry in app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                    for entry in list(app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                         app.token_cache.remove_at(entry)
                 result: dict[str, Any] | None = app.acquire_token_for_client(self.scopes)
                 return result

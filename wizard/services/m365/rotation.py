@@ -1,0 +1,158 @@
+"""Renewing the app's certificate without an administrator (Graph addKey/removeKey with a proof of possession).
+
+Graph: "An application does not need any specific permission to roll its own keys": the app signs in with its
+current certificate, POSTs the new certificate to /applications/{id}/addKey with a proof JWT signed by the current
+key (aud 00000002-0000-0000-c000-000000000000, iss the application's id, 10 minutes), proves the new key can sign
+in (replication again), switches the profile to it, then removes the old key the same way. The new key is written
+beside the old one (`.next`) and only replaces it once it works, so a failure leaves sending as it was.
+Automatic: `rotate_due` renews every profile within 30 days of expiry (the app and `serve` call it daily).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import msal
+import requests
+
+from wizard.services import accounts
+from wizard.services.config import ConfigStore
+from wizard.services.diagnostics import Diagnosis
+from wizard.services.m365 import keypair, record
+from wizard.services.m365.diagnosis import M365Error
+from wizard.services.m365.directory import Directory, DirectoryError
+from wizard.services.m365.endpoints import Endpoints
+from wizard.services.m365.probe import app_is_known
+from wizard.services.m365.record import Registration
+from wizard.services.m365.replication import ReplicationTimeoutError, WaitPolicy, wait_until_ready
+from wizard.services.model import Profile
+from wizard.services.oauth.microsoft import authority_for, http_session
+
+log = logging.getLogger(__name__)
+StepCallback = Callable[[str], None]
+
+
+def _endpoints(registration: Registration, profile: Profile) -> Endpoints:
+    return Endpoints(registration.tenant_id, registration.authority, registration.graph_endpoint, profile.ca_file)
+
+
+def _app_token(endpoints: Endpoints, client_id: str, pair: keypair.KeyPair) -> str:
+    """A Graph token for the app itself, signed in with `pair` (blocking; a fresh msal app, nothing cached)."""
+    from cryptography.hazmat.primitives import serialization
+
+    profile = endpoints.profile()
+    authority = authority_for(profile)
+    options: dict[str, Any] = {"authority": authority.url, "http_client": http_session(profile)}
+    if not authority.instance_discovery:
+        options["instance_discovery"] = False
+    key = pair.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()  # in memory only, for msal's signer
+    certificate = pair.certificate.public_bytes(serialization.Encoding.PEM).decode()
+    try:
+        app = msal.ConfidentialClientApplication(client_id, client_credential={
+            "private_key": key, "public_certificate": certificate}, **options)
+        result: dict[str, Any] = app.acquire_token_for_client([f"{endpoints.graph_resource}/.default"])
+    except (requests.exceptions.RequestException, ValueError) as exc:
+        raise M365Error("rotation_failed", detail=f"{type(exc).__name__}: {exc}") from None
+    if "access_token" not in result:
+        description = str(result.get("error_description", "")).split(" Trace ID:")[0]
+        raise M365Error("rotation_failed", detail=f"The app could not sign in with its current certificate: "
+                                                  f"{result.get('error')}: {description}")
+    return str(result["access_token"])
+
+
+async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitPolicy | None = None,
+                 on_step: StepCallback | None = None, now: datetime.datetime | None = None) -> Registration:
+    say = on_step or (lambda _text: None)
+    registration = await asyncio.to_thread(record.load, name)
+    if registration is None:
+        raise M365Error("not_set_up", profile=name)
+    if not registration.thumbprint:
+        raise M365Error("rotation_failed", detail=f"Profile '{name}' signs in as its mailbox owner; it has no "
+                                                  "certificate to renew.")
+    profile = ConfigStore().load().profile(name)
+    try:
+        current = await asyncio.to_thread(keypair.load, name)
+    except (OSError, ValueError) as exc:
+        raise M365Error("rotation_failed", detail=f"The current key cannot be read: {exc}") from None
+    now = now or datetime.datetime.now(datetime.UTC)
+    if current.not_after <= now:
+        raise M365Error("rotation_failed", detail=f"The current certificate expired on {current.not_after:%Y-%m-%d}, "
+                                                  "so the app can no longer prove it owns its key.")
+    endpoints = _endpoints(registration, profile)
+    say("Making a new key and certificate on this computer…")
+    fresh = await asyncio.to_thread(keypair.generate, registration.display_name, months)
+    await asyncio.to_thread(keypair.save, name, fresh, ".next")
+    say(f"Adding certificate {fresh.thumbprint} to the app (proof signed by the current key)…")
+    token = await asyncio.to_thread(_app_token, endpoints, registration.app_id, current)
+    try:
+        async with Directory(endpoints, token) as directory:
+            key_id = await directory.add_key(registration.application_id,
+                                             fresh.key_credential(f"Mailwright {name}"),
+                                             current.proof(registration.application_id))
+    except DirectoryError as exc:
+        await asyncio.to_thread(keypair.key_path(name, ".next").unlink, True)
+        raise M365Error("rotation_failed", detail=f"{exc.step}: {exc.status} {exc.code}: {exc.message}") from None
+    trial = replace(profile, certificate_path=str(keypair.key_path(name, ".next")))
+    say("Waiting until the new certificate can sign in…")
+    try:
+        await wait_until_ready(lambda: app_is_known(trial), wait or WaitPolicy())
+    except ReplicationTimeoutError as exc:
+        raise M365Error("rotation_failed", detail=f"The new certificate was added but cannot sign in yet "
+                                                  f"({exc.reason}); the old one stays in use.") from None
+    await asyncio.to_thread(os.replace, keypair.key_path(name, ".next"), keypair.key_path(name))
+    switched = replace(profile, certificate_thumbprint=fresh.thumbprint)
+    await asyncio.to_thread(accounts.save_profile, switched)
+    stamp = now.isoformat(timespec="seconds")
+    updated = registration.with_key(key_id, fresh.thumbprint, fresh.not_after.isoformat(), stamp)
+    await asyncio.to_thread(record.save, updated)
+    say(f"Switched to the new certificate (valid until {fresh.not_after:%Y-%m-%d}); removing the old one…")
+    try:
+        token = await asyncio.to_thread(_app_token, endpoints, registration.app_id, fresh)
+        async with Directory(endpoints, token) as directory:
+            await directory.remove_key(registration.application_id, registration.key_id,
+                                       fresh.proof(registration.application_id))
+    except (DirectoryError, M365Error) as exc:
+        # Sending already uses the new key; the old one simply expires. Say so, do not fail the rotation.
+        log.warning("m365 rotation: the old key of %s could not be removed: %s", name, exc)
+        say(f"The old certificate could not be removed ({exc}); it expires on its own.")
+    else:
+        say("The old certificate was removed.")
+    return updated
+
+
+@dataclass(frozen=True)
+class RotationOutcome:
+    profile: str
+    registration: Registration | None
+    diagnosis: Diagnosis | None
+
+    @property
+    def ok(self) -> bool:
+        return self.diagnosis is None
+
+
+async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | None = None) -> list[RotationOutcome]:
+    """Renews every recorded certificate within 30 days of expiry; never raises (outcomes say what happened)."""
+    outcomes = []
+    for registration in await asyncio.to_thread(record.all_registrations):
+        if not registration.rotation_due(now):
+            continue
+        try:
+            renewed = await rotate(registration.profile, wait=wait, now=now)
+        except M365Error as exc:
+            log.warning("m365 rotation of %s failed: %s", registration.profile, exc.diagnosis.title)
+            outcomes.append(RotationOutcome(registration.profile, None, exc.diagnosis))
+        except (KeyError, OSError, ValueError) as exc:
+            diagnosis = M365Error("rotation_failed", detail=str(exc)).diagnosis
+            outcomes.append(RotationOutcome(registration.profile, None, diagnosis))
+        else:
+            log.info("m365 rotation of %s: new certificate %s", registration.profile, renewed.thumbprint)
+            outcomes.append(RotationOutcome(registration.profile, renewed, None))
+    return outcomes
