@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.services.config import CONFIG_FILE, Config, RelaySettings, data_home, parse_host_port
+from wizard.services.sender_boundary import OUTBOX
 
 if TYPE_CHECKING:
     from wizard.services.outbox import Outbox
@@ -144,11 +145,15 @@ class BackgroundDelivery:
         try:
             while not stop.is_set():
                 self._wake.clear()  # a wake during the round makes the wait below return at once
+                # The sender's boundary (Sender.run_round) keeps it alive through a bad config.toml, a locked or
+                # full outbox or a bug, shows the problem (problem_diagnoses) and tries again next round.
                 try:
-                    if await self.sender.take_over(startup=False):
-                        await self.sender.run_once()
-                except Exception:  # a bad config.toml or a locked database: keep the sender alive, try again later
-                    log.exception("The background sender hit an error; retrying in %.0f s", self.poll_s)
+                    took_over = await self.sender.take_over(startup=False)
+                except Exception as exc:
+                    self.sender.problems.report(OUTBOX, exc)
+                    took_over = False
+                if took_over:
+                    await self.sender.run_round()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
                 except TimeoutError:

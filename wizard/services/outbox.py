@@ -50,6 +50,9 @@ __all__ = ["DEFAULT_PRIORITY", "OUTBOX_FILE", "MessageState", "Outbox", "OutboxE
            "OutboxStatus", "Outcome", "ProfilePause", "ensure_message_id"]
 
 OUTBOX_FILE = "outbox.sqlite3"
+# How long one statement waits for another program's write lock before SQLite says "database is locked";
+# the sender then waits on with backoff (sender_boundary.StorageWait), it does not give up.
+BUSY_TIMEOUT_S = 30.0
 DEFAULT_PRIORITY = 3
 
 T = TypeVar("T")
@@ -130,9 +133,10 @@ class Outbox:
     """The queue. `clock` is injectable so retry and lease tests never sleep."""
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time, *,
-                 commit_on_loop: bool = False) -> None:
+                 commit_on_loop: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = path or data_home() / OUTBOX_FILE
         self.clock = clock
+        self.busy_timeout_s = busy_timeout_s
         self.commit_on_loop = commit_on_loop
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
@@ -147,7 +151,7 @@ class Outbox:
         # Autocommit mode: each statement commits on its own; multi-statement work uses BEGIN IMMEDIATE.
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             connection.row_factory = sqlite3.Row
             # Before anything is written: a new outbox gives freed pages back in small steps (purge), never
             # with a VACUUM that rewrites the whole file under the write lock. No effect on an existing file.

@@ -36,13 +36,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from wizard.services import accounts, diagnostics
 from wizard.services.config import Config, ConfigStore, DeliverySettings
-from wizard.services.errors import DiagnosisCode, Scope, Stage
+from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import DiagnosisCode, Scope, Stage, storage_error
 from wizard.services.idle_connections import IdleConnections
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
+from wizard.services.sender_boundary import OUTBOX, DeliveryProblems, StorageWait
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock
 from wizard.services.transports.base import SendResult, Transport, TransportError
@@ -53,20 +56,27 @@ log = logging.getLogger(__name__)
 
 TransportFactory = Callable[[Profile], Awaitable[Transport]]
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
-# Claimed and recorded together. Bigger batches barely speed up the sender (16 already makes SQLite a
-# small share of the time) but a crash between sending and recording resends up to one batch.
+# Claimed together; each message is recorded as soon as its server answered, so a crash resends at most the
+# message in flight on each open connection (not a whole batch).
 BATCH_SIZE = 16
 PURGE_EVERY_S = 3600.0
 WAKE_GATHER_S = 0.01
 # Postfix's smtp_connection_reuse_time_limit: an older connection is closed rather than kept for the next
 # burst, so no session outlives server-side limits or the token it signed in with by much.
 REUSE_TIME_LIMIT_S = 300.0
+# Bounds for settings used in time arithmetic, so an absurd value (config.toml edited by hand, an old version
+# without upper bounds) slows the sender down instead of crashing it with OverflowError.
+MAX_SEND_INTERVAL_MS = 3_600_000
+MAX_BACKOFF_S = 30 * 86400
+MAX_RETENTION_DAYS = 36_500
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings, jitter: float) -> float:
     """Exponential backoff capped at retry_backoff_max_s; `jitter` in [0, 1) spreads it over 50-100 %."""
-    base = min(settings.retry_backoff_initial_s * 2 ** max(attempts - 1, 0), settings.retry_backoff_max_s)
+    doublings = min(max(attempts - 1, 0), 40)
+    base = min(settings.retry_backoff_initial_s * 2 ** doublings, settings.retry_backoff_max_s, MAX_BACKOFF_S)
     return float(base) * (0.5 + jitter / 2)
 
 
@@ -88,6 +98,7 @@ class _Round:
     settings: DeliverySettings
     connections: dict[str, _Connection] = field(default_factory=dict)
     down: set[str] = field(default_factory=set)  # connection failed this round: do not try it again now
+    troubled: bool = False  # an unexpected error happened: the profile's problem stays shown
 
 
 class Sender:
@@ -98,7 +109,7 @@ class Sender:
                  clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep,
                  jitter: Callable[[], float] = random.random,
                  limits: dict[str, ProviderLimits] | None = None, lock: SenderLock | None = None,
-                 keep_idle_s: float = 0.0) -> None:
+                 keep_idle_s: float = 0.0, storage_wait_s: float = 300.0) -> None:
         self.outbox = outbox
         self.lock = lock or SenderLock.for_outbox(outbox.path)
         self.load_config = load_config or (lambda: ConfigStore().load())
@@ -115,8 +126,18 @@ class Sender:
         # Off by default: `drain` alone closes what it opened. The running sender (serve, the app) keeps them.
         self._kept: IdleConnections[_Connection] = IdleConnections(keep_idle_s, self._close_connection)
         self.reuse_time_limit_s = REUSE_TIME_LIMIT_S
+        self.problems = DeliveryProblems()
+        # Results the server already confirmed are written even if the outbox is locked or full for a while.
+        self.storage = StorageWait(sleep, give_up_after_s=storage_wait_s,
+                                   on_wait=lambda error: self.problems.report(OUTBOX, error))
 
     # -- the admin's controls -----------------------------------------------------------------
+
+    @property
+    def problem_diagnoses(self) -> dict[str, Diagnosis]:
+        """What currently stops a profile (keyed by name) or the whole outbox (key ''): storage_full,
+        outbox_busy, internal_error (naming the log file)... Paused profiles are in `paused`."""
+        return self.problems.current
 
     @property
     def paused(self) -> dict[str, ProfilePause]:
@@ -150,43 +171,61 @@ class Sender:
         gate = asyncio.Semaphore(config.delivery.max_concurrent_connections)
 
         async def one(profile: Profile) -> int:
+            """One profile's delivery inside its boundary: an unexpected error there is logged with its traceback
+            and shown on this profile; the other profiles go on. Storage faults concern every profile."""
             async with gate:
-                return await self.drain_profile(profile, config.delivery, config)
+                try:
+                    return await self.drain_profile(profile, config.delivery, config)
+                except Exception as exc:
+                    if storage_error(exc) is not None:
+                        raise
+                    self.problems.report(profile.name, exc)
+                    return 0
 
-        counts = await asyncio.gather(*(one(profile) for profile in config.profiles.values()))
-        return sum(counts)
+        results = await asyncio.gather(*(one(profile) for profile in config.profiles.values()),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
 
     async def drain_profile(self, profile: Profile, settings: DeliverySettings, config: Config | None = None) -> int:
         """Claim and send this profile's due messages; returns how many were attempted."""
         profiles = config.profiles if config else {profile.name: profile}
         route = [profile, *(profiles[name] for name in profile.fallback if name in profiles and name != profile.name)]
         state = _Round(route, settings)
-        gap = settings.send_interval_ms / 1000
+        gap = min(settings.send_interval_ms, MAX_SEND_INTERVAL_MS) / 1000
         handled = 0
         try:
             while self._usable(state):
                 one_at_a_time = bool(gap) or any(self._limiter(p).rate_limited for p in route)
                 limit = 1 if one_at_a_time else BATCH_SIZE
                 lease_s = 300 + limit * profile.timeout_s * 2
+                # A full disk fails the claim (no retry here): the round's boundary shows storage_full and the
+                # next round claims again, so sending resumes by itself when space returns.
                 batch = await self.outbox.aclaim_batch(profile.name, limit, lease_s)
                 if not batch:
                     break
-                outcomes: list[Outcome] = []
-                for message in batch:
-                    if not self._usable(state):
-                        break
-                    if handled and gap:
-                        await self.sleep(gap)
-                    handled += 1
-                    outcomes.append(await self._deliver(message, state))
-                await self.outbox.arecord(outcomes)
-                untried = [m.id for m in batch[len(outcomes):]]
-                if untried:
-                    await self.outbox.run_async(self.outbox.unclaim, untried)
+                tried = 0
+                try:
+                    for message in batch:
+                        if not self._usable(state):
+                            break
+                        if handled and gap:
+                            await self.sleep(gap)
+                        handled += 1
+                        outcome = await self._deliver(message, state)
+                        tried += 1
+                        # Recorded as soon as the server answered: a crash resends only what is in flight.
+                        await self._store(self.outbox.record, [outcome], what="record a result")
+                finally:
+                    await self._unclaim([m.id for m in batch[tried:]])
                 if len(batch) < limit:
                     break  # the queue was empty behind this batch; newer mail comes with the next wake or poll
             if not self._usable(state):
                 await self._hold_if_paused(state)
+            if not state.troubled:
+                self.problems.clear(profile.name)
         finally:
             now = asyncio.get_running_loop().time()
             for name, connection in state.connections.items():
@@ -195,6 +234,20 @@ class Sender:
                 if not (reusable and self._kept.park(name, connection)):
                     await self._close_connection(connection)
         return handled
+
+    async def _store(self, call: Callable[..., T], *args: object, what: str) -> T:
+        """An outbox write that must not be lost: waited out while the outbox is locked or the disk is full."""
+        return await self.storage.run(lambda: self.outbox.run_async(call, *args), what)
+
+    async def _unclaim(self, ids: list[int]) -> None:
+        """Give back claimed messages that were not attempted; if even that fails, their lease brings them back."""
+        if not ids:
+            return
+        try:
+            await self._store(self.outbox.unclaim, ids, what="give back unsent messages")
+        except Exception:
+            log.warning("Could not give back %d claimed message(s); they are due again when their lease ends",
+                        len(ids), exc_info=True)
 
     async def close_idle_connections(self) -> None:
         """Close the connections kept open between rounds (when the sender stops)."""
@@ -217,7 +270,7 @@ class Sender:
         profile = state.route[0]
         pause = self._paused.get(profile.name)
         if pause is not None and all(p.name in self._paused for p in state.route):
-            await self.outbox.run_async(self.outbox.hold_profile, profile.name, pause.reply, pause.code)
+            await self._store(self.outbox.hold_profile, profile.name, pause.reply, pause.code, what="hold mail")
 
     def _limiter(self, profile: Profile) -> MailboxLimiter:
         key = mailbox_key(profile)
@@ -264,6 +317,12 @@ class Sender:
                 errors.append(error)
                 await self._on_route_error(candidate, error, state)
                 continue
+            except Exception as exc:  # a bug, not a server's answer: logged, shown, and the message retried later
+                diagnosis = self.problems.report(candidate.name, exc)
+                state.troubled = True
+                state.down.add(candidate.name)
+                await self._discard_transport(connection)
+                return self._retry_later(message, diagnosis, state.settings)
             if candidate is not state.route[0]:
                 log.warning("Message %s of profile %s was delivered by fallback profile %s (%s failed: %s)",
                             message.message_id, message.profile, candidate.name, state.route[0].name,
@@ -298,6 +357,19 @@ class Sender:
         connection.carried += 1
         return result
 
+    @staticmethod
+    async def _discard_transport(connection: _Connection) -> None:
+        transport, connection.transport = connection.transport, None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                await transport.close()
+
+    def _retry_later(self, message: OutboxMessage, diagnosis: Diagnosis, settings: DeliverySettings) -> Outcome:
+        """internal_error: always retried (after backoff), never failed as permanent: the fault is ours."""
+        delay = backoff_delay(message.attempts, settings, self.jitter())
+        reply = f"{diagnosis.title}: {diagnosis.detail}"
+        return Outcome(message.id, MessageState.QUEUED, reply, diagnosis.code, {}, None, self.clock() + delay)
+
     async def _open(self, connection: _Connection) -> Transport:
         connection.transport = transport = await self.transport_factory(connection.profile)
         connection.carried = 0
@@ -308,7 +380,8 @@ class Sender:
         if error.scope is Scope.ACCOUNT:
             pause = ProfilePause(candidate.name, error.code, error.reply, self.clock())
             self._paused[candidate.name] = pause
-            await self.outbox.run_async(self.outbox.pause_profile, candidate.name, pause.reply, pause.code)
+            await self._store(self.outbox.pause_profile, candidate.name, pause.reply, pause.code,
+                              what="pause a profile")
             log.error("Profile %s is paused, its mail is held: %s", candidate.name, pause.reply)
         elif error.scope is Scope.THROTTLE or error.reply_code == 0 or error.stage in _SESSION_STAGES:
             # Over a limit, or no session at all (refused, timeout, dropped, a 4xx banner): the account sends
@@ -350,7 +423,20 @@ class Sender:
         now = self.clock()
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY_S:
             self._last_purge = now
-            await self.outbox.run_async(self.outbox.purge, self.load_config().delivery.retention_days)
+            retention = min(self.load_config().delivery.retention_days, MAX_RETENTION_DAYS)
+            await self.outbox.run_async(self.outbox.purge, retention)
+        return handled
+
+    async def run_round(self) -> int:
+        """`run_once` inside the sender's boundary: it never raises (but for cancellation). A locked or full outbox,
+        an unreadable config.toml or a bug is logged once (with its traceback when unexpected), shown in
+        `problem_diagnoses`, and the next round simply tries again."""
+        try:
+            handled = await self.run_once()
+        except Exception as exc:
+            self.problems.report(OUTBOX, exc)
+            return 0
+        self.problems.clear(OUTBOX)
         return handled
 
     async def take_over(self, *, startup: bool = True) -> bool:
@@ -360,11 +446,16 @@ class Sender:
             return True
         if not self.lock.try_acquire():
             return False
-        await self.outbox.run_async(self.outbox.recover_abandoned)
-        if startup and not self.load_config().delivery.send_pending_at_startup:
-            held = await self.outbox.run_async(self.outbox.hold_queued)
-            if held:
-                log.warning("%d queued message(s) held at startup (delivery.send_pending_at_startup = false)", held)
+        try:
+            await self._store(self.outbox.recover_abandoned, what="recover abandoned messages")
+            if startup and not self.load_config().delivery.send_pending_at_startup:
+                held = await self._store(self.outbox.hold_queued, what="hold queued mail")
+                if held:
+                    log.warning("%d queued message(s) held at startup (delivery.send_pending_at_startup = false)",
+                                held)
+        except BaseException:
+            self.lock.release()  # not the sender after all: another Mailwright may take over
+            raise
         log.info("This process (pid %d) is the sender of %s", os.getpid(), self.outbox.path)
         return True
 
@@ -393,7 +484,7 @@ class Sender:
         try:
             while not stop.is_set():
                 self._wakeup.clear()  # a wake that arrives while draining makes the wait below return at once
-                await self.run_once()
+                await self.run_round()
                 await self._idle(stop, poll_s)
         finally:
             self._wakeup = None
