@@ -5,6 +5,10 @@ module imports its heavy dependencies (Qt, msal, dnspython ...) inside its handl
 `mailwright dns` or `mailwright --version` never load Qt. Only the command being run is
 registered (all of them for --help or a mistyped command), so the GUI starts without
 importing the other ten command modules.
+
+No option may be abbreviated (`--password` must never be taken for `--password-stdin`): every parser and
+subparser is a `CommandParser`. Whatever a command does not handle ends in `wizard.commands.failures`:
+one line and exit 2/1, or the log file's name and exit 70; never a traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from wizard import __version__
 
 COMMAND_MODULES = ("gui", "profile", "check", "send_test", "send", "queue", "serve", "config", "oauth", "dns", "detect",
                    "relay", "m365", "service", "secrets")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """No abbreviations, here and in every subparser (`add_subparsers` builds them with this class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
 
 def requested_commands(argv: Sequence[str]) -> tuple[str, ...]:
@@ -29,7 +42,7 @@ def requested_commands(argv: Sequence[str]) -> tuple[str, ...]:
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="mailwright",
         description="Connect an application's outbound e-mail to your own mail account. "
         "Without a command, the wizard opens.",
@@ -47,20 +60,41 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     return parser
 
 
+def _open_app() -> int:
+    from wizard.display import explain_missing_display
+
+    problem = explain_missing_display()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    from wizard.app import run
+
+    return run([])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(requested_commands(arguments))
-    args = parser.parse_args(arguments)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        from wizard.app import run
-
-        return run([])
     try:
-        return int(handler(args))
+        parser = build_parser(requested_commands(arguments))
+        args = parser.parse_args(arguments)
+        handler = getattr(args, "handler", None)
+        return int(handler(args)) if handler is not None else _open_app()
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except SystemExit:
+        raise
+    except BrokenPipeError:  # `mailwright queue list | head`: the reader left; nothing to say to it
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except BaseException as exc:
+        from wizard.commands.failures import report
+
+        as_json = "--json" in arguments
+        command = " ".join(word for word in arguments[:2] if not word.startswith("-"))
+        return report(exc, command or "(no command)", as_json=as_json)
 
 
 if __name__ == "__main__":

@@ -5,22 +5,36 @@ the reason, and the "orphaned" mail of deleted profiles (nothing sends it) with 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
 from wizard.services.outbox_schema import MessageState, MessageSummary
+
+MAX_ID = 2**63 - 1  # SQLite's largest rowid: a larger number is no message, not an overflow
+
+
+def _message_id(text: str | None) -> int | None:
+    if text is None or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("queue", help="list, inspect, retry, delete or purge outbox messages")
-    parser.add_argument("action", choices=["list", "status", "show", "retry", "delete", "purge", "release"])
+    parser.add_argument("action", choices=["list", "status", "show", "retry", "delete", "purge", "release"],
+                        help="list: the newest messages (--limit, --state); status: counts per state and paused profiles; show/retry/delete "
+                             "ID: one message; purge: sent and failed mail past the retention; release [PROFILE]: "
+                             "send held mail again")
     parser.add_argument("target", nargs="?", help="message id (show/retry/delete) or profile (release)")
-    parser.add_argument("--profile", help="delete: every queued and held message of this profile (e.g. a deleted one)")
+    parser.add_argument("--profile", metavar="NAME",
+                        help="delete: every queued and held message of this profile (e.g. a deleted one)")
     parser.add_argument("--limit", type=_positive, default=50, metavar="N",
                         help="list: show the newest N messages (default 50)")
     parser.add_argument("--state", choices=[state.value for state in MessageState],
                         help="list: only messages in this state")
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -47,17 +61,22 @@ def run(args: argparse.Namespace) -> int:
         return {"profile": item.profile, "diagnosis_code": item.code, "reply": item.reply, "since": item.since}
 
     def orphans() -> list[OrphanedMail]:
+        store = ConfigStore()
         try:
-            profiles = set(ConfigStore().load().profiles)
-        except (OSError, ValueError):  # a broken config.toml: `mailwright config check` explains it
+            profiles = set(store.load().profiles)
+        except (OSError, ValueError) as exc:  # the outbox is still worth seeing: say why profiles are not checked
+            print(f"mailwright: note: {store.path} cannot be read ({exc}), so mail of deleted profiles is not "
+                  "looked for.", file=sys.stderr)
             return []
         return orphaned_mail(profiles, read_profile_stats(outbox.path))
 
     outbox = Outbox()
     needs_id = args.action in {"show", "retry"} or (args.action == "delete" and args.profile is None)
-    if needs_id and (args.target is None or not args.target.isdigit()):
+    if needs_id and _message_id(args.target) is None:
         alternative = " (or --profile NAME)" if args.action == "delete" else ""
-        return usage_error(f"queue {args.action} needs a message id{alternative}.", as_json=args.json)
+        given = f", not {args.target!r}" if args.target is not None else ""
+        return usage_error(f"queue {args.action} needs a message id{alternative}: a number from 1 to {MAX_ID} as "
+                           f"`mailwright queue list` shows it{given}.", as_json=args.json)
     try:
         if args.action == "list":
             state = MessageState(args.state) if args.state else None
