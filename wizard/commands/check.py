@@ -6,7 +6,15 @@ import argparse
 import asyncio
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    emit_json,
+    failed_before_connecting,
+    load_profile,
+    print_diagnosis,
+)
 
 SYMBOLS = {"passed": "ok  ", "failed": "FAIL", "skipped": " -- ", "running": " .. "}
 
@@ -14,7 +22,7 @@ SYMBOLS = {"passed": "ok  ", "failed": "FAIL", "skipped": " -- ", "running": " .
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("check", help="check the connection and sign-in, without sending anything")
     parser.add_argument("--profile", metavar="NAME", help="profile to check (default: the default profile)")
-    parser.add_argument("--json", action="store_true")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -24,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args)
     if isinstance(profile, int):
         return profile
+
+    if failed_before_connecting(profile, args.json):
+        return EXIT_FAILED
 
     def show(step: Step) -> None:
         if not args.json and step.status is not StepStatus.RUNNING:

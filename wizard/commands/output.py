@@ -17,6 +17,18 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+JSON_HELP = 'print one JSON object (it always has "ok"; failures carry "diagnosis") instead of text'
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 message`, `2 messages`: never `message(s)`."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
 def emit_json(payload: dict[str, Any] | list[dict[str, Any]]) -> None:
     """One JSON answer, or a list of them (a command asked about several things, e.g. `dns A B`)."""
     assert all("ok" in item for item in (payload if isinstance(payload, list) else [payload])), \
@@ -33,6 +45,13 @@ def usage_error(message: str, *, as_json: bool = False, code: str = "invalid_inp
     else:
         print(f"mailwright: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def naming_option(error: Exception) -> str:
+    """The message of an `InvalidInputError` whose field is an option, starting with that option's name."""
+    field = str(getattr(error, "field", ""))
+    message = str(error)
+    return message if not field or message.startswith(field) else f"{field}: {message}"
 
 
 def read_stdin_secret(what: str) -> str:
@@ -64,3 +83,17 @@ def load_profile(args: argparse.Namespace) -> Profile | int:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
         return usage_error(f"config.toml: {exc}", as_json=args.json)
+
+
+def failed_before_connecting(profile: Profile, as_json: bool) -> bool:
+    """Say so (as a diagnosis) when the profile cannot work at all: its CA file went missing or bad."""
+    from wizard.services.profile_rules import ca_file_diagnosis
+
+    diagnosis = ca_file_diagnosis(profile)
+    if diagnosis is None:
+        return False
+    if as_json:
+        emit_json({"ok": False, "profile": profile.name, "diagnosis": diagnosis.to_json()})
+    else:
+        print_diagnosis(diagnosis)
+    return True

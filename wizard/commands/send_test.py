@@ -6,18 +6,28 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis, usage_error
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    emit_json,
+    failed_before_connecting,
+    load_profile,
+    print_diagnosis,
+    usage_error,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("send-test", help="send a test message through a profile right now")
     parser.add_argument("--to", required=True, action="append", metavar="ADDR", help="recipient (repeatable)")
-    parser.add_argument("--cc", action="append", default=[], metavar="ADDR")
-    parser.add_argument("--subject", default="Mailwright test message")
+    parser.add_argument("--cc", action="append", default=[], metavar="ADDR", help="copy recipient (repeatable)")
+    parser.add_argument("--subject", default="Mailwright test message", help="the subject line (one line)")
     parser.add_argument("--body", help="text of the message (default: a short explanation)")
-    parser.add_argument("--attach", action="append", default=[], type=Path, metavar="FILE")
-    parser.add_argument("--profile", metavar="NAME")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--attach", action="append", default=[], type=Path, metavar="FILE",
+                        help="attach this file (repeatable)")
+    parser.add_argument("--profile", metavar="NAME", help="profile to send through (default: the default profile)")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -32,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args)
     if isinstance(profile, int):
         return profile
+    if failed_before_connecting(profile, args.json):
+        return EXIT_FAILED
+
     try:
         mail = TestMail(from_address=profile.from_address, display_name=profile.display_name, to=args.to,
                         cc=args.cc, subject=args.subject,

@@ -8,7 +8,6 @@ check. OAuth: import the Desktop-app client JSON, then consent in the browser (P
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.model import AuthMode, Profile
+from wizard.services.profile_rules import is_app_password, normalise_app_password
 from wizard.widgets.colours import problem_style
 
 APP_PASSWORD_HELP = (
@@ -39,16 +39,6 @@ APP_PASSWORD_HELP = (
     "The page is missing when 2-Step Verification uses security keys only, with Advanced Protection, or when "
     "your Workspace admin disabled app passwords: use OAuth instead."
 )
-_APP_PASSWORD = re.compile(r"^[a-z]{16}$")
-
-
-def normalise_app_password(text: str) -> str:
-    """Google shows app passwords as four groups of four letters; spaces are not part of it."""
-    return "".join(text.split()).lower()
-
-
-def is_app_password(text: str) -> bool:
-    return bool(_APP_PASSWORD.match(normalise_app_password(text)))
 
 
 class GmailAuthPage(QWizardPage):

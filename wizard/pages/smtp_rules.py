@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from wizard.pages.state import WizardState
 from wizard.services.model import Security
+from wizard.services.profile_rules import ca_file_problem
 from wizard.services.validation import (
     InvalidInputError,
     is_loopback,
@@ -61,8 +61,10 @@ def smtp_problems(state: WizardState, port_text: str) -> list[Problem]:
         problems.append(Problem("User name", "User name must be a single line: line breaks are not allowed."))
     if username and not state.secrets.password and not state.editing:
         problems.append(Problem("Password", "Enter the password (or app password) for this user.", shown=False))
-    if state.draft.ca_file.strip() and not Path(state.draft.ca_file.strip()).is_file():
-        problems.append(Problem("CA file", f"The CA file {state.draft.ca_file.strip()} does not exist."))
+    ca_file = state.draft.ca_file.strip()
+    ca_problem = ca_file_problem(ca_file) if ca_file else None
+    if ca_problem:
+        problems.append(Problem("CA file", ca_problem))
     problems.extend(plaintext_problems(state))
     return problems
 
