@@ -126,6 +126,9 @@ async def test_plaintext_loopback_needs_explicit_confirmation(smtp_server: SmtpS
     server = smtp_server("plain", auth=True, auth_require_tls=False)
     refused = await check_smtp(profile(server.port, Security.NONE), GOOD)
     assert refused.diagnosis is not None and refused.diagnosis.code == "tls_required"
+    said = refused.diagnosis.explanation + refused.diagnosis.fix + refused.diagnosis.detail
+    assert "--allow-plaintext-loopback" in said  # the way to confirm it, on the command line and on the page
+    assert "'Send the password unencrypted to this server on my own computer'" in said
     assert server.controller.SMTP_kwargs["authenticator"].attempts == []
     allowed = await check_smtp(profile(server.port, Security.NONE, allow_plaintext_loopback=True), GOOD)
     assert allowed.ok, allowed.diagnosis

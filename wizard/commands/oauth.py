@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+import sys
 import time
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, load_profile, print_diagnosis, usage_error
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    emit_json,
+    load_profile,
+    print_diagnosis,
+    usage_error,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("oauth", help="sign in with OAuth, show or remove the stored sign-in")
-    parser.add_argument("action", choices=["login", "status", "logout"])
+    parser.add_argument("action", choices=["login", "status", "logout"],
+                        help="login: sign in and store the token (encrypted); status: who is signed in and until "
+                             "when; logout: remove the stored sign-in")
     parser.add_argument("--profile", metavar="NAME", help="profile (default: the default profile)")
     parser.add_argument("--device", action="store_true", help="device code sign-in (no browser on this computer)")
     parser.add_argument("--client-json", metavar="FILE",
                         help="Gmail: import your Google OAuth client (Desktop app) JSON before signing in")
-    parser.add_argument("--json", action="store_true")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -27,7 +39,7 @@ def _when(epoch: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.services import oauth
-    from wizard.services.model import AuthMode
+    from wizard.services.model import AuthMode, ProviderKind
 
     profile = load_profile(args)
     if isinstance(profile, int):
@@ -44,6 +56,16 @@ def run(args: argparse.Namespace) -> int:
             google.import_client_json(profile, Path(args.client_json).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             return usage_error(f"{args.client_json}: {exc}", as_json=args.json)
+    if args.action == "login" and profile.provider is ProviderKind.GMAIL and not args.client_json:
+        from wizard.services.oauth import google
+
+        try:
+            google.load_client(profile)
+        except (oauth.OAuthError, OSError, ValueError):
+            return usage_error(f"Profile '{profile.name}' has no Google OAuth client yet. Create one in Google Cloud "
+                               "Console (APIs & Services > Credentials > Create credentials > OAuth client ID > "
+                               "Desktop app), download its JSON, then run `mailwright oauth login --profile "
+                               f"{profile.name} --client-json FILE`.", as_json=args.json)
     try:
         if args.action == "login":
             if not args.json:
@@ -83,6 +105,21 @@ def run(args: argparse.Namespace) -> int:
             emit_json({"ok": False, "profile": profile.name, "diagnosis": exc.diagnosis.to_json()})
         else:
             print_diagnosis(exc.diagnosis)
+        return EXIT_FAILED
+    except OSError as exc:  # requests' and httpx's connection errors: no network, DNS, a proxy
+        from wizard.services.oauth.errors import network_error
+
+        endpoint = profile.authority or ("oauth2.googleapis.com" if profile.provider is ProviderKind.GMAIL
+                                         else "login.microsoftonline.com")
+        diagnosis = network_error(exc, endpoint).diagnosis
+        if args.json:
+            emit_json({"ok": False, "profile": profile.name, "diagnosis": diagnosis.to_json()})
+        else:
+            reasons = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+            reason = reasons[-1].strip() if reasons else type(exc).__name__
+            print(f"Could not reach the sign-in service {endpoint} ({reason}): this computer may be offline, or a "
+                  "firewall or proxy blocks it. Nothing was changed; try again when the network is back.",
+                  file=sys.stderr)
         return EXIT_FAILED
     except oauth.SignInCancelledError as exc:
         if args.json:

@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, naming_option, usage_error
 
 if TYPE_CHECKING:
     from wizard.services.submission import SubmissionError
 
+NOTHING_SENDING = "queued; nothing is sending right now — start Mailwright or `mailwright serve`"
 _REFUSAL_FIXES = {
     "sender_not_authorized": ("The profile does not allow this sender",
                               "Send as an authorised address, or authorise it: `mailwright profile set NAME "
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--profile", metavar="NAME",
                         help="send through this profile (default: the one whose address is the sender, else the "
                         "default profile)")
-    parser.add_argument("--json", action="store_true", help="answer in JSON")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -62,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.app_services import Services
     from wizard.services.outbox import OutboxError
     from wizard.services.submission import SubmissionError, route
-    from wizard.services.validation import InvalidInputError
+    from wizard.services.validation import InvalidInputError, reject_header_injection, validate_address
 
+    try:  # before anything is opened: a bad option is bad input whatever the data home holds
+        for address in args.to:
+            validate_address(address, "--to")
+        reject_header_injection("--subject", args.subject)
+    except InvalidInputError as exc:
+        return usage_error(naming_option(exc), as_json=args.json)
     services = Services.open()
     try:
         config = services.config()
@@ -91,9 +98,14 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(str(exc), as_json=args.json)
     for alert in queued.alerts:
         print(f"mailwright: alert: {alert}", file=sys.stderr)
+    from wizard.services.sender_lock import someone_is_sending
+
+    sending = someone_is_sending(services.outbox.path)
     if args.json:
         emit_json({"ok": True, "id": queued.id, "message_id": queued.message_id, "priority": queued.priority,
-                   "profile": queued.profile, "state": "queued", "alerts": list(queued.alerts)})
+                   "profile": queued.profile, "state": "queued", "alerts": list(queued.alerts), "sending": sending})
     else:
         print(f"queued as {queued.id} {queued.message_id} (priority {queued.priority})")
+        if not sending:
+            print(NOTHING_SENDING)
     return EXIT_OK

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LOCK_SUFFIX", "SenderBusyError", "SenderLock", "SenderLockOwner"]
+__all__ = ["LOCK_SUFFIX", "SenderBusyError", "SenderLock", "SenderLockOwner", "someone_is_sending"]
 
 LOCK_SUFFIX = ".sender.lock"
 _OWNER_AT = 1
@@ -104,6 +104,23 @@ class SenderLock:
 
     def __del__(self) -> None:
         self.release()
+
+
+def someone_is_sending(outbox_path: Path) -> bool:
+    """Whether a sender (the app or `mailwright serve`) holds this outbox's lock right now.
+
+    Probed by taking the lock and dropping it at once: a sender starting in that same instant finds it busy
+    and retries (the app, `serve --wait`) or says so (`serve`), so the probe never delivers anything itself.
+    """
+    probe = SenderLock.for_outbox(outbox_path)
+    if not probe.path.exists():
+        return False
+    try:
+        free = probe.try_acquire()
+    except OSError:  # an unreadable lock file: unknown, so do not claim that nothing sends
+        return True
+    probe.release()
+    return not free
 
 
 if sys.platform == "win32":

@@ -147,8 +147,10 @@ class SmtpTransport(OpensAsContext):
         if s.security is Security.NONE and is_loopback(s.host) and s.allow_plaintext_loopback:
             return
         if s.security is Security.NONE and is_loopback(s.host):
-            raise self._fail(DiagnosisCode.TLS_REQUIRED, "Sending a password without encryption needs your "
-                             "explicit confirmation, and is only allowed to a server on this computer (loopback).",
+            raise self._fail(DiagnosisCode.TLS_REQUIRED, "Sending a password without encryption is only allowed "
+                             "to a server on this computer (loopback), and only when you confirm it: "
+                             "`mailwright profile add ... --allow-plaintext-loopback`, or the checkbox 'Send the "
+                             "password unencrypted to this server on my own computer' on the server page.",
                              Stage.AUTH)
         raise self._fail(DiagnosisCode.TLS_REQUIRED, f"The connection to {s.host} is not encrypted, and Mailwright "
                          "never sends credentials in clear text to another computer.", Stage.AUTH)
