@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("address", metavar="ADDRESS", help="the sender address, e.g. support@example.com")
     parser.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
     parser.add_argument("--timeout", type=float, default=6.0, metavar="S", help="overall time limit (default 6)")
-    parser.add_argument("--json", action="store_true")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 

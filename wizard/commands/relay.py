@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, read_stdin_secret, usage_error
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -24,16 +24,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("name", help="the login name the application uses (letters, digits, . _ - @ +)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of asking for it twice")
-    add.add_argument("--json", action="store_true")
+    add_json_option(add)
     add.set_defaults(handler=run_add)
 
     listing = actions.add_parser("list", help="list relay users and whether the keyring has their password")
-    listing.add_argument("--json", action="store_true")
+    add_json_option(listing)
     listing.set_defaults(handler=run_list)
 
     remove = actions.add_parser("remove", help="remove a user and their password")
-    remove.add_argument("name")
-    remove.add_argument("--json", action="store_true")
+    remove.add_argument("name", help="the relay user to remove (`mailwright relay user list` shows them)")
+    add_json_option(remove)
     remove.set_defaults(handler=run_remove)
 
 
