@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,13 @@ def _usage_error(message: str) -> int:
 
 
 def _open(args: argparse.Namespace, start: PageId) -> int:
+    if args.screenshot is None:
+        from wizard.display import explain_missing_display
+
+        problem = explain_missing_display()
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
     from wizard import app
 
     if args.screenshot is not None:
