@@ -13,8 +13,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 _APP_PASSWORD = re.compile(r"^[a-z]{16}$")
 _PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
