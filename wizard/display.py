@@ -29,6 +29,9 @@ MISSING_LIBRARY = (
 )
 
 
+_kept_connections: list[int] = []
+
+
 def _xcb_plugin() -> Path | None:
     spec = importlib.util.find_spec("PySide6")
     if spec is None or spec.origin is None:
@@ -54,11 +57,13 @@ def _x11_reason(display: str) -> str | None:
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
     xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
     connection = xcb.xcb_connect(display.encode(), None)
-    try:
-        failed = xcb.xcb_connection_has_error(connection)
-    finally:
+    if xcb.xcb_connection_has_error(connection):
         xcb.xcb_disconnect(connection)
-    return NO_DISPLAY.format(reason=f"the X server {display} does not answer") if failed else None
+        return NO_DISPLAY.format(reason=f"the X server {display} does not answer")
+    # Kept open until the process ends: an X server resets when its last client leaves (Xvfb under xvfb-run
+    # has no other client), and Qt connecting during that reset fails as if there were no display.
+    _kept_connections.append(connection)
+    return None
 
 
 def _wayland_socket(name: str) -> bool:
