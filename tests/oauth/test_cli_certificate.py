@@ -23,6 +23,8 @@ from wizard.services import secrets
 from wizard.services.config import ConfigStore
 from wizard.services.secrets import SecretKind
 
+CLIENT_ID = "5c0a7f3e-2b1d-4e6f-9a8b-7c6d5e4f3a2b"  # Entra client IDs are GUIDs: `profile add` checks that
+
 pytestmark = [pytest.mark.keyring]
 
 PASSPHRASE = "pfx pass phrase"
@@ -56,7 +58,7 @@ def add_profile(name: str, idp: IdentityProvider, certificate_file: Path, port: 
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return main(["profile", "add", name, "--provider", "m365-smtp", "--auth", "client-certificate",
                  "--from", USER, "--host", "127.0.0.1", "--port", str(port), "--ca-file", ca_file,
-                 "--tenant", TENANT, "--client-id", "cert-cli-app", "--authority", idp.url,
+                 "--tenant", TENANT, "--client-id", CLIENT_ID, "--authority", idp.url,
                  "--certificate", str(certificate_file), "--certificate-passphrase-stdin"])
 
 
@@ -66,7 +68,7 @@ def test_certificate_profile_from_the_cli_signs_in_with_a_client_assertion(
         profile_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         app_key_and_certificate: tuple[rsa.RSAPrivateKey, x509.Certificate]) -> None:
     key, certificate = app_key_and_certificate
-    identity_provider.register(App("cert-cli-app", public=False, certificate=certificate))
+    identity_provider.register(App(CLIENT_ID, public=False, certificate=certificate))
     xoauth2_smtp_server.handler.audience = "https://outlook.office365.com"  # app-only SMTP tokens
     credential = write_credential(kind, tmp_path, key, certificate)
 
