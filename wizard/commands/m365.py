@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     setup.set_defaults(handler=run_setup)
     show = actions.add_parser("show", help="what Mailwright created in the tenant for a profile, and the "
                                            "certificate's expiry")
-    show.add_argument("name", metavar="NAME")
+    show.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
     show.add_argument("--json", action="store_true", help="print the result as JSON")
     show.set_defaults(handler=run_show)
     rotate = actions.add_parser("rotate", help="renew the app's certificate now (no administrator needed: the app "

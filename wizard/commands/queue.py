@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("queue", help="list, inspect, retry, delete or purge outbox messages")
     parser.add_argument("action", choices=["list", "status", "show", "retry", "delete", "purge", "release"],
                         help="list: the newest messages (--limit, --state); status: counts per state and paused "
-                             "profiles; show/retry/delete ID: one message; purge: sent and failed mail past the retention; release [PROFILE]: "
-                             "send held mail again")
+                             "profiles; show/retry/delete ID: one message; purge: sent and failed mail past the "
+                             "retention; release [PROFILE]: send held mail again")
     parser.add_argument("target", nargs="?", help="message id (show/retry/delete) or profile (release)")
     parser.add_argument("--profile", metavar="NAME",
                         help="delete: every queued and held message of this profile (e.g. a deleted one)")
