@@ -133,3 +133,17 @@ def test_send_says_when_nothing_is_sending(profile_name: str) -> None:
         assert "nothing is sending" not in mailwright("send", "--to", "a@example.org", "--body", "x").stdout
     finally:
         lock.release()
+
+
+def test_profile_set_checks_the_same_rules_and_ends_with_the_check(profile_name: str) -> None:
+    added = mailwright("profile", "add", profile_name, "--provider", "m365-smtp", "--from", "app@contoso.com",
+                       "--tenant", TENANT, "--client-id", CLIENT)
+    assert added.returncode == 0, added.stderr
+    refused = mailwright("profile", "set", profile_name, "--client-id", "not-a-guid")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("mailwright: --client-id: 'not-a-guid': The Application (client) ID is a GUID")
+    changed = mailwright("profile", "set", profile_name, "--display-name", "Billing")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.splitlines()[-1] == (f"Next: run `mailwright check --profile {profile_name}` to prove it "
+                                               "can sign in and send.")
+    mailwright("profile", "remove", profile_name)

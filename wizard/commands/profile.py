@@ -16,6 +16,7 @@ from wizard.commands.output import (
     read_stdin_secret,
     usage_error,
 )
+from wizard.commands.profile_next import after_saving, refuse_problems
 
 PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
     "smtp": {"auth": "password"},
@@ -120,15 +121,9 @@ def _preset_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"host": smtp.host, "port": smtp.port, "security": smtp.security}
 
 
-def _option(field: str) -> str:
-    return {"from_address": "--from", "ca_file": "--ca-file", "client_id": "--client-id", "name": "NAME",
-            "password": "--password-stdin"}.get(field, "--" + field.replace("_", "-").replace(" ", "-"))
-
-
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import accounts, secrets
     from wizard.services.model import AuthMode, Profile, ProviderKind, Security
-    from wizard.services.profile_rules import profile_problems
     from wizard.services.validation import InvalidInputError
 
     if args.password_stdin and args.client_secret_stdin:
@@ -146,7 +141,6 @@ def run_add(args: argparse.Namespace) -> int:
     if username is None:
         username = args.from_address if (auth is AuthMode.PASSWORD and args.password_stdin) or auth is not \
             AuthMode.PASSWORD else ""
-    warnings: list[str] = []
     try:
         password = read_stdin_secret("password") if args.password_stdin else None
         client_secret = read_stdin_secret("client-secret") if args.client_secret_stdin else None
@@ -162,11 +156,7 @@ def run_add(args: argparse.Namespace) -> int:
             fallback=tuple(n.strip() for n in args.fallback.split(",") if n.strip()))
         if auth is AuthMode.PASSWORD and username and password is None:
             raise InvalidInputError("password", "A user name was given: pass the password with --password-stdin.")
-        problems = profile_problems(profile, password)
-        errors = [problem for problem in problems if not problem.warning]
-        if errors:
-            raise InvalidInputError(errors[0].field, " ".join(f"{_option(p.field)}: {p.message}" for p in errors))
-        warnings = [problem.message for problem in problems if problem.warning]
+        warnings = refuse_problems(profile, password)
         if client_secret is not None:
             secrets.store_secret(args.name, secrets.SecretKind.CLIENT_SECRET, client_secret)
         if passphrase is not None:
@@ -181,23 +171,12 @@ def run_add(args: argparse.Namespace) -> int:
         return usage_error(message, as_json=args.json)
     except secrets.KeyringUnavailableError as exc:
         return usage_error(str(exc), as_json=args.json, code="keyring_unavailable")
-    if args.check:
-        from wizard.commands import check
-
-        if not args.json:
-            print(f"Saved profile '{saved.name}' ({saved.provider.value}, {saved.from_address}).")
-            for warning in warnings:
-                print(f"Warning: {warning}", file=sys.stderr)
-        return check.run(argparse.Namespace(profile=saved.name, json=args.json))
-    if args.json:
+    if args.json and not args.check:
         emit_json({"ok": True, "profile": _public(saved), "warnings": warnings,
                    "next": f"mailwright check --profile {saved.name}"})
-    else:
+    elif not args.json:
         print(f"Saved profile '{saved.name}' ({saved.provider.value}, {saved.from_address}).")
-        for warning in warnings:
-            print(f"Warning: {warning}", file=sys.stderr)
-        print(f"Next: run `mailwright check --profile {saved.name}` to prove it can sign in and send.")
-    return EXIT_OK
+    return after_saving(saved.name, warnings, args)
 
 
 def _check_certificate(profile: Any, passphrase: str) -> None:

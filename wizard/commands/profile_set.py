@@ -10,7 +10,8 @@ import argparse
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.output import EXIT_OK, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import add_json_option, emit_json, read_stdin_secret, usage_error
+from wizard.commands.profile_next import after_saving, refuse_problems
 
 if TYPE_CHECKING:
     from wizard.services.model import Profile
@@ -78,7 +79,9 @@ def register_set(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="read a new client secret from standard input")
     parser.add_argument("--certificate-passphrase-stdin", action="store_true",
                         help="read the passphrase of the PFX or encrypted PEM from standard input")
-    parser.add_argument("--json", action="store_true", help="answer in JSON")
+    parser.add_argument("--check", action="store_true",
+                        help="run `mailwright check` on the profile right after saving it")
+    add_json_option(parser)
     parser.set_defaults(handler=run_set)
 
 
@@ -144,6 +147,7 @@ def run_set(args: argparse.Namespace) -> int:
     try:
         profile = validated_sender_settings(replace(current, **changes)).validated()
         password = read_stdin_secret("password") if args.password_stdin else None
+        warnings = refuse_problems(profile, password)
         if args.client_secret_stdin:
             secrets.store_secret(profile.name, secrets.SecretKind.CLIENT_SECRET, read_stdin_secret("client-secret"))
         if args.certificate_passphrase_stdin:
@@ -158,9 +162,10 @@ def run_set(args: argparse.Namespace) -> int:
     changed = sorted(f for f in changes if getattr(saved, f) != getattr(current, f))
     changed += [kind for kind, given in zip(("password", "client_secret", "certificate_passphrase"), stdin_secrets,
                                             strict=True) if given]
-    if args.json:
-        emit_json({"ok": True, "profile": _public(saved), "changed": changed})
-    else:
+    if args.json and not args.check:
+        emit_json({"ok": True, "profile": _public(saved), "changed": changed, "warnings": warnings,
+                   "next": f"mailwright check --profile {saved.name}"})
+    elif not args.json:
         print(f"Updated profile '{saved.name}': {', '.join(changed)}." if changed else
               f"Profile '{saved.name}' already had these settings.")
-    return EXIT_OK
+    return after_saving(saved.name, warnings, args)
