@@ -56,14 +56,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(handler=run_show)
     rotate = actions.add_parser("rotate", help="renew the app's certificate now (no administrator needed: the app "
                                                "proves it holds the current key)")
-    rotate.add_argument("name", metavar="NAME")
+    rotate.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
     rotate.add_argument("--cert-months", metavar="N", type=int, default=12,
                         help="lifetime of the new certificate in months, 1-24 (default 12)")
     rotate.add_argument("--json", action="store_true", help="print the result as JSON")
     rotate.set_defaults(handler=run_rotate)
     teardown = actions.add_parser("teardown", help="sign in as an administrator, delete the app from the tenant and "
                                                    "forget its key (and the profile, unless --keep-profile)")
-    teardown.add_argument("name", metavar="NAME")
+    teardown.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
     teardown.add_argument("--keep-profile", action="store_true",
                           help="keep the profile's settings (it cannot send until it is set up again)")
     teardown.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
