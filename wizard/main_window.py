@@ -45,12 +45,15 @@ from wizard.services.health import (
     worst_state,
 )
 from wizard.services.outbox import MessageState, Outbox
+from wizard.services.wording import plural
 from wizard.tray import STATE_COLOURS, TrayModel
 from wizard.widgets.colours import banner_style
 from wizard.widgets.profile_card import ProfileCard, named
 from wizard.widgets.service_panel import ServicePanel, StatusReader
 
 if TYPE_CHECKING:
+    from wizard.pages.ids import PageId
+    from wizard.pages.wizard import MailwrightWizard
     from wizard.services.background_delivery import BackgroundDelivery
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,7 @@ class MainWindow(QMainWindow):
         self.accounts_button = named(QPushButton("Accounts…"), "accountsButton", "Add, edit or remove accounts")
         self.outbox_button = named(QPushButton("Outbox…"), "mainOutboxButton", "Show the outbox")
         self.pause_button = named(QPushButton(self.tray_model.pause_text), "pauseButton",
-                                  "Start, pause or resume sending")
+                                  "Start or pause sending")
         self.accounts_button.clicked.connect(self.open_profiles)
         self.outbox_button.clicked.connect(lambda: self.open_outbox())
         self.pause_button.clicked.connect(self.toggle_sending)
@@ -200,6 +203,7 @@ class MainWindow(QMainWindow):
                 card.test_button.clicked.connect(lambda _=False, n=name: self.open_test_mail(n))
                 card.outbox_button.clicked.connect(lambda _=False: self.open_outbox())
                 card.resume_button.clicked.connect(lambda _=False, n=name: self.resume_profile(n))
+                card.fix_requested.connect(self.fix_profile)
                 self.cards[name] = card
             self.cards_layout.insertWidget(index, self.cards[name])
         self.config = config
@@ -223,8 +227,8 @@ class MainWindow(QMainWindow):
         if relay_process is not None and relay_process.running and self.delivery.relay_address is not None:
             relay = f" Relay on {self.delivery.relay_address[0]}:{self.delivery.relay_address[1]}."
         orphaned = sum(o.count for o in self.orphans)
-        stuck = f" {orphaned} message(s) of deleted profiles will not be sent." if orphaned else ""
-        self.summary.setText(f"{sending}{relay} {queued} message(s) waiting.{stuck}")
+        stuck = f" {plural(orphaned, 'message')} of deleted profiles will not be sent." if orphaned else ""
+        self.summary.setText(f"{sending}{relay} {plural(queued, 'message')} waiting.{stuck}")
         worst = worst_state(self.healths)
         if self.orphans and worst in (HealthState.OK, HealthState.DISABLED):
             worst = HealthState.WARNING
@@ -266,21 +270,29 @@ class MainWindow(QMainWindow):
         self.outbox_dialog.raise_()
         return self.outbox_dialog
 
-    def open_profiles(self) -> ProfilesDialog:
+    def _profiles(self) -> ProfilesDialog:
         if self.profiles_dialog is None:
             self.profiles_dialog = ProfilesDialog(self.store, self)
             self.profiles_dialog.changed.connect(self._on_timer)
             self.profiles_dialog.changed.connect(self._follow_relay_setting)
         self.profiles_dialog.reload()
-        self.profiles_dialog.show()
-        self.profiles_dialog.raise_()
         return self.profiles_dialog
+
+    def open_profiles(self) -> ProfilesDialog:
+        dialog = self._profiles()
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def fix_profile(self, name: str, page: PageId) -> MailwrightWizard:
+        """The wizard on this account, opened at the page that fixes its problem (not the Accounts list)."""
+        return self._profiles().edit_profile(name, start=page)
 
     def resume_profile(self, name: str) -> int:
         released = self.delivery.resume_profile(name)
         self.failed_checks.pop(name, None)
         if name in self.cards:
-            self.cards[name].show_activity(f"Resumed: {released} held message(s) released for sending.")
+            self.cards[name].show_activity(f"Resumed: {plural(released, 'held message')} released for sending.")
         self._on_timer()
         return released
 

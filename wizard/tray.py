@@ -144,9 +144,9 @@ class TrayModel(QObject):
 
     @property
     def pause_text(self) -> str:
-        if not self.sender_started:
-            return "Start sending"
-        return "Resume sending" if self.sending_paused else "Pause sending"
+        """One label per action, the same in the window and the tray menu: starting for the first time and
+        resuming after a pause are both "Start sending"."""
+        return "Pause sending" if self.sender_started and not self.sending_paused else "Start sending"
 
     def update(self, healths: Sequence[ProfileHealth], sending_paused: bool, sender_started: bool = True) -> None:
         self.healths = tuple(healths)

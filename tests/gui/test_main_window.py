@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from tests.dns.server import dns_server
 from tests.dns.zones import ZONE
@@ -23,6 +23,7 @@ from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpSer
 from tests.fixtures.waiting import eventually
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.main_window import MainWindow
+from wizard.pages.ids import PageId
 from wizard.services import accounts, secrets
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
 from wizard.services.background_delivery import BackgroundDelivery
@@ -120,7 +121,7 @@ async def test_both_accounts_show_their_state_provider_and_the_default(two_accou
         assert "SMTP server · app@example.com" in cards[app.backup].identity.text()
         assert "Last success: never" in cards[app.backup].details.text()
         assert "DNS: not checked yet" in cards[app.backup].extra.text()
-        assert app.window.summary.text() == "Background sender running. 0 message(s) waiting."
+        assert app.window.summary.text() == "Background sender running. 0 messages waiting."
         assert not app.window.banner.isVisible()
         assert not cards[app.main].resume_button.isVisible()
 
@@ -197,10 +198,40 @@ async def test_check_runs_in_the_card_and_a_failed_check_marks_the_account_faili
         _name, report = await finished.wait()
         await card.tasks.wait()
         assert not report.ok
-        assert card.activity.text().startswith("Check failed:")
+        title = report.diagnosis.title
+        assert card.activity.text().startswith(f"Check failed: {title}. ")
         await app.refresh()
         assert card.state_badge.text() == "● Failing"
-        assert "Connection check failed" in card.reasons.text()
+        # said once (the activity line has the title, the fix and the server's words), not again as a reason
+        shown = f"{card.activity.text()}\n{card.reasons.text() if card.reasons.isVisible() else ''}"
+        assert shown.count(title) == 1
+        assert "Connection check failed" not in shown
+        card.show_activity("Resumed: 1 held message released for sending.")  # another action replaces the line
+        await app.refresh()
+        assert f"Connection check failed: {title}." in card.reasons.text()
+
+
+@pytest.mark.asyncio
+async def test_fix_on_a_failing_card_opens_the_wizard_at_the_page_that_fixes_it(two_accounts: Accounts) -> None:
+    async with running_app(two_accounts) as app:
+        card = app.window.cards[app.backup]
+        assert not card.fix_button.isVisible()  # nothing to fix yet
+        secrets.store_secret(app.backup, SecretKind.PASSWORD, "wrong")
+        finished = SignalWaiter(card.check_finished)
+        _click(card.check_button)
+        await finished.wait()
+        await card.tasks.wait()
+        await app.refresh()
+        assert card.fix_button.isVisible() and card.fix_button.text() == "Fix…"
+        _click(card.fix_button)
+        dialog = app.window.profiles_dialog
+        assert dialog is not None and not dialog.isVisible()  # straight to the wizard, not via Accounts…
+        wizard = dialog.wizard
+        assert wizard is not None and wizard.isVisible()
+        assert wizard.currentId() == PageId.SMTP  # server, port, security and password are entered there
+        assert wizard.smtp_page.findChild(QLineEdit, "host").text() == app.backup_server.host
+        assert wizard.state.editing == app.backup
+        wizard.reject()
 
 
 @pytest.mark.asyncio
@@ -209,14 +240,14 @@ async def test_pausing_sending_keeps_mail_queued_until_resumed(two_accounts: Acc
         _click(app.window.pause_button)
         await eventually(lambda: not app.delivery.sending)
         await app.refresh()
-        assert app.window.pause_button.text() == "Resume sending"
+        assert app.window.pause_button.text() == "Start sending"
         assert app.window.summary.text().startswith("Sending paused")
         dialog = app.window.open_test_mail(app.main)
         outcome = SignalWaiter(dialog.outcome)
         _click(dialog.send_button)
         await eventually(lambda: "sending is paused" in dialog.status.text())
         await app.refresh()
-        assert "1 message(s) waiting" in app.window.summary.text()
+        assert "1 message waiting" in app.window.summary.text()
         assert app.main_server.messages == []
         _click(app.window.pause_button)
         (state,) = await outcome.wait()
@@ -310,7 +341,7 @@ async def test_while_mailwright_serve_delivers_the_window_shows_its_progress_and
         assert await asyncio.to_thread(serve.stdout.readline) == "sender running\n"
         async with running_app(two_accounts) as app:
             assert app.window.summary.text() == (f"Another Mailwright (pid {serve.pid}) is delivering this outbox; "
-                                                 "this window shows its progress. 0 message(s) waiting.")
+                                                 "this window shows its progress. 0 messages waiting.")
             raw = f"From: {GOOD_USER}\r\nTo: a@example.net\r\n\r\nby serve\r\n".encode()
             by_serve = app.outbox.enqueue(raw, profile=app.main, envelope_from=GOOD_USER, recipients=["a@example.net"])
             await eventually(lambda: app.outbox.get(by_serve.id).state is MessageState.SENT, timeout_s=60)
@@ -324,7 +355,7 @@ async def test_while_mailwright_serve_delivers_the_window_shows_its_progress_and
             app.delivery.wake()
             await eventually(lambda: app.outbox.get(by_app.id).state is MessageState.SENT, timeout_s=60)
             await app.refresh()
-            assert app.window.summary.text() == "Background sender running. 0 message(s) waiting."
+            assert app.window.summary.text() == "Background sender running. 0 messages waiting."
         assert [m.rcpt_tos for m in app.main_server.messages] == [["a@example.net"], ["b@example.net"]]
     finally:
         if serve.poll() is None:
@@ -344,14 +375,14 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
     try:
         window.show()
         await window.refresh()
-        assert window.summary.text() == ("Background sender not running. 0 message(s) waiting. "
-                                         "1 message(s) of deleted profiles will not be sent.")
+        assert window.summary.text() == ("Background sender not running. 0 messages waiting. "
+                                         "1 message of deleted profiles will not be sent.")
         assert window.banner.isVisible()
-        assert "1 message(s) of the deleted profile 'removed' will not be sent: re-create the profile" in (
+        assert "1 message of the deleted profile 'removed' will not be sent: re-create the profile" in (
             window.banner.text())
         outbox.delete_waiting("removed")
         await window.refresh()
-        assert window.summary.text() == "Background sender not running. 0 message(s) waiting."
+        assert window.summary.text() == "Background sender not running. 0 messages waiting."
         assert not window.banner.isVisible()
     finally:
         await _dispose(window, delivery)

@@ -60,7 +60,7 @@ def test_the_model_reports_the_worst_state_and_lists_every_account(qtbot: QtBot)
     assert model.tooltip == "Mailwright\nmain: OK\nbackup: Paused: sign-in failed (2 held)"
     model.update([_health("main", HealthState.WARNING)], True)
     assert model.tooltip.startswith("Mailwright: sending paused")
-    assert model.pause_text == "Resume sending"
+    assert model.pause_text == "Start sending"
 
 
 def test_an_empty_configuration_is_ok_and_says_so() -> None:
@@ -82,7 +82,7 @@ def test_the_icon_follows_the_worst_state_and_the_menu_drives_the_window(qtbot: 
     assert tray.toolTip() == "Mailwright\nmain: Failing"
     assert [a.text() for a in tray.menu.actions() if a.text()] == ["Open Mailwright", "Pause sending", "Quit"]
     tray.pause_action.trigger()
-    assert tray.pause_action.text() == "Resume sending"
+    assert tray.pause_action.text() == "Start sending"
     tray.open_action.trigger()
     tray.activated.emit(QSystemTrayIcon.ActivationReason.Trigger)
     tray.quit_action.trigger()

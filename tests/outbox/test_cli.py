@@ -85,7 +85,7 @@ def test_mail_of_a_deleted_profile_is_reported_as_orphaned_until_deleted_or_its_
     assert _run(capsys, "queue", "list", "--json")[1]["orphaned"] == [{"profile": "gone", "count": 3}]
     assert main(["queue", "status"]) == 0
     text = capsys.readouterr().out
-    assert "3 message(s) of the deleted profile 'gone' will not be sent: re-create the profile" in text
+    assert "3 messages of the deleted profile 'gone' will not be sent: re-create the profile" in text
     assert "`mailwright queue delete --profile gone`" in text
 
     store.save_profile(Profile(name="gone", from_address="app@example.com", host="127.0.0.1"))

@@ -29,6 +29,7 @@ from wizard.services.health import (
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 from wizard.services.outbox_stats import ProfileStats, read_profile_stats
+from wizard.services.wording import plural
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()
 RAW = b"From: app@example.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\nhi\r\n"
@@ -59,7 +60,7 @@ def test_auth_pause_is_the_worst_state_and_names_the_held_count() -> None:
     assert health.label == "Paused: sign-in failed (3 held)"
     assert health.diagnosis_code == "auth_failed"
     assert "535 5.7.8 Authentication credentials invalid" in health.reasons[0]
-    assert "3 message(s) held" in health.reasons[0]
+    assert "3 messages held" in health.reasons[0]
 
 
 def test_mail_held_by_an_error_without_a_recorded_pause_still_counts_as_paused() -> None:
@@ -195,3 +196,11 @@ async def test_orphaned_mail_is_read_from_the_outbox(data_home: Path) -> None:
     _enqueue(outbox, "deleted")
     config = Config(profiles={"main": _profile()}, default_profile="main")
     assert [(o.profile, o.count) for o in await load_orphaned_mail(config, outbox)] == [("deleted", 1)]
+
+
+def test_counts_are_real_plurals_not_message_s() -> None:
+    one = assess_profile(_profile(), ProfileStats(counts={MessageState.HELD: 1}, held_code="auth_failed",
+                                                  held_reply="535 5.7.8 bad"), now=NOW)
+    assert one.reasons[0].startswith("1 message held after: 535 5.7.8 bad")
+    assert "(s)" not in " ".join(one.reasons)
+    assert plural(1, "day") == "1 day" and plural(9, "day") == "9 days" and plural(0, "message") == "0 messages"

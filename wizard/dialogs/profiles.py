@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState, unused_profile_name
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.qt_async import TaskTracker, async_slot
@@ -133,21 +134,22 @@ class ProfilesDialog(QDialog):
         wizard.welcome_page.new_account.setChecked(True)
         return wizard
 
-    def edit_profile(self, name: str) -> MailwrightWizard:
+    def edit_profile(self, name: str, start: PageId = PageId.WELCOME) -> MailwrightWizard:
+        """The wizard on a saved account: from the welcome page, which preselects it (its Next keeps the loaded
+        state), or straight at `start` (the page that fixes a problem)."""
         state = WizardState(saved_profiles=dict(self.config.profiles))
         state.load_profile(self.config.profiles[name])
-        # The welcome page preselects this account; its Next keeps the loaded state.
-        return self._open_wizard(SavedAccounts(state, default_profile=name))
+        return self._open_wizard(SavedAccounts(state, default_profile=name), start)
 
     def _edit_selected(self) -> None:
         if self.selected():
             self.edit_profile(self.selected())
 
-    def _open_wizard(self, saved: SavedAccounts) -> MailwrightWizard:
+    def _open_wizard(self, saved: SavedAccounts, start: PageId = PageId.WELCOME) -> MailwrightWizard:
         if self.wizard is not None and self.wizard.isVisible():
             self.wizard.raise_()
             return self.wizard
-        wizard = MailwrightWizard(saved, parent=self)
+        wizard = MailwrightWizard(saved, start=start, parent=self)
         wizard.setWindowModality(Qt.WindowModality.NonModal)
         wizard.finished.connect(lambda _result: self._wizard_closed(wizard))
         self.wizard = wizard

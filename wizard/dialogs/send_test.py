@@ -39,7 +39,7 @@ class SendTestDialog(QDialog):
         self.credential = credential
         self.tasks = TaskTracker(self)
         self.setObjectName("sendTestDialog")
-        self.setWindowTitle("Send a test mail")
+        self.setWindowTitle("Send test mail")
         self.resize(600, 520)
 
         self.form = TestMailForm(profile)
@@ -67,7 +67,7 @@ class SendTestDialog(QDialog):
         status_row.addWidget(self.status, 1)
         self.diagnosis = DiagnosisBox()
 
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton("Send test mail")
         _named(self.send_button, "sendButton", "Send the test mail")
         self.send_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel sending")

@@ -118,12 +118,12 @@ class CheckPage(QWizardPage):
 
         self.run_button = QPushButton("Check now")
         self.run_button.setObjectName("runCheck")
-        self.run_button.setAccessibleName("Run the check again")
+        self.run_button.setAccessibleName("Check the connection now")
         self.cancel_button = QPushButton("Cancel check")
         self.cancel_button.setObjectName("cancelCheck")
         self.cancel_button.setAccessibleName("Cancel the check")
         self.cancel_button.setEnabled(False)
-        self.send_test_button = QPushButton("Send a test mail…")
+        self.send_test_button = QPushButton("Send test mail…")
         self.send_test_button.setObjectName("sendTestMail")
         self.send_test_button.setAccessibleName("Send a test mail")
         self.send_test_button.setEnabled(False)
@@ -190,7 +190,6 @@ class CheckPage(QWizardPage):
         await self.tasks.run(self._check())
 
     async def _check(self) -> None:
-        self.run_button.setText("Check again")
         self._reset_rows()
         self.diagnosis.show_diagnosis(None)
         self.capabilities.hide()
@@ -291,13 +290,13 @@ class CheckPage(QWizardPage):
         else:
             failed = next((s.title for s in report.steps if s.status is StepStatus.FAILED), "a step")
             self.status.setText(f"The check stopped at “{failed}”. Fix the problem described below, go Back to "
-                                "change the settings, and check again.")
+                                "change the settings, and click “Check now”.")
 
     def _show_cancelled(self) -> None:
         for name in step_names(self.state):
             if self.step_result(name) in {"", _WORDS[StepStatus.RUNNING]}:
                 self._set_row(name, StepStatus.SKIPPED, "cancelled")
-        self.status.setText("Check cancelled. Click “Check again” to start over.")
+        self.status.setText("Check cancelled. Click “Check now” to start over.")
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

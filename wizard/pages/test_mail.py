@@ -48,7 +48,7 @@ class TestMailPage(QWizardPage):
         self.state = state
         self.tasks = TaskTracker(self)
         self.result: SendResult | None = None
-        self.setTitle("Send a test mail")
+        self.setTitle("Send test mail")
         self.setSubTitle("Send a real message through the account and see it arrive. This step is optional: "
                          "click Next to skip it.")
 

@@ -49,7 +49,7 @@ PAGE_TITLES = {
     PageId.SENDER_SETTINGS: "Sender settings and policy",
     PageId.DELIVERY: "Delivery settings",
     PageId.DNS: "DNS health of the sender domain",
-    PageId.TEST_MAIL: "Send a test mail",
+    PageId.TEST_MAIL: "Send test mail",
     PageId.SUMMARY: "Summary and save",
     PageId.M365_SETUP: "Microsoft 365 set up by one administrator sign-in",
 }

@@ -23,6 +23,7 @@ from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 from wizard.services.outbox_stats import ProfileStats, read_profile_stats
+from wizard.services.wording import plural
 
 DNS_VERDICTS_FILE = "dns-verdicts.json"
 SECRET_WARNING_DAYS = 14
@@ -155,15 +156,15 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
     if paused is not None:
         title = diagnostics.make(paused.code or "unknown", detail=paused.reply).title
         found.append((HealthState.PAUSED, Issue.PAUSED,
-                      f"{title} ({paused.reply or paused.code}). {held} message(s) held until the account is "
+                      f"{title} ({paused.reply or paused.code}). {plural(held, 'message')} held until the account is "
                       "fixed and resumed.", paused.code))
     elif held and stats.held_code:
         found.append((HealthState.PAUSED, Issue.PAUSED,
-                      f"{held} message(s) held after: {stats.held_reply or stats.held_code}. Fix the account, "
+                      f"{plural(held, 'message')} held after: {stats.held_reply or stats.held_code}. Fix the account, "
                       "then resume.", stats.held_code))
     elif held:
         found.append((HealthState.WARNING, Issue.HELD,
-                      f"{held} message(s) held at startup: release them in the Outbox.", ""))
+                      f"{plural(held, 'message')} held at startup: release them in the Outbox.", ""))
     if failed_check is not None:
         found.append((HealthState.FAILING, Issue.CHECK_FAILED, f"Connection check failed: {failed_check.title}.",
                       failed_check.code))
@@ -171,7 +172,8 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
         repeated = stats.most_attempts >= REPEATED_TEMPORARY_FAILURES
         found.append((HealthState.FAILING if repeated else HealthState.WARNING,
                       Issue.REPEATED_TEMPORARY_FAILURES if repeated else Issue.RETRYING,
-                      f"{stats.retrying} message(s) waiting to be retried (tried {stats.most_attempts}x): "
+                      f"{plural(stats.retrying, 'message')} waiting to be retried "
+                      f"(tried {plural(stats.most_attempts, 'time')}): "
                       f"{stats.retry_reply or stats.retry_code}", stats.retry_code))
     if stats.last_failed_at is not None and (stats.last_sent_at is None or stats.last_failed_at > stats.last_sent_at):
         found.append((HealthState.WARNING, Issue.LAST_MESSAGE_FAILED,
@@ -186,11 +188,12 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
                           "client_secret_expired"))
         elif days <= SECRET_WARNING_DAYS:
             found.append((HealthState.WARNING, Issue.SECRET_EXPIRING,
-                          f"The client secret expires in {days} day(s) ({expires.isoformat()}): create a new one "
-                          "before then.", ""))
+                          f"The client secret expires in {plural(days, 'day')} ({expires.isoformat()}): "
+                          "create a new one before then.", ""))
     if needs_sign_in:
         found.append((HealthState.WARNING, Issue.NOT_SIGNED_IN,
-                      "Not signed in: mail cannot be sent until someone signs in (Accounts → Edit → sign-in).",
+                      "Not signed in: mail cannot be sent until someone signs in (Fix… on the account in the "
+                      f"main window, or mailwright oauth login --profile {profile.name}).",
                       "not_signed_in"))
     if not delivery_enabled:
         found.append((HealthState.DISABLED, Issue.SENDING_DISABLED,
@@ -240,9 +243,9 @@ class OrphanedMail:
     count: int
 
     def advice(self) -> str:
-        return (f"{self.count} message(s) of the deleted profile {self.profile!r} will not be sent: re-create the "
-                f"profile (then `mailwright queue release {self.profile}` for held mail), or delete them with "
-                f"`mailwright queue delete --profile {self.profile}`.")
+        return (f"{plural(self.count, 'message')} of the deleted profile {self.profile!r} will not be sent: "
+                f"re-create the profile (then `mailwright queue release {self.profile}` for held mail), or delete "
+                f"them with `mailwright queue delete --profile {self.profile}`.")
 
     def to_json(self) -> dict[str, object]:
         return {"profile": self.profile, "count": self.count}

@@ -1,4 +1,4 @@
-"""The DNS health of one sender domain: status, progress with Check again / Cancel check, and tabs with a row
+"""The DNS health of one sender domain: status, progress with Check now / Cancel check, and tabs with a row
 per check (details and fix), the records to publish (each with Copy) and the letter for the DNS admin (Copy,
 Save as…). The wizard's DNS page and the main window's DNS dialog are thin owners of this panel.
 
@@ -167,7 +167,7 @@ class DnsHealthPanel(QWidget):
         policy.setRetainSizeWhenHidden(True)  # the buttons keep their place while no check runs
         self.progress.setSizePolicy(policy)
         self.progress.hide()
-        self.recheck_button = _button("Check again", "recheckDns", "Check the DNS again")
+        self.recheck_button = _button("Check now", "recheckDns", "Check the DNS now")
         self.cancel_button = _button("Cancel check", "cancelDns", "Cancel the DNS check")
         self.cancel_button.setEnabled(False)
         controls = QHBoxLayout()
@@ -244,7 +244,7 @@ class DnsHealthPanel(QWidget):
             return
         except asyncio.CancelledError:
             self.results.finish(cancelled=True)
-            self.status.setText("DNS check cancelled. Click “Check again” to start over.")
+            self.status.setText("DNS check cancelled. Click “Check now” to start over.")
             self.finished.emit(None)
             raise
         self.report = report

@@ -1,5 +1,6 @@
 """One account's card in the main window: state, last success, outbox counts, DNS verdict, token/secret expiry,
-and the buttons to check, send a test mail, open the outbox, see the DNS health, resume held mail."""
+and the buttons to check, send a test mail, open the outbox, see the DNS health, resume held mail, and Fix… (the
+wizard at the page that fixes a failing or paused account)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from wizard.pages.fix_page import fix_page
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.check import CheckReport, Step, StepStatus, check_profile
 from wizard.services.health import (
@@ -18,6 +20,7 @@ from wizard.services.health import (
     DnsVerdict,
     DnsVerdictStore,
     HealthState,
+    Issue,
     ProfileHealth,
     format_time,
     sender_domain,
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from wizard.dialogs.dns_health import DnsHealthDialog
     from wizard.services.dns_health import CheckResult, HealthReport
 
+# Problems a wizard page fixes even while the account still sends (a warning, not yet a failure).
+FIXABLE_WARNINGS = frozenset({Issue.NOT_SIGNED_IN, Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED})
 DNS_PROVIDER_IDS = {ProviderKind.GMAIL: "google", ProviderKind.M365_SMTP: "m365", ProviderKind.GRAPH: "m365"}
 W = TypeVar("W", bound=QWidget)
 
@@ -76,6 +81,7 @@ class ProfileCard(QGroupBox):
     """One account: state, last success, outbox counts, DNS, expiry; and what the admin can do about it."""
 
     check_finished = Signal(str, object)  # profile name, CheckReport
+    fix_requested = Signal(str, object)  # profile name, the PageId of the wizard page that fixes the problem
     dns_finished = Signal(str)  # profile name: its DNS verdict was recorded
 
     def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
@@ -107,7 +113,7 @@ class ProfileCard(QGroupBox):
         self.progress.setMaximumWidth(120)
         self.progress.hide()
 
-        self.check_button = self._button("checkButton", "Check", "Check the connection")
+        self.check_button = self._button("checkButton", "Check now", "Check the connection now")
         self.cancel_button = self._button("cancelButton", "Cancel", "Cancel the running check")
         self.cancel_button.hide()
         self.test_button = self._button("testMailButton", "Send test mail…", "Send a test mail through the outbox")
@@ -115,6 +121,10 @@ class ProfileCard(QGroupBox):
         self.dns_button = self._button("dnsButton", "DNS health…", "Check the sender domain's DNS")
         self.resume_button = self._button("resumeButton", "Resume", "Resume sending and release held mail")
         self.resume_button.hide()
+        self.fix_button = self._button("fixButton", "Fix…", "Open the wizard at the page that fixes this account")
+        self.fix_button.hide()
+        self._check_failure_shown = False  # the activity line already says why the last check failed
+        self.fix_button.clicked.connect(self._on_fix_clicked)
         self.check_button.clicked.connect(self._on_check_clicked)
         self.dns_button.clicked.connect(self.open_dns)
         self.cancel_button.clicked.connect(self.tasks.cancel)
@@ -124,8 +134,8 @@ class ProfileCard(QGroupBox):
         top.addWidget(self.state_badge)
         top.addWidget(self.identity, 1)
         buttons = QHBoxLayout()
-        for widget in (self.check_button, self.cancel_button, self.test_button, self.outbox_button, self.dns_button,
-                       self.resume_button):
+        for widget in (self.fix_button, self.check_button, self.cancel_button, self.test_button, self.outbox_button,
+                       self.dns_button, self.resume_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.progress)
         buttons.addStretch(1)
@@ -159,11 +169,22 @@ class ProfileCard(QGroupBox):
         if token_text:
             extra.append(token_text)
         self.extra.setText(" · ".join(extra))
-        self.reasons.setText("\n".join(health.reasons))
-        self.reasons.setVisible(bool(health.reasons) and health.state is not HealthState.OK)
+        # A failed check is explained once: by the activity line (with the fix and the server's words) while it
+        # shows, not again as a reason.
+        reasons = [reason for issue, reason in zip(health.issues, health.reasons, strict=True)
+                   if not (issue is Issue.CHECK_FAILED and self._check_failure_shown)]
+        self.reasons.setText("\n".join(reasons))
+        self.reasons.setVisible(bool(reasons) and health.state is not HealthState.OK)
         self.resume_button.setVisible(health.state is HealthState.PAUSED or health.held > 0)
+        self.fix_button.setVisible(health.state in (HealthState.FAILING, HealthState.PAUSED)
+                                   or bool(FIXABLE_WARNINGS.intersection(health.issues)))
 
-    def show_activity(self, text: str, error: bool = False) -> None:
+    def _on_fix_clicked(self) -> None:
+        code = self.health.diagnosis_code if self.health is not None else ""
+        self.fix_requested.emit(self.profile.name, fix_page(self.profile, code))
+
+    def show_activity(self, text: str, error: bool = False, *, check_failure: bool = False) -> None:
+        self._check_failure_shown = check_failure
         self.activity.setText(text)
         self.activity.setStyleSheet(problem_style() if error else "")
         self.activity.setVisible(bool(text))
@@ -196,7 +217,7 @@ class ProfileCard(QGroupBox):
             text = f"Check failed: {diagnosis.title}. {diagnosis.fix}" if diagnosis else "Check failed."
             if diagnosis and diagnosis.detail:
                 text += f"\nServer said: {diagnosis.detail}"
-            self.show_activity(text, error=True)
+            self.show_activity(text, error=True, check_failure=True)
         self.check_finished.emit(self.profile.name, report)
         return report
 
