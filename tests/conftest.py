@@ -19,6 +19,9 @@ def _qasync_loop() -> asyncio.AbstractEventLoop:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    # As the app does (wizard.app): a window that closes while a coroutine runs (Finish saving, then closing the
+    # wizard) must not quit the application, which would stop the loop under the running test.
+    app.setQuitOnLastWindowClosed(False)
     return qasync.QEventLoop(app)
 
 

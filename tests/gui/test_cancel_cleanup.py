@@ -13,6 +13,7 @@ from tests.fixtures.identity_provider import PUBLIC_CLIENT, TENANT, USER, Identi
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from tests.gui.test_oauth_paths import GOOGLE_SECRET, import_client_json
 from tests.gui.wizard_driver import (
+    cancel_and_discard,
     choose_provider,
     click,
     click_next,
@@ -53,7 +54,7 @@ async def test_cancelling_a_new_gmail_account_forgets_its_client_secret_and_toke
     assert secrets.load_secret(profile_name, SecretKind.CLIENT_SECRET) == GOOGLE_SECRET
     assert token_store.load_blob(profile_name) is not None
 
-    window.reject()
+    cancel_and_discard(qtbot, window)
 
     assert not client_file.exists()
     assert secrets.load_secret(profile_name, SecretKind.CLIENT_SECRET) is None
@@ -79,7 +80,7 @@ async def test_cancelling_a_new_microsoft_account_after_browser_sign_in_forgets_
     await window.wait_idle()
     assert token_store.load_blob(profile_name) is not None
 
-    window.reject()
+    cancel_and_discard(qtbot, window)
 
     assert token_store.load_blob(profile_name) is None
     assert secrets.load_secret(profile_name, SecretKind.TOKEN_CACHE_KEY) is None

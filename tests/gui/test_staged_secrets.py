@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.identity_provider import (
@@ -24,6 +22,7 @@ from tests.fixtures.xoauth2_smtp import XOAuth2Server, xoauth2_smtp_server
 from tests.gui.conftest import OFFSCREEN_NOISE, WindowFactory
 from tests.gui.test_provider_paths import CLIENT_SECRET, enter_app_only_registration, point_at
 from tests.gui.wizard_driver import (
+    cancel_and_discard,
     choose_provider,
     click_next,
     pass_check,
@@ -56,8 +55,7 @@ def clean_keyring(profile_name: str) -> Iterator[None]:
 
 
 def cancel(qtbot: QtBot, window: MailwrightWizard) -> None:
-    qtbot.mouseClick(window.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
-    assert not window.isVisible()
+    cancel_and_discard(qtbot, window)
 
 
 @pytest.mark.asyncio

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QPushButton, QSpinBox, QWizard
+from PySide6.QtWidgets import QCheckBox, QLineEdit, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from tests.gui.conftest import OFFSCREEN_NOISE
+from tests.gui.wizard_driver import finish_and_save
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
@@ -37,10 +37,7 @@ def summary(qtbot: QtBot, profile_name: str) -> Iterator[MailwrightWizard]:
 
 
 async def save(qtbot: QtBot, window: MailwrightWizard) -> None:
-    saved = SignalWaiter(window.summary_page.save_finished)
-    qtbot.mouseClick(window.summary_page.findChild(QPushButton, "saveProfile"), Qt.MouseButton.LeftButton)
-    assert await saved.wait() == (True,), window.summary_page.result.text()
-    await window.wait_idle()
+    await finish_and_save(qtbot, window)
 
 
 def relay_box(window: MailwrightWizard) -> QCheckBox:
@@ -66,13 +63,35 @@ async def test_ticking_the_relay_saves_it_where_the_app_reads_it(qtbot: QtBot, d
     assert "# kept by the admin" in text and "# two months" in text
     assert ConfigStore().table_values("relay") == {"enabled": True, "listen": "127.0.0.1:2525"}
     assert relay_address_from_config(config) == ("127.0.0.1", 2525)
-    finish = summary.button(QWizard.WizardButton.FinishButton)
-    assert finish.isEnabled()
-    box.setChecked(False)  # changed after the save: Finish waits for another save
-    assert not finish.isEnabled()
+
+
+@pytest.mark.asyncio
+async def test_a_relay_setting_changed_after_a_failed_finish_is_what_finish_saves(
+        qtbot: QtBot, data_home: Path, summary: MailwrightWizard) -> None:
+    page = summary.summary_page
+    page.findChild(QLineEdit, "profileName").setText("two words")
+    assert not summary.button(QWizard.WizardButton.FinishButton).isEnabled()  # nothing Finish could save
+    page.findChild(QLineEdit, "profileName").setText("relay-off")
+    relay_box(summary).setChecked(True)
+    relay_box(summary).setChecked(False)
     await save(qtbot, summary)
-    assert relay_address_from_config(config) is None
-    assert ConfigStore().table_values("relay") == {"enabled": False, "listen": "127.0.0.1:2525"}
+    assert ConfigStore().load().profiles["relay-off"].host == "smtp.example.com"
+    assert relay_address_from_config(data_home / "config.toml") is None
+
+
+def test_the_examples_follow_the_relay_switch(summary: MailwrightWizard) -> None:
+    page = summary.summary_page
+    box, port = relay_box(summary), page.findChild(QSpinBox, "relayPort")
+    assert not box.isChecked()
+    off = page.how_to_send.toPlainText()
+    assert "127.0.0.1" not in off and "2525" not in off  # no address to use while nothing listens there
+    assert "loopback relay, which is off" in off and not port.isEnabled()
+    box.setChecked(True)
+    on = page.how_to_send.toPlainText()
+    assert "server 127.0.0.1, port 2525, no TLS, no sign-in" in on and "serve --relay 127.0.0.1:2525" in on
+    assert port.isEnabled()
+    box.setChecked(False)
+    assert page.how_to_send.toPlainText() == off
 
 
 @pytest.mark.asyncio
@@ -108,10 +127,6 @@ async def test_the_relay_port_is_chosen_on_the_page_and_saved_with_the_host_kept
     await save(qtbot, summary)
 
     assert relay_address_from_config(data_home / "config.toml") == ("127.0.0.1", 2601)
-    finish = summary.button(QWizard.WizardButton.FinishButton)
-    assert finish.isEnabled()
-    port.setValue(2602)  # changed after the save: Finish waits for another save
-    assert not finish.isEnabled()
 
 
 def test_set_table_value_keeps_comments_and_refuses_validated_tables(data_home: Path) -> None:

@@ -4,9 +4,10 @@ await what the pages report (check finished, DNS checked, test mail accepted, sa
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QLineEdit, QPushButton, QRadioButton, QSpinBox, QWizard
+from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QRadioButton, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
 
+from tests.fixtures.waiting import eventually
 from tests.gui.conftest import SignalWaiter
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
@@ -96,14 +97,27 @@ async def settings_dns_test_mail_and_save(qtbot: QtBot, window: MailwrightWizard
     await window.wait_idle()
     assert "The server accepted the message" in window.test_mail_page.status.text()
     click_next(qtbot, window, PageId.SUMMARY)
+    await finish_and_save(qtbot, window)
+
+
+async def finish_and_save(qtbot: QtBot, window: MailwrightWizard) -> None:
+    """Finish on the summary page: it saves the account, then the wizard closes (no separate Save button)."""
     finish = window.button(QWizard.WizardButton.FinishButton)
-    assert not finish.isEnabled()
+    assert finish.isEnabled()
     saved = SignalWaiter(window.summary_page.save_finished)
-    click(qtbot, window, "saveProfile")
+    qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
     assert await saved.wait() == (True,), window.summary_page.result.text()
     await window.wait_idle()
-    assert finish.isEnabled()
-    qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
+    await eventually(lambda: not window.isVisible(), "the wizard to close after saving")
+
+
+def cancel_and_discard(qtbot: QtBot, window: MailwrightWizard) -> None:
+    """Cancel with unsaved input: the wizard asks first; answer Discard."""
+    qtbot.mouseClick(window.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    question = window.discard_question
+    assert question is not None and question.isVisible(), "Cancel did not ask before discarding the input"
+    assert window.isVisible()
+    qtbot.mouseClick(question.button(QMessageBox.StandardButton.Discard), Qt.MouseButton.LeftButton)
     assert not window.isVisible()
 
 

@@ -1,4 +1,4 @@
-"""Summary: what will be saved, saving it, and how applications hand their mail to Mailwright.
+"""Summary: what will be saved, and how applications hand their mail to Mailwright; Finish saves it.
 
 Settings go to config.toml; the password, client secret or certificate passphrase to the keyring (never to
 the file); the `[delivery]` settings to config.toml's `[delivery]` table, the loopback relay choice to `[relay]`
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -75,11 +74,19 @@ def describe_sign_in(state: WizardState) -> str:
     return words
 
 
-def submission_help(profile_name: str, listen: str = DEFAULT_RELAY_LISTEN) -> str:
-    """How applications hand mail to Mailwright: the loopback relay, the command line, the Python API."""
+def submission_help(profile_name: str, listen: str = DEFAULT_RELAY_LISTEN, relay_enabled: bool = True) -> str:
+    """How applications hand mail to Mailwright: the loopback relay (its address only when it is switched on),
+    the command line, the Python API."""
     host, port = relay_host_port(listen)
-    return (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
-            "#   (the loopback relay, this computer only: tick \"Run the loopback relay\" above)\n"
+    if relay_enabled:
+        smtp = (f"# Any application that speaks SMTP: server {host}, port {port}, no TLS, no sign-in\n"
+                "#   (the loopback relay: applications on this computer only)\n")
+        serve = f"mailwright serve --relay {listen}"
+    else:
+        smtp = ("# Applications that speak SMTP need the loopback relay, which is off:\n"
+                "#   tick \"Run the loopback relay\" above to give them an address\n")
+        serve = "mailwright serve"
+    return (smtp +
             "# Scripts and scheduled jobs:\n"
             f"mailwright send --profile {profile_name} --to ops@example.com \\\n"
             "    --subject \"Nightly report\" --body \"All jobs finished.\"\n"
@@ -87,7 +94,7 @@ def submission_help(profile_name: str, listen: str = DEFAULT_RELAY_LISTEN) -> st
             "import wizard\n"
             f"wizard.submit(message, profile=\"{profile_name}\")\n"
             "# Mailwright's background sender delivers the queue, with retries, while\n"
-            f"# the app runs; on a server: mailwright serve --relay {listen}")
+            f"# the app runs; on a server: {serve}")
 
 
 def save_delivery(store: ConfigStore, wanted: DeliverySettings) -> None:
@@ -147,7 +154,7 @@ class SummaryPage(QWizardPage):
         self.state = state
         self.tasks = TaskTracker(self)
         self.setTitle("Save the account")
-        self.setSubTitle("Check the summary, save the account, then click Finish.")
+        self.setSubTitle("Check the summary, then click Finish to save the account.")
         self.from_line = selectable_text("summarySender", "Sender")
         self.provider = selectable_text("summaryProvider", "Provider")
         self.server = selectable_text("summaryServer", "Server")
@@ -171,7 +178,7 @@ class SummaryPage(QWizardPage):
         self.relay.setAccessibleName("Run the loopback relay for applications on this computer")
         self.relay.setToolTip("Applications on this computer hand mail to Mailwright over SMTP without signing in; "
                               "other computers cannot connect. It runs while Mailwright's main window is open "
-                              "(a change applies when you save).")
+                              "(a change applies when you click Finish).")
         self._relay_bind = relay_host_port(DEFAULT_RELAY_LISTEN)[0]
         self.relay_host = QLabel(f"{self._relay_bind}, port")
         self.relay_port = QSpinBox()
@@ -181,13 +188,7 @@ class SummaryPage(QWizardPage):
         self.relay_port.setToolTip("Choose another port if 2525 is taken by another program.")
         self._relay_loaded = False
 
-        self.save_button = QPushButton("Save account")
-        self.save_button.setObjectName("saveProfile")
-        self.save_button.setAccessibleName("Save the account")
         self.result = selectable_text("saveResult", "Save result")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
-        buttons.addWidget(self.result, 1)
 
         self.how_to_send = QPlainTextEdit()
         self.how_to_send.setObjectName("submissionHelp")
@@ -211,12 +212,11 @@ class SummaryPage(QWizardPage):
         relay_row.addWidget(self.relay_port)
         relay_row.addStretch(1)
         layout.addLayout(relay_row)
-        layout.addLayout(buttons)
+        layout.addWidget(self.result)
         layout.addWidget(send_box)
         layout.addStretch(1)
 
         self.profile_name.textChanged.connect(self._on_name_changed)
-        self.save_button.clicked.connect(self._on_save_clicked)
         self.relay.toggled.connect(self._on_relay_toggled)
         self.relay_port.valueChanged.connect(self._on_relay_toggled)
         self.tasks.busy_changed.connect(self._on_busy_changed)
@@ -252,7 +252,7 @@ class SummaryPage(QWizardPage):
         self._show_saved_state()
 
     def _show_saved_state(self) -> None:
-        """A save counts only for exactly the settings shown; going back and changing one asks for a new save."""
+        """A save counts only for exactly the settings shown; going back and changing one saves again."""
         try:
             current = self.state.profile().validated()
         except InvalidInputError:
@@ -268,21 +268,22 @@ class SummaryPage(QWizardPage):
         return format_host_port(self._relay_bind, self.relay_port.value())
 
     def _show_submission_help(self, profile_name: str) -> None:
-        self.how_to_send.setPlainText(submission_help(profile_name, self.relay_listen_address()))
+        self.how_to_send.setPlainText(submission_help(profile_name, self.relay_listen_address(),
+                                                      self.relay.isChecked()))
+        self.relay_port.setEnabled(self.relay.isChecked())
 
     def _on_relay_toggled(self) -> None:
-        """The relay choice is saved with the account: after a save, a change asks for another."""
+        """The relay choice is saved with the account: after a save, a change is saved again by Finish."""
         self._show_submission_help(self.state.draft.name.strip() or "NAME")
         if self.state.saved is not None:
             self.state.saved = None
             self.result.setStyleSheet("")
-            self.result.setText("Click Save account again to keep the relay setting.")
+            self.result.setText("")
             self.completeChanged.emit()
 
     def _on_name_changed(self, text: str) -> None:
         self.state.draft = replace(self.state.draft, name=text)
         valid = bool(_PROFILE_NAME.match(text.strip()))
-        self.save_button.setEnabled(valid and not self.tasks.busy)
         self._show_submission_help(text.strip() if valid else "NAME")
         if not valid:
             self.result.setStyleSheet(problem_style())
@@ -294,14 +295,30 @@ class SummaryPage(QWizardPage):
                                 if replaces else "")
         self.completeChanged.emit()
 
+    def is_saved(self) -> bool:
+        saved = self.state.saved
+        return saved is not None and saved.name == self.state.draft.name.strip()
+
     @override
     def isComplete(self) -> bool:
-        saved = self.state.saved
-        return saved is not None and not self.tasks.busy and saved.name == self.state.draft.name.strip()
+        """Finish saves: it is enabled for any profile name that can be saved, not after a separate save."""
+        return bool(_PROFILE_NAME.match(self.state.draft.name.strip())) and not self.tasks.busy
+
+    @override
+    def validatePage(self) -> bool:
+        """Finish: close once exactly these settings are saved; else save them (off the event loop) and finish
+        when that worked. A failed save stays on the page and says why."""
+        if self.is_saved():
+            return True
+        self._save_and_finish()
+        return False
 
     @async_slot()
-    async def _on_save_clicked(self) -> None:
+    async def _save_and_finish(self) -> None:
         await self.tasks.run(self._save())
+        wizard = self.wizard()
+        if self.is_saved() and wizard is not None and wizard.currentPage() is self:
+            wizard.accept()
 
     async def _save(self) -> None:
         profile = self.state.profile()
@@ -324,7 +341,7 @@ class SummaryPage(QWizardPage):
         self.state.saved_profiles[saved.name] = saved
         backend = secrets.backend_name().rsplit(".", 2)[-2]  # keyring.backends.SecretService.Keyring -> SecretService
         self.result.setText(f"Saved as profile “{saved.name}”.\nSettings: {store.path}\n"
-                            f"Secrets: {self._secret_words(backend)}.\nClick Finish to close the wizard.")
+                            f"Secrets: {self._secret_words(backend)}.")
         self.save_finished.emit(True)
         self.completeChanged.emit()
 
@@ -341,6 +358,5 @@ class SummaryPage(QWizardPage):
         self.result.setText(text)
         self.save_finished.emit(False)
 
-    def _on_busy_changed(self, busy: bool) -> None:
-        self.save_button.setEnabled(not busy and bool(_PROFILE_NAME.match(self.state.draft.name.strip())))
+    def _on_busy_changed(self, _busy: bool) -> None:
         self.completeChanged.emit()

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtWidgets import QDialog, QWidget, QWizard, QWizardPage
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget, QWizard, QWizardPage
 
 from wizard.pages import flow
 from wizard.pages.ids import PageId
@@ -121,6 +121,12 @@ class MailwrightWizard(QWizard):
         self.setOption(QWizard.WizardOption.HaveHelpButton, True)
         self.helpRequested.connect(self.show_help)
         self.help_dialog: QDialog | None = None
+        self.discard_question: QMessageBox | None = None
+        self._discard_confirmed = False
+        # What the first page shows once it has filled itself in (the SMTP page proposes the address as user
+        # name): the baseline for "unsaved input", taken when that page is current.
+        self._as_opened: tuple[object, ...] | None = None
+        self.currentIdChanged.connect(self._take_baseline)
         self.ensure_page(start)
         self.setStartId(start)
         self.resize(800, 600)
@@ -258,8 +264,56 @@ class MailwrightWizard(QWizard):
         for tracker in self.task_trackers():
             tracker.cancel()
 
+    # -- Cancel, Esc and the close button: what was typed is not thrown away without asking ------------------
+
+    def _entered(self) -> tuple[object, ...]:
+        """What the admin entered: the settings (the profile name aside), the typed secrets, delivery."""
+        return (replace(self.state.profile(), name=""), self.state.secrets.fingerprint(), self.state.delivery)
+
+    def _take_baseline(self) -> None:
+        if self._as_opened is None:
+            self._as_opened = self._entered()
+
+    def has_unsaved_input(self) -> bool:
+        """Something was entered or changed since the wizard opened, and Finish has not saved it."""
+        if self._as_opened is None or self._entered() == self._as_opened:
+            return False
+        saved = self.state.saved
+        return saved is None or replace(saved, name="") != replace(self.state.profile(), name="")
+
+    def discard(self) -> None:
+        """Close without saving and without asking (the admin said so)."""
+        self._discard_confirmed = True
+        self.reject()
+
+    def ask_discard(self) -> QMessageBox:
+        """Cancel with unsaved input: ask first (open(), not exec(): no nested event loop)."""
+        if self.discard_question is not None and self.discard_question.isVisible():
+            return self.discard_question
+        editing = self.state.editing
+        text = (f"Your changes to the account “{editing}” are not saved." if editing
+                else "The account you entered is not saved.")
+        question = QMessageBox(QMessageBox.Icon.Question, "Discard your input?",
+                               f"{text} Close the wizard and discard them?",
+                               QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        question.setObjectName("confirmDiscard")
+        question.setInformativeText("Keep editing, then click Finish on the last page to save.")
+        question.button(QMessageBox.StandardButton.Cancel).setText("Keep editing")
+        question.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        question.finished.connect(self._on_discard_answer)
+        self.discard_question = question
+        question.open()
+        return question
+
+    def _on_discard_answer(self, result: int) -> None:
+        if result == int(QMessageBox.StandardButton.Discard):
+            self.discard()
+
     @override
     def reject(self) -> None:
+        if not self._discard_confirmed and self.has_unsaved_input():
+            self.ask_discard()
+            return
         self.cancel_tasks()
         super().reject()
 
@@ -270,5 +324,8 @@ class MailwrightWizard(QWizard):
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.cancel_tasks()
-        super().closeEvent(event)
+        """The title bar's close button (a spontaneous event) asks like Cancel; a close by the program (the app
+        quitting, a test, a screenshot) discards without a question nobody would see."""
+        if not event.spontaneous():
+            self._discard_confirmed = True
+        super().closeEvent(event)  # QDialog: reject(), and the event is ignored while the question is open
