@@ -15,6 +15,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.check import STEP_TITLES
 from wizard.services.model import Profile, Security
 from wizard.services.secret_source import DraftSecrets
 
@@ -129,3 +130,23 @@ async def test_saved_account_without_a_keyring_explains_the_keyring(qtbot: QtBot
     window = await saved_account_check(qtbot, server.port)
     title = window.check_page.findChild(QLabel, "diagnosisTitle").text()
     assert title == "No secure keyring is available"
+
+
+async def test_the_running_step_shows_its_elapsed_seconds(qtbot: QtBot, silent_server: SilentServer) -> None:
+    window = await open_at_check(qtbot, account("127.0.0.1", silent_server.port, "pw"))
+    page = window.check_page
+    now = [100.0]
+    page.clock = lambda: now[0]  # the page's clock, not the wall's: no timed assertion
+    finished = SignalWaiter(page.check_finished)
+    window.next()
+    await asyncio.wait_for(silent_server.connected.wait(), 10)
+    running = next(name for name in STEP_TITLES if page.step_result(name) == "running…")
+    assert page.elapsed_timer.isActive() and page.elapsed_timer.interval() == 1000
+    now[0] = 107.6
+    page.show_elapsed()  # what the one-second timer calls
+    assert page.step_result(running) == "running… 7 s"
+    page.tasks.cancel()
+    assert await finished.wait(10) == (False,)
+    await asyncio.wait_for(window.wait_idle(), 10)
+    assert not page.elapsed_timer.isActive()
+    assert page.step_result(running) == "cancelled"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWizard
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import OFFSCREEN_NOISE
@@ -146,3 +146,41 @@ def test_missing_ca_file_is_named(window: MailwrightWizard) -> None:
     edit(window, "caFile").setText("/nonexistent/ca.pem")
     assert "The CA file /nonexistent/ca.pem does not exist." in messages(window)
     assert not can_go_next(window)
+
+
+def port_warning(window: MailwrightWizard) -> str:
+    label = window.smtp_page.findChild(QLabel, "portSecurityWarning")
+    return label.text() if label.isVisible() else ""
+
+
+def test_an_unusual_port_and_security_pair_warns_while_typing_without_blocking(window: MailwrightWizard) -> None:
+    security = window.smtp_page.findChild(QComboBox, "security")
+    edit(window, "host").setText("smtp.example.com")
+    edit(window, "username").setText("app@example.com")
+    edit(window, "password").setText("pw")
+    assert port_warning(window) == ""  # 587 with STARTTLS: the usual pair
+    edit(window, "port").setText("465")  # typed: the port stays when the security changes
+    assert port_warning(window).startswith("Port 465 usually expects encryption from the first byte (SSL/TLS), "
+                                           "not STARTTLS")
+    assert "Choose SSL/TLS for port 465, or port 587 for STARTTLS." in port_warning(window)
+    assert can_go_next(window)  # a warning: some servers do use other ports
+    security.setCurrentIndex(security.findData(Security.TLS.value))
+    assert port_warning(window) == ""
+    edit(window, "port").setText("587")
+    assert port_warning(window).startswith("Port 587 usually starts unencrypted and switches to encryption with "
+                                           "STARTTLS, not SSL/TLS")
+    edit(window, "port").setText("2465")
+    assert port_warning(window) == ""  # an unknown port: no opinion
+
+
+def test_the_connect_timeout_is_a_field_saved_in_the_profile(qtbot: QtBot) -> None:
+    state = WizardState(draft=Profile(name="default", from_address="app@example.com", host="smtp.example.com",
+                                      timeout_s=45.0))
+    wizard = MailwrightWizard(SavedAccounts(state), start=PageId.SMTP, autostart_check=False)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    timeout = wizard.smtp_page.findChild(QSpinBox, "timeout")
+    assert timeout is not None and timeout.value() == 45 and timeout.suffix() == " s"
+    assert (timeout.minimum(), timeout.maximum()) == (5, 300)
+    timeout.setValue(90)
+    assert wizard.state.profile().timeout_s == 90.0

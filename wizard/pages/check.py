@@ -8,9 +8,10 @@ Microsoft 365 SMTP fails because SMTP AUTH is disabled, the page offers Microsof
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -154,6 +155,13 @@ class CheckPage(QWizardPage):
         self.use_graph_button.clicked.connect(self.use_graph_instead)
         self.tasks.busy_changed.connect(self._on_busy_changed)
         self.send_test_dialog: SendTestDialog | None = None
+        # The running step counts its seconds, so a slow server (or a port waiting for the wrong security) is
+        # seen to be waiting, not frozen.
+        self.clock = time.monotonic
+        self._running: tuple[str, float] | None = None  # step name, started at (clock)
+        self.elapsed_timer = QTimer(self)
+        self.elapsed_timer.setInterval(1000)
+        self.elapsed_timer.timeout.connect(self.show_elapsed)
 
     @override
     def initializePage(self) -> None:
@@ -242,6 +250,7 @@ class CheckPage(QWizardPage):
         return credential
 
     def _reset_rows(self) -> None:
+        self._stop_elapsed()
         self._statuses.clear()
         for name in _ALL_STEPS:
             self._icons[name].clear()
@@ -275,8 +284,26 @@ class CheckPage(QWizardPage):
         if step.status is StepStatus.PASSED and step.name == "ehlo":
             text = "passed (capabilities below)"
         self._set_row(step.name, step.status, text)
+        if step.status is StepStatus.RUNNING:
+            self._running = (step.name, self.clock())
+            self.elapsed_timer.start()
+        elif self._running is not None and self._running[0] == step.name:
+            self._stop_elapsed()
+
+    def show_elapsed(self) -> None:
+        """The running step's row: "running… 7 s" (whole seconds since it started)."""
+        if self._running is None:
+            return
+        name, since = self._running
+        if self._statuses.get(name) is StepStatus.RUNNING:
+            self._results[name].setText(f"{_WORDS[StepStatus.RUNNING]} {int(self.clock() - since)} s")
+
+    def _stop_elapsed(self) -> None:
+        self._running = None
+        self.elapsed_timer.stop()
 
     def _show_report(self, report: CheckReport) -> None:
+        self._stop_elapsed()
         for step in report.steps:
             self._show_step(step)
         if report.capabilities:
@@ -293,8 +320,9 @@ class CheckPage(QWizardPage):
                                 "change the settings, and click “Check now”.")
 
     def _show_cancelled(self) -> None:
+        self._stop_elapsed()
         for name in step_names(self.state):
-            if self.step_result(name) in {"", _WORDS[StepStatus.RUNNING]}:
+            if self._statuses.get(name, StepStatus.RUNNING) is StepStatus.RUNNING:
                 self._set_row(name, StepStatus.SKIPPED, "cancelled")
         self.status.setText("Check cancelled. Click “Check now” to start over.")
 

@@ -1,4 +1,5 @@
-"""The SMTP account: server, security, sign-in, and an optional CA file; validated as you type.
+"""The SMTP account: server, security, sign-in, an optional CA file and the connect timeout; validated as you
+type, with a warning for a port and security that do not usually go together (465 with STARTTLS …).
 
 The sender address and display name are entered on the sender page; this page only shows them.
 """
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -27,13 +29,16 @@ from wizard.pages.smtp_rules import needs_plaintext_confirmation, smtp_problems
 from wizard.pages.state import WizardState
 from wizard.services import providers
 from wizard.services.model import DEFAULT_PORTS, Security
+from wizard.services.port_security import port_security_warning
+from wizard.widgets.colours import notice_style
 from wizard.widgets.form_widgets import line_edit, problem_label
 
 SECURITY_CHOICES = (
-    (Security.STARTTLS, "STARTTLS (usually port 587)"),
-    (Security.TLS, "Implicit TLS / SSL (usually port 465)"),
+    (Security.STARTTLS, "STARTTLS: encryption switched on after connecting (usually port 587)"),
+    (Security.TLS, "SSL/TLS: encrypted from the start (usually port 465)"),
     (Security.NONE, "None: no encryption (port 25)"),
 )
+TIMEOUT_RANGE_S = (5, 300)
 
 
 class SmtpAccountPage(QWizardPage):
@@ -74,6 +79,19 @@ class SmtpAccountPage(QWizardPage):
         self.preset_help.setWordWrap(True)
         self.preset_help.setOpenExternalLinks(True)
         self.messages = problem_label("validationMessages", "Problems with the settings")
+        self.port_warning = QLabel()
+        self.port_warning.setObjectName("portSecurityWarning")
+        self.port_warning.setAccessibleName("Port and security warning")
+        self.port_warning.setWordWrap(True)
+        self.port_warning.setStyleSheet(notice_style())
+        self.port_warning.hide()
+        self.timeout = QSpinBox()
+        self.timeout.setObjectName("timeout")
+        self.timeout.setAccessibleName("Connect timeout in seconds")
+        self.timeout.setRange(*TIMEOUT_RANGE_S)
+        self.timeout.setSuffix(" s")
+        self.timeout.setToolTip("How long Mailwright waits for the server to answer before it gives up. Raise it "
+                                "for a slow server or network.")
 
         server_row = QHBoxLayout()
         server_row.addWidget(self.host, 1)
@@ -89,9 +107,11 @@ class SmtpAccountPage(QWizardPage):
         form.addRow("User name:", self.username)
         form.addRow("Password:", self.password)
         form.addRow("Custom CA file:", ca_row)
+        form.addRow("Connect timeout:", self.timeout)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preset_help)
         layout.addLayout(form)
+        layout.addWidget(self.port_warning)
         layout.addWidget(self.messages)
         layout.addWidget(self.confirm_plaintext)
         layout.addStretch(1)
@@ -111,6 +131,7 @@ class SmtpAccountPage(QWizardPage):
         for edit in (self.host, self.port, self.username, self.password, self.ca_file):
             edit.textChanged.connect(self._on_changed)
         self.confirm_plaintext.toggled.connect(self._on_changed)
+        self.timeout.valueChanged.connect(self._on_changed)
 
     @override
     def initializePage(self) -> None:
@@ -129,6 +150,7 @@ class SmtpAccountPage(QWizardPage):
         self.password.setPlaceholderText("saved in the keyring; type to replace it" if keeps_saved
                                          else "password or app password")
         self.ca_file.setText(s.draft.ca_file)
+        self.timeout.setValue(round(s.draft.timeout_s))
         self.confirm_plaintext.setChecked(s.draft.allow_plaintext_loopback)
         self._port_typed = s.draft.port != DEFAULT_PORTS[s.draft.security]
         self._username_typed = bool(s.draft.username.strip()) and s.draft.username != s.draft.from_address
@@ -181,7 +203,7 @@ class SmtpAccountPage(QWizardPage):
         port_text = self.port.text().strip()
         s.draft = replace(s.draft, host=self.host.text(), security=self.selected_security(),
                           port=int(port_text) if port_text.isdigit() else 0, username=self.username.text(),
-                          ca_file=self.ca_file.text())
+                          ca_file=self.ca_file.text(), timeout_s=float(self.timeout.value()))
         s.secrets.password = self.password.text()
         # after the rest: whether the confirmation is needed depends on the host, security and user just stored
         s.draft = replace(s.draft, allow_plaintext_loopback=self.confirm_plaintext.isChecked()
@@ -195,6 +217,10 @@ class SmtpAccountPage(QWizardPage):
         shown = [p.message for p in smtp_problems(self.state, self.port.text()) if p.shown]
         self.messages.setText("\n".join(shown))
         self.messages.setVisible(bool(shown))
+        port_text = self.port.text().strip()
+        warning = port_security_warning(int(port_text), self.state.draft.security) if port_text.isdigit() else ""
+        self.port_warning.setText(warning)
+        self.port_warning.setVisible(bool(warning))
         self.completeChanged.emit()
 
     @override
