@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QTabBar,
     QToolButton,
     QWizard,
@@ -225,3 +226,54 @@ def test_dnspython_is_not_imported_with_the_page() -> None:
             "print(loaded); sys.exit(1 if loaded else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.asyncio
+async def test_the_dkim_selector_and_daily_volume_are_fields_not_command_line_options(qtbot: QtBot,
+                                                                                     nameserver: str) -> None:
+    draft = Profile(name="default", from_address="app@hidden.test", host="smtp.hidden.test")
+    opened = Opened(qtbot, WizardState(draft=draft), nameserver)
+    assert await opened.enter() == (False,)
+    await opened.page.tasks.wait()
+    page = opened.page
+    dkim = page.findChild(QLabel, "details-dkim").text() + page.findChild(QLabel, "fix-dkim").text()
+    assert "enter it as the DKIM selector (the field on the DNS page, or --selector for mailwright dns)" in dkim
+    assert "give your selector with --selector" not in dkim
+    rules = page.findChild(QLabel, "details-sender_rules").text()
+    assert "Enter how many messages a day you expect to send (the field on the DNS page" in rules
+    assert "Postmaster Tools, Google's free dashboard for senders" in rules  # the term explained where it is used
+
+    selector = page.findChild(QLineEdit, "dkimSelector")
+    selector.setText("X7")
+    selector.textEdited.emit("X7")
+    assert page.status.text() == "Press Enter or click “Check now” to check with the new value."
+    finished = SignalWaiter(page.check_finished)
+    qtbot.keyClick(selector, Qt.Key.Key_Return)  # Enter checks again with the selector
+    await finished.wait()
+    await page.tasks.wait()
+    assert opened.row("dkim") == ("OK", "DKIM key published (selectors: x7)")
+
+    volume = page.findChild(QSpinBox, "dailyVolume")
+    assert volume.value() == 0 and volume.text() == "not sure"
+    volume.setValue(20000)
+    finished = SignalWaiter(page.check_finished)
+    qtbot.mouseClick(page.findChild(QPushButton, "recheckDns"), Qt.MouseButton.LeftButton)  # or Check now
+    await finished.wait()
+    await page.tasks.wait()
+    rules = page.findChild(QLabel, "details-sender_rules").text()
+    assert "Bulk sender (20000/day >= 5000)" in rules and "Enter how many messages" not in rules
+
+
+@pytest.mark.asyncio
+async def test_a_selector_that_is_no_dns_name_is_explained_not_checked(qtbot: QtBot, nameserver: str) -> None:
+    opened = Opened(qtbot, WizardState(draft=Profile(name="default", from_address="app@hidden.test")), nameserver)
+    await opened.enter()
+    await opened.page.tasks.wait()
+    page = opened.page
+    page.findChild(QLineEdit, "dkimSelector").setText("my selector!")
+    finished = SignalWaiter(page.check_finished)
+    qtbot.keyClick(page.findChild(QLineEdit, "dkimSelector"), Qt.Key.Key_Return)
+    assert await finished.wait() == (False,)
+    await page.tasks.wait()
+    assert page.status.text() == ("Cannot check the DNS: 'selector!' is not a DKIM selector: one name of letters, "
+                                  "digits, - and _ (like s1 or google), as in the s= tag of a DKIM-Signature.")

@@ -41,10 +41,26 @@ def test_a_server_without_a_preset_has_no_made_up_links() -> None:
     assert page_links(PageId.SMTP, WizardState(draft=Profile(name="default", provider=ProviderKind.SMTP))) == []
 
 
-def test_dns_help_points_at_the_standards() -> None:
-    urls = [url for _text, url in page_links(PageId.DNS, WizardState(
-        draft=Profile(name="default", provider=ProviderKind.M365_SMTP)))]
-    assert "https://www.rfc-editor.org/rfc/rfc7208" in urls and "https://www.rfc-editor.org/rfc/rfc7489" in urls
+def test_dns_help_links_to_google_and_microsoft_not_to_rfcs_as_provider_documentation() -> None:
+    state = WizardState(draft=Profile(name="default", provider=ProviderKind.SMTP))
+    urls = [url for _text, url in page_links(PageId.DNS, state)]
+    assert "https://support.google.com/a/answer/33786" in urls  # Google: set up SPF
+    assert "https://learn.microsoft.com/defender-office-365/email-authentication-dmarc-configure" in urls
+    assert not any("rfc-editor.org" in url for url in urls)
+    html = help_html(PageId.DNS, "DNS", state)
+    assert "Your provider&#x27;s own documentation" not in html and "What Google and Microsoft" in html
+    assert "Postmaster Tools, a free dashboard" in html
+
+
+@pytest.mark.parametrize("page", [PageId.SMTP, PageId.CHECK, PageId.DNS, PageId.TEST_MAIL, PageId.SUMMARY])
+def test_help_for_the_main_pages_is_more_than_one_paragraph(page: PageId) -> None:
+    assert help_html(page, page.cli_name, WizardState()).count("<p>") >= 2
+
+
+def test_smtp_help_explains_starttls_and_a_ca_file() -> None:
+    html = help_html(PageId.SMTP, "SMTP", WizardState())
+    assert "STARTTLS (usually port 587) connects unencrypted and then switches encryption on" in html
+    assert "A custom CA file is only needed when your server&#x27;s certificate was issued by your own" in html
 
 
 @pytest.mark.gui

@@ -26,8 +26,22 @@ GOOGLE_SMTP = ("Google Workspace: send mail from a printer, scanner or app", "ht
 GOOGLE_OAUTH_DESKTOP = ("Google: OAuth 2.0 for desktop apps",
                         "https://developers.google.com/identity/protocols/oauth2/native-app")
 GOOGLE_SENDER_GUIDELINES = ("Google: email sender guidelines", "https://support.google.com/a/answer/81126")
-SPF_RFC = ("RFC 7208: Sender Policy Framework (SPF)", "https://www.rfc-editor.org/rfc/rfc7208")
-DMARC_RFC = ("RFC 7489: DMARC", "https://www.rfc-editor.org/rfc/rfc7489")
+# What the big receivers publish about the records they check: the DNS page's help links there, not to RFCs.
+GOOGLE_SPF = ("Google: set up SPF", "https://support.google.com/a/answer/33786")
+GOOGLE_DKIM = ("Google: set up DKIM", "https://support.google.com/a/answer/174124")
+GOOGLE_DMARC = ("Google: set up DMARC", "https://support.google.com/a/answer/2466580")
+GOOGLE_POSTMASTER = ("Google Postmaster Tools: your spam rate as Gmail sees it",
+                     "https://support.google.com/a/answer/9981691")
+MICROSOFT_SPF = ("Microsoft: set up SPF for your domain",
+                 "https://learn.microsoft.com/defender-office-365/email-authentication-spf-configure")
+MICROSOFT_DKIM = ("Microsoft: set up DKIM for your domain",
+                  "https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure")
+MICROSOFT_DMARC = ("Microsoft: set up DMARC for your domain",
+                   "https://learn.microsoft.com/defender-office-365/email-authentication-dmarc-configure")
+OUTLOOK_SENDER_SUPPORT = ("Outlook.com: sender support for Hotmail and Outlook.com addresses",
+                          "https://sendersupport.olc.protection.outlook.com/pm/")
+RECEIVER_LINKS = (GOOGLE_SENDER_GUIDELINES, GOOGLE_SPF, GOOGLE_DKIM, GOOGLE_DMARC, GOOGLE_POSTMASTER,
+                  MICROSOFT_SPF, MICROSOFT_DKIM, MICROSOFT_DMARC, OUTLOOK_SENDER_SUPPORT)
 
 Link = tuple[str, str]
 
@@ -85,6 +99,52 @@ PAGE_TEXT: dict[PageId, str] = {
 }
 
 
+# Further paragraphs for the pages whose subject needs more than one: the terms the page uses, explained.
+MORE_TEXT: dict[PageId, tuple[str, ...]] = {
+    PageId.SMTP: (
+        "Security is how the connection is encrypted. STARTTLS (usually port 587) connects unencrypted and then "
+        "switches encryption on before anything private is sent. SSL/TLS (usually port 465, also called implicit "
+        "TLS) is encrypted from the first byte. Both are safe; they are not interchangeable: the wrong one for a "
+        "port makes the connection wait or fail, and the page warns when a pair looks wrong.",
+        "A custom CA file is only needed when your server's certificate was issued by your own organisation (a "
+        "private certificate authority) instead of a public one. It is a .pem or .crt file your IT department "
+        "gives you; with it Mailwright can still check that it talks to the right server. Leave it empty for any "
+        "public provider.",
+        "The connect timeout is how long Mailwright waits for the server to answer. 30 seconds suits almost every "
+        "server; raise it only for a very slow one.",
+    ),
+    PageId.CHECK: (
+        "The steps: find the server's address (DNS), connect, encrypt the connection (TLS), greet the server "
+        "(EHLO, where it lists what it supports), sign in (AUTH), and have the sender address accepted. The "
+        "running step counts its seconds, so a server that does not answer is seen waiting, not frozen.",
+        "When a step fails, the box below it says what it means and what to change; Back returns to the settings.",
+    ),
+    PageId.DNS: (
+        "SPF lists the servers allowed to send for your domain; DKIM is a signature your provider adds to each "
+        "message, checked against a key published in DNS under a name called the selector; DMARC tells receivers "
+        "what to do when both fail. Enter your DKIM selector if Mailwright does not find your key (it is the s= "
+        "tag in the DKIM-Signature header of a message you sent), and roughly how many messages a day you send: "
+        "from 5000 a day Google, Yahoo and Microsoft apply stricter rules.",
+        "A DNS change can take as long as the record's time to live (TTL) to be seen everywhere; the page says how "
+        "long. Google's Postmaster Tools, a free dashboard, shows how Gmail rates your domain once you send.",
+    ),
+    PageId.TEST_MAIL: (
+        "The message goes straight through the account you are setting up, not through the outbox, so what you see "
+        "is exactly what the server answered. Send it to a mailbox at another provider to see it arrive as your "
+        "recipients will.",
+    ),
+    PageId.SUMMARY: (
+        "Finish saves the account and closes the wizard. The loopback relay lets programs on this computer hand "
+        "over their mail by SMTP without a password; other computers cannot reach it. Leave it off if your "
+        "programs use the command line or the Python API.",
+    ),
+    PageId.SENDER_SETTINGS: (
+        "Authorised domains and senders stop a program from sending as someone it should not: mail from any other "
+        "address is blocked, or sent with an alert, as you choose. Priority decides which queued mail goes first.",
+    ),
+}
+
+
 def provider_links(state: WizardState) -> list[Link]:
     """The documentation of the provider being set up: Microsoft's, Google's, or the catalogue entry's."""
     if state.draft.provider is ProviderKind.M365_SMTP:
@@ -107,8 +167,8 @@ def page_links(page: PageId, state: WizardState) -> list[Link]:
         return [MICROSOFT_REGISTER_APP, *provider_links(state)]
     if page is PageId.GRAPH_PERMISSIONS:
         return [MICROSOFT_APP_RBAC, MICROSOFT_GRAPH_SENDMAIL]
-    if page is PageId.DNS:
-        return [*provider_links(state), GOOGLE_SENDER_GUIDELINES, SPF_RFC, DMARC_RFC]
+    if page is PageId.DNS:  # the records receivers check: what Google and Microsoft themselves say about them
+        return list(RECEIVER_LINKS)
     if page in {PageId.WELCOME, PageId.SENDER, PageId.DELIVERY, PageId.SENDER_SETTINGS}:
         return []
     return provider_links(state)
@@ -116,9 +176,12 @@ def page_links(page: PageId, state: WizardState) -> list[Link]:
 
 def help_html(page: PageId, title: str, state: WizardState) -> str:
     """The help text for one page as HTML: the explanation, then links (opened in the system browser)."""
-    parts = [f"<h3>{escape(title)}</h3>", f"<p>{escape(PAGE_TEXT[page])}</p>"]
+    paragraphs = (PAGE_TEXT[page], *MORE_TEXT.get(page, ()))
+    parts = [f"<h3>{escape(title)}</h3>", *(f"<p>{escape(text)}</p>" for text in paragraphs)]
     links = page_links(page, state)
     if links:
         items = "".join(f'<li><a href="{escape(url, quote=True)}">{escape(text)}</a></li>' for text, url in links)
-        parts.append(f"<p>Your provider's own documentation:</p><ul>{items}</ul>")
+        heading = ("What Google and Microsoft, the largest receivers, say about these records:" if page is PageId.DNS
+                   else "Your provider's own documentation:")
+        parts.append(f"<p>{heading}</p><ul>{items}</ul>")
     return "".join(parts)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from wizard.services import providers
 from wizard.services.dns_health.dkim import check_dkim
-from wizard.services.dns_health.dkim_signature import read_signatures
+from wizard.services.dns_health.dkim_signature import is_selector, read_signatures
 from wizard.services.dns_health.dmarc import AlignmentInputs, assess_dmarc, fetch_dmarc
 from wizard.services.dns_health.extras import check_bimi, check_dnssec, check_ptr, check_tls_rpt
 from wizard.services.dns_health.letter import build_letter
@@ -52,6 +52,18 @@ def normalise_sending_ips(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def normalise_selectors(values: Sequence[str]) -> tuple[str, ...]:
+    """DKIM selectors as typed (`s1`, `Google`), lower-cased; `InvalidInputError` for anything else."""
+    out = []
+    for value in values:
+        name = value.strip().lower()
+        if not is_selector(name):
+            raise InvalidInputError("selector", f"'{value.strip()}' is not a DKIM selector: one name of letters, "
+                                    "digits, - and _ (like s1 or google), as in the s= tag of a DKIM-Signature.")
+        out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
 def _provider(value: Provider | str | None) -> Provider | None:
     if value is None or isinstance(value, Provider):
         return value
@@ -79,6 +91,7 @@ async def check_domain(domain: str, *, provider: Provider | str | None = None, s
     domain = normalise_domain(domain)
     chosen = _provider(provider)
     ips = normalise_sending_ips(sending_ips)
+    selectors = normalise_selectors(selectors)
     own = Resolver(nameserver, timeout=timeout_s) if resolver is None else None
     dns: DnsResolver = own if own is not None else resolver  # type: ignore[assignment]
     smtp_host = validate_host(smtp_host, "smtp host") if smtp_host else None

@@ -17,6 +17,9 @@ from wizard.services.dns_health.report import CheckResult, Recommendation, Statu
 from wizard.services.dns_health.resolver import DnsResolver, Lookup, LookupStatus
 from wizard.services.providers import Provider
 
+# How the admin names a selector, said the same way by the DNS page and `mailwright dns`.
+GIVE_SELECTOR = ("enter it as the DKIM selector (the field on the DNS page, or --selector for mailwright dns); it is "
+                 "the s= tag of the DKIM-Signature header in a message your service sent")
 COMMON_SELECTORS = ("default", "selector1", "selector2", "google", "k1", "s1", "s2", "dkim", "mail")
 
 
@@ -143,8 +146,10 @@ def _message_notes(signed: MessageSignatures | None) -> list[str]:
     if signed is None:
         return []
     if signed.selectors:
-        return [f"The sample message is signed for {signed.domain} with selector(s) {', '.join(signed.selectors)} "
-                "(DKIM-Signature s=): checked those instead of guessing."]
+        names = ", ".join(signed.selectors)
+        which = "selector" if len(signed.selectors) == 1 else "selectors"
+        return [f"The sample message is signed for {signed.domain} with {which} {names} (the s= tag of its "
+                "DKIM-Signature): checked those instead of guessing."]
     others = f" (signed only by {', '.join(signed.other_domains)}, which cannot align with DMARC)" \
         if signed.other_domains else ""
     return [f"The sample message carries no DKIM signature for {signed.domain}{others}: receivers see it as "
@@ -169,10 +174,11 @@ async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | No
     valid = tuple(r.selector for r in found if r.status in (Status.PASS, Status.WARN))
     details = [*_message_notes(message), *(r.note for r in results)]
     if parent.status is LookupStatus.NXDOMAIN:
-        details.append(f"_domainkey.{domain} does not exist (NXDOMAIN): no DKIM key is published under any selector")
+        details.append(f"{domain} publishes no signing key at all: the name _domainkey.{domain} does not exist "
+                       "(NXDOMAIN)")
     elif not found and parent.status is LookupStatus.NODATA:
-        details.append(f"_domainkey.{domain} exists: keys are published under selectors not checked here; give "
-                       "them with --selector (the s= tag of a received message's DKIM-Signature).")
+        details.append(f"{domain} publishes signing keys, but under names (DKIM selectors) not checked here: "
+                       f"{GIVE_SELECTOR}.")
     ttl = max((r.lookup.ttl for r in found if r.lookup.ttl is not None), default=None)
     statuses = [r.status for r in found if r.status is not None]
     statuses += [Status.FAIL for r in results if r.status is None and r.selector in user]
@@ -195,11 +201,10 @@ async def check_dkim(resolver: DnsResolver, domain: str, provider: Provider | No
     elif not found and not user:
         statuses.append(Status.WARN)
         if provider is not None:
-            fix = f"{provider.name}'s DKIM selectors are random per account: give them with --selector. " \
-                  + provider.dkim_setup
+            fix = (f"{provider.name} names its signing keys (DKIM selectors) differently for each account: "
+                   f"{GIVE_SELECTOR}. " + provider.dkim_setup)
         else:
-            fix = "No key at the common selectors: give your selector with --selector (see a received message's " \
-                  "DKIM-Signature header, s= tag)."
+            fix = f"No signing key was found under the usual names (DKIM selectors): {GIVE_SELECTOR}."
     elif unpublished := [r.selector for r in results if r.status is None and r.selector in from_message]:
         fix = (f"Messages are signed with selector {', '.join(unpublished)}, but no key is published at "
                f"{unpublished[0]}._domainkey.{domain}: publish the record {who} shows for it. "

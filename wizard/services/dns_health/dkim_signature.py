@@ -13,6 +13,13 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62})$")
+
+
+def is_selector(name: str) -> bool:
+    """A selector as a DKIM-Signature's s= tag may carry it (no empty label: "a..b" is no DNS name)."""
+    return bool(_SELECTOR.match(name)) and ".." not in name and not name.endswith(".")
+
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*$")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from wizard.services.dns_health.report import CheckResult, Status, worst
 from wizard.services.dns_health.resolver import DnsResolver, Lookup, reverse_name
+from wizard.services.wording import plural
 
 
 def _tagged(lookup: Lookup, prefix: str) -> list[str]:
@@ -51,7 +52,7 @@ async def check_dnssec(resolver: DnsResolver, domain: str) -> CheckResult:
         return _error("dnssec", "DNSSEC keys", lookup)
     if lookup.records:
         return CheckResult("dnssec", Status.INFO, "The zone is signed (DNSSEC)",
-                           f"{len(lookup.records)} DNSKEY record(s) at {domain}.", "", lookup.ttl)
+                           f"{plural(len(lookup.records), 'DNSKEY record')} at {domain}.", "", lookup.ttl)
     return CheckResult("dnssec", Status.INFO, "The zone is not signed (DNSSEC, optional)",
                        "No DNSKEY at the domain: its records can be spoofed by an on-path resolver attack.", "",
                        lookup.ttl)

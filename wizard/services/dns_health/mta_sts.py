@@ -133,7 +133,8 @@ def assess_policy(domain: str, record: str, policy: StsPolicy, mx_lookup: Lookup
         consequence = ("senders that honour MTA-STS refuse to deliver to them: mail to this domain is lost"
                        if enforced else "in testing mode senders only report the mismatch")
         return CheckResult("mta_sts", Status.FAIL if enforced else Status.WARN,
-                           f"The MTA-STS policy does not cover the MX host(s) {listed}",
+                           f"The MTA-STS policy does not cover the MX {'host' if len(uncovered) == 1 else 'hosts'} "
+                           f"{listed}",
                            "\n".join([*details, f"Not matched by any 'mx:' line: {listed} ({consequence})."]),
                            "Add an 'mx:' line for each of them to the policy (or switch its mode to 'testing' while "
                            "you change MX), then change the id= of the _mta-sts TXT record.", ttl)

@@ -7,6 +7,7 @@ import asyncio
 from wizard.services import providers
 from wizard.services.dns_health.report import CheckResult, Status, worst
 from wizard.services.dns_health.resolver import DnsResolver, LookupStatus
+from wizard.services.wording import plural
 
 
 async def check_mx(resolver: DnsResolver, domain: str) -> CheckResult:
@@ -16,7 +17,8 @@ async def check_mx(resolver: DnsResolver, domain: str) -> CheckResult:
                            "Check again later.")
     if mx.status is LookupStatus.NXDOMAIN:
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS",
-                           "The name server answered NXDOMAIN: receivers reject mail from domains that do not exist.",
+                           "The domain's name server says there is no such name (NXDOMAIN): receivers reject "
+                           "mail from domains that do not exist.",
                            "Check the spelling of the sender address, or register and publish the domain.")
     if not mx.records:
         return CheckResult("mx", Status.WARN, "No MX record",
@@ -49,7 +51,8 @@ async def check_mx(resolver: DnsResolver, domain: str) -> CheckResult:
     if detected is not None:
         details.append(f"Incoming mail is handled by {detected.name}.")
     status = worst(statuses)
-    summary = {Status.PASS: f"{len(hosts)} MX host(s) resolve", Status.WARN: "MX records need attention",
+    resolve = "1 MX host resolves" if len(hosts) == 1 else f"{plural(len(hosts), 'MX host')} resolve"
+    summary = {Status.PASS: resolve, Status.WARN: "MX records need attention",
                Status.ERROR: "MX hosts could not be resolved (dns_failed)", Status.FAIL: "MX broken"}[status]
     fix = "Every MX host needs an A or AAAA record (not a CNAME)." if status is Status.WARN else ""
     return CheckResult("mx", status, summary, "\n".join(details), fix, mx.ttl)

@@ -14,20 +14,23 @@ def assess_sender_rules(daily_volume: int | None, spf: Status, dkim: Status, dma
     spf_ok = spf in (Status.PASS, Status.WARN)
     dkim_ok = dkim in (Status.PASS, Status.WARN) and dkim_usable
     dmarc_ok = dmarc in (Status.PASS, Status.WARN)
-    lines = ["All senders (Google, Yahoo): SPF or DKIM passing, forward and reverse DNS for the sending IPs, TLS, "
-             "spam rate reported in Postmaster Tools below 0.3%."]
+    lines = ["All senders (Google, Yahoo): SPF or DKIM passing; each sending server's address has a name that "
+             "points back to it (forward and reverse DNS); encrypted delivery (TLS); and fewer than 0.3% of the "
+             "messages marked as spam by their readers (the spam rate in Google Postmaster Tools, Google's free "
+             "dashboard for senders)."]
     missing = [] if spf_ok or dkim_ok else ["SPF or DKIM"]
     if not (spf_ok or dkim_ok) and Status.ERROR in (spf, dkim):
         return CheckResult("sender_rules", Status.ERROR, "Sender rules could not be assessed (dns_failed)",
                            "\n".join(lines), "Check again when the domain's DNS answers.")
     bulk = daily_volume is not None and daily_volume >= BULK_THRESHOLD
     if daily_volume is None:
-        lines.append(f"Give the expected daily volume to know whether the bulk-sender rules (>= {BULK_THRESHOLD}/day) "
-                     "apply.")
+        lines.append(f"Enter how many messages a day you expect to send (the field on the DNS page, or --volume for "
+                     f"mailwright dns) to know whether the stricter rules for bulk senders ({BULK_THRESHOLD} or more "
+                     "a day) apply.")
     elif bulk:
         lines.append(f"Bulk sender ({daily_volume}/day >= {BULK_THRESHOLD}): Google and Yahoo require SPF AND DKIM, "
-                     "DMARC (p=none at least) aligned with the From domain, and one-click unsubscribe (RFC 8058 "
-                     "List-Unsubscribe-Post) in marketing mail.")
+                     "DMARC (p=none at least) aligned with the From domain, and one-click unsubscribe in "
+                     "marketing mail (the List-Unsubscribe-Post header, RFC 8058).")
         lines.append("Outlook.com / Hotmail / Live.com: SPF and DKIM must both pass and DMARC (p=none at least) must "
                      "be published, else mail is rejected with 550 5.7.515.")
         missing = [name for name, ok in (("SPF", spf_ok), ("DKIM", dkim_ok), ("DMARC", dmarc_ok)) if not ok]

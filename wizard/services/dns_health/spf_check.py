@@ -159,8 +159,8 @@ def assess_spf(inputs: SpfInputs) -> CheckResult:
     base: SpfRecord
     if len(root.spf_texts) > 1:
         statuses.append(Status.FAIL)
-        details.append(f"{len(root.spf_texts)} SPF records are published: receivers treat this as permerror "
-                       "(RFC 7208 4.5): " + " | ".join(root.spf_texts))
+        details.append(f"{len(root.spf_texts)} SPF records are published: receivers treat SPF as broken "
+                       "(permerror, RFC 7208 4.5): " + " | ".join(root.spf_texts))
         fixes.append("Replace them by the single merged record shown.")
         base = merge_records([parse_spf(t) for t in root.spf_texts])
     else:
@@ -178,7 +178,8 @@ def assess_spf(inputs: SpfInputs) -> CheckResult:
     count = tree.lookup_count if inputs.folded is None else inputs.folded.lookup_count
     count_status = Status.PASS if count <= 8 else Status.WARN if count <= MAX_LOOKUPS else Status.FAIL
     statuses.append(count_status)
-    details.append(f"DNS lookups: {count} of {MAX_LOOKUPS}; void lookups: {tree.void_count} of {MAX_VOID_LOOKUPS}")
+    details.append(f"DNS lookups: {count} of {MAX_LOOKUPS} allowed; names that answered nothing (void lookups): "
+                   f"{tree.void_count} of {MAX_VOID_LOOKUPS} allowed")
     if count > MAX_LOOKUPS:
         fixes.append("Remove includes of services you no longer use, or replace IP-only includes by their ranges.")
     elif count_status is Status.WARN:

@@ -188,7 +188,8 @@ async def expand_spf(resolver: DnsResolver, domain: str, record_text: str | None
     if lookups > MAX_LOOKUPS:
         problems.append(f"{lookups} DNS-querying terms: more than the {MAX_LOOKUPS} RFC 7208 allows")
     if voids > MAX_VOID_LOOKUPS:
-        problems.append(f"{voids} void lookups: more than the {MAX_VOID_LOOKUPS} RFC 7208 allows")
+        problems.append(f"{voids} names in the record answered nothing (void lookups): more than the "
+                        f"{MAX_VOID_LOOKUPS} RFC 7208 allows")
     return SpfTree(root, lookups, voids, tuple(problems), tuple(f for n in nodes for f in n.failures),
                    frozenset(n.domain for n in nodes if n.via), networks, max(budget.ttls, default=None))
 
