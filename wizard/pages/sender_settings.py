@@ -40,8 +40,8 @@ class SenderSettingsPage(QWizardPage):
         super().__init__(parent)
         self.state = state
         self.setTitle("Sender settings")
-        self.setSubTitle("How the account's mail is signed and who may send through it. The defaults suit most "
-                         "setups.")
+        self.setSubTitle("Who may send through this account, the address used when the provider accepts only its "
+                         "own, and which mail goes first. The defaults suit most setups.")
 
         self.sender_label = QLabel()
         self.sender_label.setObjectName("settingsSender")

@@ -52,7 +52,7 @@ class TestMailPage(QWizardPage):
         self.setSubTitle("Send a real message through the account and see it arrive. This step is optional: "
                          "click Next to skip it.")
 
-        self.form = TestMailForm(state.profile(), body_lines=4)
+        self.form = TestMailForm(state.profile(), body_lines=6)
         self.status_icon = QLabel()
         self.status_icon.setFixedSize(24, 24)
         self.status = selectable_text("testMailStatus", "Result")
@@ -83,10 +83,9 @@ class TestMailPage(QWizardPage):
         content = QWidget()
         column = QVBoxLayout(content)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.form)
+        column.addWidget(self.form, 1)  # the message box grows into the page instead of leaving it empty
         column.addLayout(status_row)
         column.addWidget(self.diagnosis)
-        column.addStretch(1)
         self.scroll_area = scroll = QScrollArea()
         scroll.setObjectName("testMailScroll")
         scroll.setWidgetResizable(True)

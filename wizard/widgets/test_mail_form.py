@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -85,8 +86,9 @@ class TestMailForm(QWidget):
         named(self.subject, "testSubject", "Subject")
         self.body = QPlainTextEdit()
         named(self.body, "testBody", "Message text")
-        if body_lines:  # a fixed height, so what comes below the form stays in view
-            self.body.setFixedHeight(self.body.fontMetrics().lineSpacing() * body_lines + 12)
+        if body_lines:  # at least this many lines; the box takes whatever height the page has left
+            self.body.setMinimumHeight(self.body.fontMetrics().lineSpacing() * body_lines + 12)
+            self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.html = QCheckBox("Also include an HTML version (like most mail programs send)")
         named(self.html, "testHtml", "Include an HTML version")
         self.html.setChecked(True)
