@@ -14,7 +14,8 @@ from tests.gui.wizard_driver import cancel_and_discard
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
-from wizard.services.config import ConfigStore, Profile
+from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 

@@ -6,7 +6,7 @@ import pytest
 
 from wizard.pages.fix_page import fix_page
 from wizard.pages.ids import PageId
-from wizard.services.config import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind
 
 SMTP = Profile(name="smtp", from_address="app@example.com", host="smtp.example.com")
 GMAIL = Profile(name="gmail", provider=ProviderKind.GMAIL, from_address="app@gmail.com")

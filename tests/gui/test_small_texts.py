@@ -10,12 +10,14 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+from wizard.services.model import Profile
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
 
 def opened_at(qtbot: QtBot, page: PageId) -> MailwrightWizard:
-    state = WizardState(from_address="app@example.com", host="smtp.example.com", username="app@example.com")
+    state = WizardState(draft=Profile(name="default", from_address="app@example.com", host="smtp.example.com",
+                                      username="app@example.com"))
     window = MailwrightWizard(SavedAccounts(state), start=page, autostart_check=False)
     qtbot.addWidget(window)
     window.show()

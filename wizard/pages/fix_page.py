@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wizard.pages.flow import APP_ONLY
 from wizard.pages.ids import PageId
-from wizard.services.config import Profile, ProviderKind
+from wizard.services.model import Profile, ProviderKind
 
 # The sender address itself was refused: the sender page changes it.
 SENDER_CODES = frozenset({"send_as_denied", "sender_rejected", "relay_denied", "dmarc_rejected"})
