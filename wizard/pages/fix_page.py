@@ -6,7 +6,6 @@ and tested without a window.
 
 from __future__ import annotations
 
-from wizard.pages.flow import APP_ONLY
 from wizard.pages.ids import PageId
 from wizard.services.model import Profile, ProviderKind
 
@@ -22,9 +21,9 @@ REGISTRATION_CODES = frozenset({"invalid_client_secret", "client_secret_expired"
 def fix_page(profile: Profile, code: str) -> PageId:
     """The page where the setting behind `code` is entered for this kind of account."""
     microsoft = profile.provider in {ProviderKind.M365_SMTP, ProviderKind.GRAPH}
-    if microsoft and profile.auth in APP_ONLY and code in REGISTRATION_CODES:
+    if microsoft and profile.auth.is_app_only and code in REGISTRATION_CODES:
         return PageId.AZURE_REGISTRATION
-    if profile.provider is ProviderKind.GRAPH and profile.auth in APP_ONLY and code in GRAPH_PERMISSION_CODES:
+    if profile.provider is ProviderKind.GRAPH and profile.auth.is_app_only and code in GRAPH_PERMISSION_CODES:
         return PageId.GRAPH_PERMISSIONS
     if code in SENDER_CODES:
         return PageId.SENDER
