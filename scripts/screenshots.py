@@ -1,6 +1,9 @@
 """Render every wizard page to docs/screenshots/*.png, driving the real flow against local servers.
 
-    xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py [OUTPUT_DIR]
+    xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py [OUTPUT_DIR] [--dark] [--scale F]
+
+`--dark` renders with a dark palette (Fusion, as the app uses on a dark desktop whose style has no dark mode),
+`--scale 1.5` at 150 % (QT_SCALE_FACTOR): each page is then checked in light, dark and large.
 
 Starts an aiosmtpd STARTTLS server on 127.0.0.1 with a throwaway trustme CA and a DNS server on
 loopback (the test extras), looks up the sender's provider, fills the SMTP page, runs the real
@@ -12,6 +15,7 @@ and the keyring is never touched.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -256,8 +260,38 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
         window.close()
 
 
+def dark_palette() -> Any:
+    """A dark palette like the ones desktops hand Qt in dark mode (window #2b2b2b, text #e6e6e6)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#333333",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#3a3a3a",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.ToolTipBase: "#3a3a3a",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        QPalette.ColorRole.Highlight: "#2f65ca", QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#8ab4f8", QPalette.ColorRole.Light: "#505050",
+        QPalette.ColorRole.Midlight: "#444444", QPalette.ColorRole.Mid: "#333333",
+        QPalette.ColorRole.Dark: "#1a1a1a", QPalette.ColorRole.Shadow: "#000000",
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
+    return palette
+
+
 def main(argv: list[str]) -> int:
-    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
+    parser = argparse.ArgumentParser(description="Render every page to PNG files.")
+    parser.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--dark", action="store_true", help="render with a dark palette")
+    parser.add_argument("--scale", type=float, default=1.0, help="scale factor, e.g. 1.5 for 150 %%")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    if args.scale != 1.0:
+        os.environ["QT_SCALE_FACTOR"] = f"{args.scale:g}"  # read when the QApplication is created
     if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     sys.path.insert(0, str(ROOT))
@@ -275,7 +309,11 @@ def main(argv: list[str]) -> int:
 
             from wizard.app import application
 
-            application().setQuitOnLastWindowClosed(False)  # the wizard closes before the main window opens
+            app = application()
+            app.setQuitOnLastWindowClosed(False)  # the wizard closes before the main window opens
+            if args.dark:
+                app.setStyle("Fusion")
+                app.setPalette(dark_palette())
             run: Callable[..., list[Path]] = qasync.run
             with dns_server(DEMO_ZONE) as (nameserver, _resolver):
                 written = run(render_all(out, int(controller.port), ca_file, nameserver))

@@ -151,7 +151,7 @@ class OutboxTestMailDialog(SendTestDialog):
         self.is_sending = is_sending
         self.poll_s = poll_s
         self.queued: QueuedMessage | None = None
-        self.setWindowTitle(f"Send a test mail through '{profile.name}'")
+        self.setWindowTitle(f"Send test mail through '{profile.name}'")
         self.status.setText("The message goes through the outbox (priority 1), like your application's mail: "
                             "the background sender delivers it and this window shows the server's answer.")
 
@@ -204,8 +204,8 @@ class OutboxTestMailDialog(SendTestDialog):
         if current.state is not MessageState.QUEUED:
             return ""
         if not self.is_sending():
-            return (f"Message {current.id} is queued, but sending is paused: it is sent when you resume sending "
-                    "(main window or tray menu).")
+            return (f"Message {current.id} is queued, but sending is paused: it is sent when you click "
+                    "Start sending (main window or tray menu).")
         paused = await self.outbox.run_async(self.outbox.paused_profiles)
         if self.profile.name in paused:
             return (f"Message {current.id} is queued, but the account is paused after a sign-in failure "

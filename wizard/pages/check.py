@@ -126,7 +126,7 @@ class CheckPage(QWizardPage):
         self.cancel_button.setEnabled(False)
         self.send_test_button = QPushButton("Send test mail…")
         self.send_test_button.setObjectName("sendTestMail")
-        self.send_test_button.setAccessibleName("Send a test mail")
+        self.send_test_button.setAccessibleName("Send test mail through this account")
         self.send_test_button.setEnabled(False)
         self.use_graph_button = QPushButton("Use Microsoft Graph instead")
         self.use_graph_button.setObjectName("useGraphInstead")
