@@ -9,16 +9,15 @@ an open relay is never an option.
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from wizard.services.config import Config, RelaySettings
+from wizard.services.errors import DiagnosisCode, storage_error
 from wizard.services.outbox import Outbox
 from wizard.services.relay_security import (
     RelayAuthenticator,
@@ -54,10 +53,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-_LOCKED_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-
-
 def _causes(error: BaseException) -> Iterator[BaseException]:
     seen: BaseException | None = error
     while seen is not None:
@@ -68,14 +63,15 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 def storage_trouble_reply(error: BaseException) -> str:
     """The reply for an exception raised while accepting a message: always 4xx (local, temporary trouble).
 
-    Decided from the error's codes (SQLite's result code, the OS errno), never from its text.
+    Which storage trouble it is comes from errors.storage_error (SQLite's result code, the errno), as for the
+    sender; anything else is an unexpected error whose traceback goes to the log.
     """
     for cause in _causes(error):
-        code = cause.sqlite_errorcode & 0xFF if isinstance(cause, sqlite3.Error) else None
-        if code == sqlite3.SQLITE_FULL or (isinstance(cause, OSError) and cause.errno in _DISK_FULL_ERRNOS):
+        storage = storage_error(cause)
+        if storage is not None and storage.code is DiagnosisCode.STORAGE_FULL:
             log.error("Relay: the data home's disk is full; answered 452 so the client retries later (%s)", cause)
             return "452 4.3.1 Insufficient system storage, try again later"
-        if code in _LOCKED_SQLITE_CODES:
+        if storage is not None:
             log.warning("Relay: the outbox is locked by another program; answered 451 (%s)", cause)
             return "451 4.3.0 The queue is busy, try again later"
     log.error("Relay could not accept a message; answered 451", exc_info=error)
