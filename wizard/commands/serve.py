@@ -3,13 +3,16 @@
 Headless on purpose: no Qt import, starts fast, and a SIGKILL at any moment loses nothing (the outbox
 lease makes an interrupted send due again on the next start). One sender per outbox: when another
 Mailwright (the app or a second `serve`) is delivering, `serve` exits with 1, or with `--wait` waits for
-it to stop (the relay, if asked for, accepts mail meanwhile).
+it to stop (the relay, if asked for, accepts mail meanwhile). It logs to the data home's logs/ (rotated) and
+problems also to stderr, both through the secret-redacting filter (logs.serve_logging).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from wizard.services.metrics import MetricsServer
     from wizard.services.outbox import Outbox
     from wizard.services.sender import Sender
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.config import parse_host_port
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.idle_connections import KEEP_IDLE_S
+    from wizard.services.logs import serve_logging
     from wizard.services.metrics import MeteredOutbox
     from wizard.services.outbox import Outbox
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
@@ -86,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                                      on_queued=sender.wake)
                 await relay.start()
                 print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
+                log.info("serve: relay listening on %s:%d", *relay_address)
             if not sender.lock.held:
                 print(f"{sender.lock.busy()} Waiting for it to stop.", flush=True)
                 if not await sender.wait_to_take_over(stop, args.poll_s):
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             print("sender running", flush=True)
             running.set()
             notify("READY=1", "STATUS=Delivering mail" + (f"; relay on {args.relay}" if relay_address else ""))
+            log.info("serve: sender running (pid %d)", os.getpid())
             await sender.run(stop, poll_s=args.poll_s)
         finally:
             running.clear()
@@ -105,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 await relay.stop()
 
     try:
-        asyncio.run(serve())
+        with serve_logging(stderr=sys.stderr):
+            asyncio.run(serve())
     except RelayStartError as exc:
         if exc.config_error:
             return usage_error(str(exc))

@@ -35,6 +35,7 @@ from wizard.services.health import Issue, ProfileHealth
 from wizard.services.message import sender_header
 from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
+from wizard.services.private_files import write_private_text
 from wizard.services.validation import InvalidInputError, validate_address
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,7 @@ class AlertTracker:
         if self.state_path is None:
             return
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({n: sorted(i.value for i in s) for n, s in self.active.items() if s}),
-                       encoding="utf-8")
+        write_private_text(tmp, json.dumps({n: sorted(i.value for i in s) for n, s in self.active.items() if s}))
         os.replace(tmp, self.state_path)
 
     def update(self, healths: Sequence[ProfileHealth], now: float | None = None) -> list[Alert]:

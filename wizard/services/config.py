@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from wizard.services.model import Profile, check_fallback_names, validate_fallback
+from wizard.services.private_files import make_private_dir, write_private_text
 from wizard.services.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -219,8 +220,7 @@ class Config:
 def data_home() -> Path:
     override = os.environ.get("MAILWRIGHT_HOME")
     path = Path(override) if override else Path(platformdirs.user_data_dir("mailwright", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_private_dir(path)
 
 
 class ConfigStore:
@@ -251,9 +251,9 @@ class ConfigStore:
     def _write(self, document: tomlkit.TOMLDocument) -> None:
         import tomlkit
 
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.home)
         tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        write_private_text(tmp, tomlkit.dumps(document))
         os.replace(tmp, self.path)
 
     def load(self) -> Config:

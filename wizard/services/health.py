@@ -23,6 +23,7 @@ from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 from wizard.services.outbox_stats import ProfileStats, read_profile_stats
+from wizard.services.private_files import write_private_text
 from wizard.services.wording import plural
 
 DNS_VERDICTS_FILE = "dns-verdicts.json"
@@ -295,7 +296,7 @@ class DnsVerdictStore:
         verdicts[verdict.domain] = verdict
         payload = {d: {"ok": v.ok, "summary": v.summary, "checked_at": v.checked_at} for d, v in verdicts.items()}
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_private_text(tmp, json.dumps(payload, indent=2))
         os.replace(tmp, self.path)
 
 

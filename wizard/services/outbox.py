@@ -45,6 +45,7 @@ from wizard.services.outbox_schema import (
     row_to_message,
     row_to_summary,
 )
+from wizard.services.private_files import create_private_file
 
 __all__ = ["DEFAULT_PRIORITY", "OUTBOX_FILE", "MessageState", "Outbox", "OutboxError", "OutboxMessage",
            "OutboxStatus", "Outcome", "ProfilePause", "ensure_message_id"]
@@ -142,6 +143,8 @@ class Outbox:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._pending: list[tuple[_NewRow, asyncio.Future[OutboxMessage]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        with contextlib.suppress(OSError):  # a folder that is missing or not writable: SQLite's open says so
+            create_private_file(self.path)  # 0600 before SQLite opens it; its -wal and -shm inherit the mode
         with self._connect() as connection:
             migrate(connection)
 

@@ -30,6 +30,7 @@ from wizard.services.oauth.errors import OAuthError, error_from_response, networ
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser
 from wizard.services.oauth.microsoft import ca_bundle
 from wizard.services.oauth.model import AccessToken, SignIn, TokenStatus
+from wizard.services.private_files import make_private_dir, write_private_text
 from wizard.services.secrets import SecretKind
 
 GMAIL_SCOPE = "https://mail.google.com/"
@@ -77,8 +78,8 @@ def import_client_json(profile: Profile, text: str) -> GoogleClient:
     if secret:
         secrets.store_secret(profile.name, SecretKind.CLIENT_SECRET, secret)
     path = _client_file(profile.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(client.__dict__), encoding="utf-8")
+    make_private_dir(path.parent)
+    write_private_text(path, json.dumps(client.__dict__))
     return client
 
 

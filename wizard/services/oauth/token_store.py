@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wizard.services import secrets
 from wizard.services.config import data_home
+from wizard.services.private_files import make_private_dir, write_private_bytes
 from wizard.services.secrets import SecretKind
 
 _NONCE_BYTES = 12
@@ -63,9 +64,9 @@ def save_blob(profile: str, plaintext: bytes) -> None:
         assert key is not None
         nonce = std_secrets.token_bytes(_NONCE_BYTES)
         path = cache_path(profile)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(nonce + AESGCM(key).encrypt(nonce, plaintext, profile.encode()))
+        write_private_bytes(tmp, nonce + AESGCM(key).encrypt(nonce, plaintext, profile.encode()))
         os.replace(tmp, path)
 
 
