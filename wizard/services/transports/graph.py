@@ -317,8 +317,8 @@ def _field(response: httpx.Response, name: str) -> object:
     """A field of a Graph JSON answer; a malformed answer fails this message, not the sender."""
     try:
         value = response.json()[name]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError) as exc:
         reason = f"Graph answered {response.status_code} without '{name}' ({response.text[:200]!r})."
         raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), Scope.MESSAGE,
-                             response.status_code) from None
+                             response.status_code) from exc
     return value

@@ -9,8 +9,11 @@ in clear text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosmtplib
 
@@ -18,6 +21,7 @@ from wizard.services import diagnostics
 from wizard.services.errors import DiagnosisCode, Scope, SmtpReplyError, Stage, TransportError
 from wizard.services.model import Profile, Security
 from wizard.services.smtp_closing import close_smtp
+from wizard.services.transports import smtp_mode
 from wizard.services.transports.base import (
     Credential,
     OpensAsContext,
@@ -39,6 +43,7 @@ class SmtpSettings:
     ca_file: str = ""
     allow_plaintext_loopback: bool = False
     timeout_s: float = 30.0
+    banner_wait_s: float = smtp_mode.BANNER_WAIT_S  # no greeting by then: probe the port for implicit TLS
 
     @classmethod
     def from_profile(cls, profile: Profile) -> SmtpSettings:
@@ -84,17 +89,52 @@ class SmtpTransport(OpensAsContext):
                               Scope.ACCOUNT, stage=stage)
 
     async def connect(self) -> str:
-        """TCP connect (and the TLS handshake for implicit TLS); returns the server's greeting."""
+        """TCP connect (and the TLS handshake for implicit TLS); returns the server's greeting. A security mode
+        that does not match the port is named within seconds (tls_mode_mismatch), in both directions."""
         s = self.settings
         context = tls_context(s.ca_file) if s.security is not Security.NONE else None
         self._smtp = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout_s,
                                      use_tls=s.security is Security.TLS, start_tls=False, tls_context=context)
         try:
-            response = await self._smtp.connect()
+            response = await self._greeting(context)
+        except TransportError:
+            self._drop()
+            raise
         except EXPECTED as exc:
             self._drop()
-            raise translate(exc, s, Stage.TLS if s.security is Security.TLS else Stage.CONNECT) from exc
+            error = translate(exc, s, Stage.TLS if s.security is Security.TLS else Stage.CONNECT)
+            if (s.security is Security.TLS and error.stage is Stage.TLS
+                    and error.code == DiagnosisCode.TLS_FAILED
+                    and await smtp_mode.greets_in_plain_text(s.host, s.port, smtp_mode.PROBE_TIMEOUT_S)):
+                # The handshake met a plain "220" greeting: this is a STARTTLS (or plain) port, e.g. 587.
+                raise smtp_mode.mismatch(s.host, s.port, s.security, Security.STARTTLS) from exc
+            raise error from exc
         return diagnostics.format_reply(response.code, response.message)
+
+    async def _greeting(self, context: ssl.SSLContext | None) -> aiosmtplib.SMTPResponse:
+        """The server's greeting; without one after `banner_wait_s`, a second connection tries a TLS handshake,
+        and if the port speaks TLS from the first byte (465) the wrong mode is named instead of timing out."""
+        s = self.settings
+        connecting = asyncio.ensure_future(self.smtp.connect())
+        probe: asyncio.Future[bool] | None = None
+        try:
+            if s.security is Security.TLS or s.timeout_s <= s.banner_wait_s:
+                return await connecting
+            done, _ = await asyncio.wait({connecting}, timeout=s.banner_wait_s)
+            if not done:
+                probe = asyncio.ensure_future(smtp_mode.speaks_tls(
+                    s.host, s.port, context or tls_context(), min(smtp_mode.PROBE_TIMEOUT_S, s.timeout_s)))
+                racing: list[asyncio.Future[Any]] = [connecting, probe]
+                finished, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                if connecting not in finished and probe.result():
+                    raise smtp_mode.mismatch(s.host, s.port, s.security, Security.TLS)
+            return await connecting
+        finally:
+            for task in (connecting, probe):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, *EXPECTED):
+                        await task
 
     async def start_tls(self) -> str:
         """STARTTLS when the mode asks for it; refuses clear text to a server that offers encryption."""
