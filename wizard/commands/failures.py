@@ -58,8 +58,8 @@ def explain(exc: BaseException) -> tuple[int, str, str] | None:
 
     from wizard.services.validation import InvalidInputError
 
-    if isinstance(exc, InvalidInputError):
-        return EXIT_USAGE, "invalid_input", str(exc)
+    if isinstance(exc, InvalidInputError):  # the config loader's errors are these too, naming file, line and key
+        return EXIT_USAGE, "config_invalid" if getattr(exc, "path", None) else "invalid_input", str(exc)
     if isinstance(exc, tomllib.TOMLDecodeError):
         return (EXIT_USAGE, "config_invalid", f"{_data_file('config.toml')}: {exc}. Correct the file (or move it "
                 "aside to start over); nothing was changed.")

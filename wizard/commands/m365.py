@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, print_diagnosis, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, config_unusable, emit_json, print_diagnosis, usage_error
 
 if TYPE_CHECKING:
     from wizard.services.m365 import Registration, WaitTick
@@ -108,7 +108,7 @@ def run_setup(args: argparse.Namespace) -> int:
     try:
         existing = ConfigStore().load().profiles.get(args.name)
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
     request = m365.SetupRequest(
         args.name, args.sender, m365.SetupMode(args.mode),
         m365.Endpoints(args.tenant, args.authority, args.graph_endpoint, args.ca_file),

@@ -54,6 +54,12 @@ def naming_option(error: Exception) -> str:
     return message if not field or message.startswith(field) else f"{field}: {message}"
 
 
+def config_unusable(error: Exception, *, as_json: bool = False) -> int:
+    """config.toml cannot be used: exit 2 with the loader's message (it names the file, line and key)."""
+    message = str(error) if getattr(error, "path", None) else f"config.toml: {error}"
+    return usage_error(message, as_json=as_json, code="config_invalid")
+
+
 def read_stdin_secret(what: str) -> str:
     """One line of standard input for `--<what>-stdin` (secrets never come from argv)."""
     if sys.stdin is None or sys.stdin.closed:
@@ -82,7 +88,7 @@ def load_profile(args: argparse.Namespace) -> Profile | int:
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
 
 
 def failed_before_connecting(profile: Profile, as_json: bool) -> bool:

@@ -10,7 +10,7 @@ import argparse
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.output import add_json_option, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import add_json_option, config_unusable, emit_json, read_stdin_secret, usage_error
 from wizard.commands.profile_next import after_saving, refuse_problems
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def run_set(args: argparse.Namespace) -> int:
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
     changes = _changes(args, current)
     if not changes and not any(stdin_secrets):
         return usage_error("Nothing to change: give at least one option (`mailwright profile set --help`).",

@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    config_unusable,
+    emit_json,
+    read_stdin_secret,
+    usage_error,
+)
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -93,7 +101,7 @@ def run_list(args: argparse.Namespace) -> int:
         users = _configured_users()
         rows = [{"name": name, "has_password": secrets.load_relay_password(name) is not None} for name in users]
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
     except secrets.KeyringUnavailableError as exc:
         return _failed(str(exc), args.json)
     if args.json:
@@ -114,7 +122,7 @@ def run_remove(args: argparse.Namespace) -> int:
     try:
         users = _configured_users()
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
     if args.name in users:
         ConfigStore().set_table_value("relay", "users", [u for u in users if u != args.name])
     try:

@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, naming_option, usage_error
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    config_unusable,
+    emit_json,
+    naming_option,
+    usage_error,
+)
 
 if TYPE_CHECKING:
     from wizard.services.submission import SubmissionError
@@ -75,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = services.config()
     except InvalidInputError as exc:
-        return usage_error(f"config.toml: {exc}", as_json=args.json)
+        return config_unusable(exc, as_json=args.json)
     message: EmailMessage | bytes
     try:
         if args.eml:
