@@ -95,7 +95,7 @@ def log_unexpected(exc: BaseException, command: str) -> Path:
 
         path = configure_logging()
         log.error("%s", header, exc_info=exc)
-        for handler in logging.getLogger("wizard").handlers:
+        for handler in (*logging.getLogger().handlers, *logging.getLogger("wizard").handlers):
             handler.flush()
         return path
     except Exception:  # the data home itself is what failed: a file only this user can read, in /tmp
