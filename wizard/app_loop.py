@@ -84,6 +84,10 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
     delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address(relay),
                                   relay_allow_remote=relay.allow_remote, config_home=store.home)
     await delivery.start()
+    from wizard.services.m365.rotation import CertificateRenewal
+
+    renewal = CertificateRenewal()  # Microsoft 365 app certificates renewed 30 days before they expire
+    renewal.start()
     window = MainWindow(store, outbox, delivery)
     reporter.window = window
     tray = MailwrightTray.create_if_available(window, window)
@@ -95,6 +99,7 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
         if tray is not None:
             tray.hide()
         await window.shutdown()
+        await renewal.stop()
         await delivery.stop()
         window.deleteLater()
     return 0

@@ -8,13 +8,14 @@ import datetime
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tests.fixtures.waiting import eventually
 from tests.m365.conftest import FAST, Tenant
 from wizard.services import m365, secrets
 from wizard.services.check import check_profile
 from wizard.services.config import ConfigStore
 from wizard.services.m365 import keypair
 from wizard.services.m365.directory import Directory, DirectoryError
-from wizard.services.m365.rotation import rotate, rotate_due
+from wizard.services.m365.rotation import CertificateRenewal, RotationOutcome, rotate, rotate_due
 from wizard.services.m365.teardown import tear_down
 from wizard.services.secrets import SecretKind
 
@@ -119,3 +120,23 @@ async def test_teardown_by_a_user_without_the_role_changes_nothing(tenant: Tenan
     assert len(tenant.directory.applications) == 1 and m365.registration(profile_name) is not None
     assert keypair.key_path(profile_name).exists()
 
+
+
+async def test_the_running_app_renews_a_certificate_that_expires_within_30_days(tenant: Tenant,
+                                                                                profile_name: str) -> None:
+    short = await m365.set_up(tenant.request(profile_name, m365.SetupMode.GRAPH_APP, cert_months=1))
+    assert short.ok and short.registration.rotation_due()
+    tenant.directory.replication_delay = 0
+    seen: list[list[RotationOutcome]] = []
+    renewal = CertificateRenewal(on_outcomes=seen.append)
+
+    renewal.start()
+    try:
+        await eventually(lambda: bool(seen))
+    finally:
+        await renewal.stop()
+
+    [[outcome]] = seen
+    assert outcome.ok and outcome.profile == profile_name
+    renewed = m365.registration(profile_name)
+    assert renewed is not None and not renewed.rotation_due() and renewed.thumbprint != short.registration.thumbprint

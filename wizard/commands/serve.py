@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         relay = None
         metrics = None
+        renewal = None
         running = asyncio.Event()
         watchdog = asyncio.create_task(keep_watchdog_fed(lambda: running.is_set() and sender.lock.held))
         try:
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
                 if not await sender.wait_to_take_over(stop, args.poll_s):
                     return
             print("sender running", flush=True)
+            from wizard.services.m365.rotation import CertificateRenewal
+
+            renewal = CertificateRenewal()  # Microsoft 365 app certificates renewed 30 days before they expire
+            renewal.start()
             running.set()
             notify("READY=1", "STATUS=Delivering mail" + (f"; relay on {args.relay}" if relay_address else ""))
             log.info("serve: sender running (pid %d)", os.getpid())
@@ -108,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             watchdog.cancel()
             if metrics is not None:
                 metrics.stop()
+            if renewal is not None:
+                await renewal.stop()
             sender.give_up()  # also when the relay could not start
             if relay is not None:
                 await relay.stop()

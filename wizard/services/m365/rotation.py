@@ -11,6 +11,7 @@ Automatic: `rotate_due` renews every profile within 30 days of expiry (the app a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import os
@@ -22,7 +23,7 @@ import msal
 import requests
 
 from wizard.services import accounts
-from wizard.services.config import ConfigStore
+from wizard.services.config import ConfigStore, data_home
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.m365 import keypair, record
 from wizard.services.m365.diagnosis import M365Error
@@ -32,7 +33,9 @@ from wizard.services.m365.probe import app_is_known
 from wizard.services.m365.record import Registration
 from wizard.services.m365.replication import ReplicationTimeoutError, WaitPolicy, wait_until_ready
 from wizard.services.model import Profile
+from wizard.services.oauth.errors import OAuthError
 from wizard.services.oauth.microsoft import authority_for, http_session
+from wizard.services.sender_lock import SenderLock
 
 log = logging.getLogger(__name__)
 StepCallback = Callable[[str], None]
@@ -139,7 +142,18 @@ class RotationOutcome:
 
 
 async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | None = None) -> list[RotationOutcome]:
-    """Renews every recorded certificate within 30 days of expiry; never raises (outcomes say what happened)."""
+    """Renews every recorded certificate within 30 days of expiry; never raises (outcomes say what happened).
+    One process at a time (the app and `serve` may both run): the other finds the lock taken and skips."""
+    lock = SenderLock(data_home() / "m365" / "renewal.lock")
+    if not await asyncio.to_thread(lock.try_acquire):
+        return []
+    try:
+        return await _rotate_due(now, wait)
+    finally:
+        lock.release()
+
+
+async def _rotate_due(now: datetime.datetime | None, wait: WaitPolicy | None) -> list[RotationOutcome]:
     outcomes = []
     for registration in await asyncio.to_thread(record.all_registrations):
         if not registration.rotation_due(now):
@@ -149,6 +163,8 @@ async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | No
         except M365Error as exc:
             log.warning("m365 rotation of %s failed: %s", registration.profile, exc.diagnosis.title)
             outcomes.append(RotationOutcome(registration.profile, None, exc.diagnosis))
+        except OAuthError as exc:
+            outcomes.append(RotationOutcome(registration.profile, None, exc.diagnosis))
         except (KeyError, OSError, ValueError) as exc:
             diagnosis = M365Error("rotation_failed", detail=str(exc)).diagnosis
             outcomes.append(RotationOutcome(registration.profile, None, diagnosis))
@@ -156,3 +172,36 @@ async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | No
             log.info("m365 rotation of %s: new certificate %s", registration.profile, renewed.thumbprint)
             outcomes.append(RotationOutcome(registration.profile, renewed, None))
     return outcomes
+
+
+class CertificateRenewal:
+    """Keeps app-only certificates fresh while the app or `serve` runs: `rotate_due` at start, then every
+    `interval_s`. Never raises into its owner; outcomes are logged and handed to `on_outcomes`."""
+
+    def __init__(self, interval_s: float = 6 * 3600,
+                 on_outcomes: Callable[[list[RotationOutcome]], None] | None = None) -> None:
+        self.interval_s = interval_s
+        self.on_outcomes = on_outcomes
+        self.last: list[RotationOutcome] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="mailwright-m365-renewal")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self.last = await rotate_due()
+            except Exception:  # a renewal must never stop sending; the log keeps the traceback
+                log.exception("m365 certificate renewal failed unexpectedly")
+            else:
+                if self.last and self.on_outcomes is not None:
+                    self.on_outcomes(self.last)
+            await asyncio.sleep(self.interval_s)
