@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gui.conftest import no_keyring
 from tests.m365.conftest import Tenant
 from wizard.services import m365
 from wizard.services.config import ConfigStore
 from wizard.services.m365 import keypair
 from wizard.services.m365.diagnosis import GRANT_ROLES, REGISTER_ROLES
+
+__all__ = ["no_keyring"]
 
 pytestmark = [pytest.mark.keyring, pytest.mark.asyncio]
 
@@ -136,3 +139,10 @@ async def test_a_second_setup_of_the_same_profile_is_refused(tenant: Tenant, pro
     assert caught.diagnosis.code == "exists" and "teardown" in caught.diagnosis.fix
     assert len(tenant.directory.applications) == 1
 
+
+
+async def test_without_a_keyring_nothing_is_created(tenant: Tenant, profile_name: str, no_keyring: None) -> None:
+    caught = await _fails(tenant, profile_name)
+
+    assert caught.diagnosis.code == "keyring_unavailable"
+    assert tenant.directory.applications == {} and not keypair.key_path(profile_name).exists()

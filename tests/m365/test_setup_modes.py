@@ -125,3 +125,15 @@ async def test_smtp_app_runs_the_exchange_step_when_powershell_is_installed(
     assert log.read_text().startswith("Connect-ExchangeOnline\nNew-ServicePrincipal -AppId "
                                       f"'{result.registration.app_id}'")
     assert result.registration.pending == ()
+
+
+async def test_the_admin_may_sign_in_with_a_device_code_instead(tenant: Tenant, profile_name: str) -> None:
+    tenant.idp.auto_approve_devices_as = SENDER  # the admin signs in on another device as soon as the code exists
+    shown: list[str] = []
+
+    result = await m365.set_up(tenant.request(profile_name, m365.SetupMode.GRAPH_APP, device=True),
+                               m365.Progress(on_device_code=lambda code: shown.append(code.user_code)))
+
+    assert result.ok, result.report
+    assert len(shown) == 1 and tenant.idp.authorize_requests == []  # no browser was involved
+    assert tenant.idp.grant_types[0] == "urn:ietf:params:oauth:grant-type:device_code"

@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from wizard.services import accounts, oauth
+from wizard.services import accounts, oauth, secrets
 from wizard.services.check import CheckReport
 from wizard.services.config import ConfigStore
 from wizard.services.m365 import exchange, keypair, record
@@ -138,7 +138,10 @@ async def set_up(request: SetupRequest, progress: Progress | None = None) -> Set
         if mode.app_only:
             say("certificate", "Making a key and a certificate on this computer…")
             pair = await asyncio.to_thread(keypair.generate, display_name, request.cert_months)
-            await asyncio.to_thread(keypair.save, request.profile, pair)
+            try:
+                await asyncio.to_thread(keypair.save, request.profile, pair)
+            except secrets.KeyringUnavailableError as exc:  # nothing was created in the tenant yet
+                raise M365Error("keyring_unavailable", detail=str(exc)) from None
             say("certificate", f"Certificate {pair.thumbprint}, valid until {pair.not_after:%Y-%m-%d}.")
         say("application", "Registering the app…")
         try:
