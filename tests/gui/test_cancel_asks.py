@@ -42,7 +42,7 @@ def test_cancel_after_typing_asks_and_keep_editing_keeps_everything(qtbot: QtBot
     qtbot.mouseClick(window.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
     question = window.discard_question
     assert question is not None and question.isVisible()
-    assert question.text() == "The account you entered is not saved. Close the wizard and discard them?"
+    assert question.text() == "The account you entered is not saved. Close the wizard and discard it?"
     keep = question.button(QMessageBox.StandardButton.Cancel)
     assert keep.text() == "Keep editing" and question.defaultButton() is keep
     qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)

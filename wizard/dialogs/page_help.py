@@ -20,4 +20,4 @@ class PageHelpDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
-        self.resize(560, 400)
+        self.resize(640, 480)  # the main pages' help has several paragraphs and a list of links

@@ -291,10 +291,9 @@ class MailwrightWizard(QWizard):
         if self.discard_question is not None and self.discard_question.isVisible():
             return self.discard_question
         editing = self.state.editing
-        text = (f"Your changes to the account “{editing}” are not saved." if editing
-                else "The account you entered is not saved.")
-        question = QMessageBox(QMessageBox.Icon.Question, "Discard your input?",
-                               f"{text} Close the wizard and discard them?",
+        text = (f"Your changes to the account “{editing}” are not saved. Close the wizard and discard them?"
+                if editing else "The account you entered is not saved. Close the wizard and discard it?")
+        question = QMessageBox(QMessageBox.Icon.Question, "Discard your input?", text,
                                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
         question.setObjectName("confirmDiscard")
         question.setInformativeText("Keep editing, then click Finish on the last page to save.")
