@@ -65,7 +65,8 @@ async def import_client_json(qtbot: QtBot, window: MailwrightWizard, path: Path)
     assert await started.wait() == (True,)  # the import runs as a task: wait for it to start, then to end
     await page.tasks.wait()
     assert page.findChild(QLabel, "clientJsonStatus").text() == \
-        f"Imported OAuth client {google.load_client(page.profile_for_sign_in()).client_id}. Now sign in."
+        f"Imported OAuth client {google.load_client(page.profile_for_sign_in(), window.state.secrets).client_id}. " \
+        "Now sign in."
 
 
 async def test_gmail_with_the_admins_oauth_client(

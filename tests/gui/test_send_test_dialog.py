@@ -14,7 +14,7 @@ from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SinkHandler, S
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, SilentServer
 from wizard.dialogs.send_test import SendTestDialog
 from wizard.services.model import Profile, Security
-from wizard.services.transports.base import PasswordCredential
+from wizard.services.secret_source import DraftSecrets
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 def dialog_for(qtbot: QtBot, host: str = "127.0.0.1", port: int = 25, ca_file: str = "") -> SendTestDialog:
     profile = Profile(name="t", from_address=GOOD_USER, host=host, port=port, security=Security.STARTTLS,
                       username=GOOD_USER, ca_file=ca_file, timeout_s=10)
-    dialog = SendTestDialog(profile, PasswordCredential(GOOD_USER, GOOD_PASSWORD))
+    dialog = SendTestDialog(profile, DraftSecrets(password=GOOD_PASSWORD))
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog

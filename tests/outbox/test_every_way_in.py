@@ -30,6 +30,7 @@ from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import Outbox
 from wizard.services.relay import start_relay
+from wizard.services.secret_source import DraftSecrets
 from wizard.services.sender import Sender
 
 DIALOG = "send-test dialog"
@@ -130,10 +131,9 @@ class Ways:
 
         from tests.gui.conftest import SignalWaiter
         from wizard.dialogs.send_test import SendTestDialog
-        from wizard.services.transports.base import PasswordCredential
 
         qtbot = self.request.getfixturevalue("qtbot")
-        dialog = SendTestDialog(profile, PasswordCredential(GOOD_USER, GOOD_PASSWORD))
+        dialog = SendTestDialog(profile, DraftSecrets(password=GOOD_PASSWORD))
         qtbot.addWidget(dialog)
         dialog.show()
         dialog.to.setText(RECIPIENT)

@@ -73,7 +73,7 @@ def test_a_new_data_home_and_every_file_mailwright_creates_in_it_are_private(new
 @pytest.mark.usefixtures("usual_umask")
 def test_token_caches_and_google_client_files_are_private(new_home: Path, profile_name: str) -> None:
     pytest.importorskip("secretstorage")
-    from wizard.services.oauth import google, token_store
+    from wizard.services.oauth import google, google_client, token_store
 
     data_home()
     try:
@@ -87,7 +87,7 @@ def test_token_caches_and_google_client_files_are_private(new_home: Path, profil
         assert mode(client_file) == 0o600 and mode(client_file.parent) == 0o700
     finally:
         token_store.delete(profile_name)
-        google.delete_client(profile_name)
+        google_client.delete(profile_name)
 
 
 @pytest.mark.usefixtures("usual_umask")

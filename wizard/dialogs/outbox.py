@@ -31,6 +31,7 @@ from wizard.services import diagnostics
 from wizard.services.message import build_test_message, envelope_recipients, queue_id
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxError, OutboxMessage
+from wizard.services.secret_source import KEYRING
 from wizard.services.submission import QueuedMessage, SubmissionError, asubmit
 from wizard.services.validation import InvalidInputError
 
@@ -145,7 +146,7 @@ class OutboxTestMailDialog(SendTestDialog):
     def __init__(self, profile: Profile, outbox: Outbox, wake: Callable[[], None] = lambda: None,
                  parent: QWidget | None = None, poll_s: float = 0.2,
                  is_sending: Callable[[], bool] = lambda: True) -> None:
-        super().__init__(profile, None, parent)
+        super().__init__(profile, KEYRING, parent)  # never used: the background sender signs in
         self.outbox = outbox
         self.wake = wake
         self.is_sending = is_sending

@@ -20,8 +20,9 @@ from typing_extensions import override
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.message import TestMail, build_test_message, envelope_recipients
 from wizard.services.model import Profile
+from wizard.services.secret_source import SecretSource
 from wizard.services.submission import SubmissionError
-from wizard.services.transports.base import Credential, TransportError
+from wizard.services.transports.base import TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
 from wizard.widgets.test_mail_form import DEFAULT_SUBJECT, TestMailForm, accepted_text, deliver_test_mail
@@ -33,10 +34,10 @@ __all__ = ["DEFAULT_SUBJECT", "SendTestDialog"]
 class SendTestDialog(QDialog):
     send_finished = Signal(bool)  # True: the server accepted the message
 
-    def __init__(self, profile: Profile, credential: Credential, parent: QWidget | None = None) -> None:
+    def __init__(self, profile: Profile, secrets: SecretSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.profile = profile
-        self.credential = credential
+        self.secrets = secrets
         self.tasks = TaskTracker(self)
         self.setObjectName("sendTestDialog")
         self.setWindowTitle("Send test mail")
@@ -123,7 +124,7 @@ class SendTestDialog(QDialog):
         recipients = envelope_recipients(message)
         self.status.setText(f"Sending to {', '.join(recipients)} through {self.profile.host}…")
         try:
-            result = await deliver_test_mail(self.profile, self.credential, message)
+            result = await deliver_test_mail(self.profile, self.secrets, message)
         except SubmissionError as exc:
             self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not sent: {exc}")
             self.send_finished.emit(False)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import forget_unless_saved, stage_secrets
 from wizard.pages.flow import is_app_only
 from wizard.pages.oauth_sign_in import SignInPanel, copy_button
 from wizard.pages.state import WizardState
@@ -188,7 +187,7 @@ class AzureRegistrationPage(QWizardPage):
         self.powershell.setReadOnly(True)
         self.powershell.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.powershell_copy = copy_button("powershell", self.powershell.toPlainText, "Copy the PowerShell")
-        self.panel = SignInPanel(self.profile_for_sign_in, prepare=self._prepare)
+        self.panel = SignInPanel(self.profile_for_sign_in, self.state.secret_source)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -233,11 +232,6 @@ class AzureRegistrationPage(QWizardPage):
 
     def profile_for_sign_in(self) -> Profile:
         return self.state.profile()
-
-    async def _prepare(self) -> None:
-        await stage_secrets(self.state, self)
-        # A browser or device sign-in leaves a token cache: gone again if this new account is never saved.
-        forget_unless_saved(self, self.state, self.profile_for_sign_in().name)
 
     def open_consent(self) -> None:
         QDesktopServices.openUrl(QUrl(self.consent_url.text()))

@@ -1,8 +1,8 @@
 """Check the connection step by step, without freezing the window; Cancel really cancels.
 
-SMTP with a password checks what was typed; OAuth and app-only profiles put their typed secret in the
-keyring and run the same check the CLI runs (`check_profile`: token, then SMTP or Microsoft Graph). When
-Microsoft 365 SMTP fails because SMTP AUTH is disabled, the page offers Microsoft Graph instead.
+Every profile runs the check the CLI runs (`check_profile`: token, then SMTP or Microsoft Graph), with the
+wizard's unsaved secrets passed in memory (the state's DraftSecrets: what was typed, else the saved profile's).
+When Microsoft 365 SMTP fails because SMTP AUTH is disabled, the page offers Microsoft Graph instead.
 """
 
 from __future__ import annotations
@@ -27,22 +27,10 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.dialogs.send_test import SendTestDialog
-from wizard.pages.credentials import credential_for_state, password_credential, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services import diagnostics, secrets
-from wizard.services.check import (
-    GRAPH_STEP_TITLES,
-    STEP_TITLES,
-    CheckReport,
-    Step,
-    StepStatus,
-    check_profile,
-    check_smtp,
-)
-from wizard.services.diagnostics import Diagnosis
+from wizard.services.check import GRAPH_STEP_TITLES, STEP_TITLES, CheckReport, Step, StepStatus, check_profile
 from wizard.services.model import AuthMode, ProviderKind
-from wizard.services.transports.base import Credential, PasswordCredential
 from wizard.widgets.colours import tinted
 from wizard.widgets.diagnosis_box import DiagnosisBox
 
@@ -203,16 +191,8 @@ class CheckPage(QWizardPage):
         self.capabilities.hide()
         self.use_graph_button.hide()
         self.status.setText(f"Checking {self._target()}…")
-        profile = self.state.profile()
         try:
-            if self.state.draft.auth is not AuthMode.PASSWORD:
-                report = await self._check_with_token()
-            else:
-                credential = await self._credential()
-                if isinstance(credential, Diagnosis):
-                    report = CheckReport([Step("auth", StepStatus.FAILED, credential.title)], credential)
-                else:
-                    report = await check_smtp(profile, credential, on_step=self._show_step)
+            report = await check_profile(self.state.profile(), on_step=self._show_step, secrets=self.state.secrets)
         except asyncio.CancelledError:
             self._show_cancelled()
             self.check_finished.emit(False)
@@ -220,15 +200,6 @@ class CheckPage(QWizardPage):
         self.state.record_check(report)
         self._show_report(report)
         self.check_finished.emit(report.ok)
-
-    async def _check_with_token(self) -> CheckReport:
-        """OAuth / app-only: the typed secret goes where the token code reads it, then the CLI's own check."""
-        try:
-            await stage_secrets(self.state, self)
-        except secrets.KeyringUnavailableError as exc:
-            diagnosis = diagnostics.make("keyring_unavailable", reason=str(exc))
-            return CheckReport([Step("token", StepStatus.FAILED, diagnosis.title)], diagnosis)
-        return await check_profile(self.state.profile(), on_step=self._show_step)
 
     def offers_graph(self, report: CheckReport) -> bool:
         return (self.state.draft.provider is ProviderKind.M365_SMTP and report.diagnosis is not None
@@ -240,14 +211,6 @@ class CheckPage(QWizardPage):
         s.draft = replace(s.draft, provider=ProviderKind.GRAPH, host="", port=443)
         s.report = None
         self.use_graph_requested.emit()
-
-    async def _credential(self) -> Credential | Diagnosis:
-        """As `password_credential`; a password loaded from the keyring is kept in the state (a no-op for a
-        typed one), as the check records what it checked."""
-        credential = await password_credential(self.state)
-        if isinstance(credential, PasswordCredential):
-            self.state.secrets.password = credential.password
-        return credential
 
     def _reset_rows(self) -> None:
         self._stop_elapsed()
@@ -334,6 +297,6 @@ class CheckPage(QWizardPage):
 
     def open_send_test(self) -> None:
         """Non-modal to the event loop: open(), never exec()."""
-        dialog = SendTestDialog(self.state.profile(), credential_for_state(self.state), self)
+        dialog = SendTestDialog(self.state.profile(), self.state.secrets, self)
         self.send_test_dialog = dialog
         dialog.open()

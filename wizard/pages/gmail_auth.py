@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import forget_unless_saved
 from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
@@ -84,7 +83,7 @@ class GmailAuthPage(QWizardPage):
                                    "Desktop app > Download JSON. Scope needed: https://mail.google.com/.")
         self.client_label.setObjectName("clientJsonStatus")
         self.client_label.setWordWrap(True)
-        self.panel = SignInPanel(self.profile_for_sign_in)
+        self.panel = SignInPanel(self.profile_for_sign_in, self.state.secret_source)
         self.panel.device_button.hide()
         self.oauth_box = QWidget()
         oauth_layout = QVBoxLayout(self.oauth_box)
@@ -166,8 +165,8 @@ class GmailAuthPage(QWizardPage):
         try:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
             profile = self.profile_for_sign_in()
-            forget_unless_saved(self, self.state, profile.name)
-            client = await asyncio.to_thread(google.import_client_json, profile, text)
+            # kept with the draft's secrets, in memory: written only by Save
+            client = await asyncio.to_thread(google.import_client_json, profile, text, self.state.secrets)
         except (OSError, ValueError) as exc:
             self.client_label.setText(f"Could not import {path.name}: {exc}")
             return

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import forget_unless_saved, stage_secrets
 from wizard.pages.oauth_sign_in import SignInPanel
 from wizard.pages.state import WizardState
 from wizard.qt_async import async_slot
@@ -121,7 +120,7 @@ class M365AuthPage(QWizardPage):
         registration_layout.addWidget(self.registration_problem)
         registration_layout.addWidget(self.need_registration)
 
-        self.panel = SignInPanel(self.profile_for_sign_in, prepare=self._prepare)
+        self.panel = SignInPanel(self.profile_for_sign_in, self.state.secret_source)
         self.next_note = QLabel()
         self.next_note.setObjectName("m365NextNote")
         self.next_note.setWordWrap(True)
@@ -219,11 +218,6 @@ class M365AuthPage(QWizardPage):
 
     def profile_for_sign_in(self) -> Profile:
         return replace(self.state.profile(), auth=self.auth_mode())
-
-    async def _prepare(self) -> None:
-        await stage_secrets(self.state, self)
-        # A browser or device sign-in leaves a token cache: gone again if this new account is never saved.
-        forget_unless_saved(self, self.state, self.profile_for_sign_in().name)
 
     @override
     def initializePage(self) -> None:

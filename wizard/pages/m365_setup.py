@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
@@ -329,7 +328,9 @@ class M365SetupPage(QWizardPage):
         registration = result.registration
         s = self.state
         profile = result.profile
-        s.draft = replace(profile, name=s.draft.name)  # what set_up saved: the app's ids, the certificate
+        # set_up saved the profile (the app's ids, the certificate, its secrets in the keyring): from here the
+        # wizard edits that saved profile, and checks and sends read its secrets from the keyring
+        s.load_profile(profile)
         s.has_app_registration = True
         lines = [f"Created: {registration.display_name}", f"Client id {registration.app_id}",
                  *(f"Granted: {g.permission}" for g in registration.grants)]

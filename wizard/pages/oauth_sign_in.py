@@ -1,14 +1,15 @@
 """The sign-in panel the Microsoft 365 and Gmail pages share: start, wait (Cancel), device code, remove access.
 
 Widgets only: every action awaits one function of `wizard.services.oauth` through qasync, so the UI
-thread never blocks on msal or the network. The profile to sign in for comes from a callable the page
-gets at construction (the wizard passes a function over its state).
+thread never blocks on msal or the network. The profile to sign in for, and the secret source that answers
+its secrets and keeps the tokens obtained, come from callables the page gets at construction (the wizard passes
+functions over its state: the draft profile and its unsaved DraftSecrets, so a sign-in writes nothing before Save).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.model import Profile
+from wizard.services.secret_source import SecretSource
 
 if TYPE_CHECKING:  # msal costs ~300 ms to import: loaded when a sign-in starts, not when the wizard opens
     from wizard.services import oauth
@@ -46,11 +48,11 @@ class SignInPanel(QWidget):
 
     signed_in_changed = Signal(bool)
 
-    def __init__(self, profile: Callable[[], Profile], parent: QWidget | None = None,
-                 prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(self, profile: Callable[[], Profile], secrets: Callable[[], SecretSource],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.profile_source = profile
-        self.prepare = prepare  # e.g. put the typed client secret into the keyring, where msal's caller reads it
+        self.secrets = secrets
         self.tasks = TaskTracker(self)
         self.signed_in = False
 
@@ -158,9 +160,8 @@ class SignInPanel(QWidget):
 
         self.status.setText("Waiting for you to sign in in your browser…" if not device else "Requesting a code…")
         try:
-            if self.prepare is not None:
-                await self.prepare()
-            signed = await oauth.login(self.profile_source(), device=device, on_device_code=self._show_code)
+            signed = await oauth.login(self.profile_source(), device=device, on_device_code=self._show_code,
+                                       secrets=self.secrets())
         except asyncio.CancelledError:
             self.status.setText("Sign-in cancelled.")
             return
@@ -182,7 +183,7 @@ class SignInPanel(QWidget):
     async def remove_access(self) -> None:
         from wizard.services import oauth
 
-        result = await oauth.logout(self.profile_source())
+        result = await oauth.logout(self.profile_source(), self.secrets())
         self.status.setText(("Access removed from this computer. " if result.removed else "Nothing was stored. ")
                             + result.revoke_instructions)
         self._set_signed_in(False)
@@ -190,7 +191,7 @@ class SignInPanel(QWidget):
     async def refresh_status(self) -> None:
         from wizard.services import oauth
 
-        state = await oauth.status(self.profile_source())
+        state = await oauth.status(self.profile_source(), self.secrets())
         if state.signed_in:
             self.status.setText(f"<b>Access granted for {state.account}</b>")
         self._set_signed_in(state.signed_in)

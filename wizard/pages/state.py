@@ -63,6 +63,10 @@ class WizardState:
         trimmed["name"] = trimmed["name"] or DEFAULT_PROFILE_NAME
         return replace(self.draft, **trimmed)
 
+    def secret_source(self) -> DraftSecrets:
+        """Where checks, sign-ins and sends get this account's secrets (a new object after `load_profile`)."""
+        return self.secrets
+
     def secret_values(self) -> list[str]:
         """Strings an error report must never show."""
         return self.secrets.values()

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import staged_secrets
 from wizard.pages.oauth_sign_in import copy_button
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
@@ -42,7 +41,6 @@ from wizard.services.config import (
     parse_host_port,
 )
 from wizard.services.model import AuthMode, Profile, ProviderKind, Security
-from wizard.services.secrets import SecretKind
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.colours import problem_style
 from wizard.widgets.form_widgets import selectable_text
@@ -132,14 +130,10 @@ def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> No
 
 def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
                  relay_enabled: bool | None = None, relay_port: int | None = None) -> Profile:
-    """Blocking (keyring over D-Bus, file writes): run in a worker thread. `relay_enabled` None: `[relay]` as is."""
-    name = profile.validated().name  # nothing goes to the keyring for a profile that cannot be saved
-    if state.draft.auth is AuthMode.CLIENT_SECRET and state.secrets.client_secret.strip():
-        secrets.store_secret(name, SecretKind.CLIENT_SECRET, state.secrets.client_secret.strip())
-    if state.draft.auth is AuthMode.CLIENT_CERTIFICATE and state.secrets.certificate_passphrase:
-        secrets.store_secret(name, SecretKind.CERTIFICATE_PASSPHRASE, state.secrets.certificate_passphrase)
-    password = state.secrets.password if state.draft.auth is AuthMode.PASSWORD and state.draft.username.strip() else ""
-    saved = accounts.save_profile(profile, password or None, store)
+    """Blocking (keyring over D-Bus, file writes): run in a worker thread. The only place the wizard writes a
+    secret: the draft's (typed secrets, a sign-in's tokens, an imported client). `relay_enabled` None: `[relay]`
+    as is."""
+    saved = accounts.save_draft(profile, state.secrets, store)
     save_delivery(store, state.delivery)
     if relay_enabled is not None:
         save_relay(store, relay_enabled, relay_port)
@@ -336,10 +330,10 @@ class SummaryPage(QWizardPage):
             self._failed(f"Not saved: {exc}")
             return
         self.state.saved = saved
-        staged_secrets(self.state).commit(saved.name)  # the staged secret is now the saved profile's
         self.state.editing = saved.name
         self.state.saved_profiles[saved.name] = saved
-        backend = secrets.backend_name().rsplit(".", 2)[-2]  # keyring.backends.SecretService.Keyring -> SecretService
+        # keyring.backends.SecretService.Keyring -> SecretService (asking keyring may probe D-Bus: off the loop)
+        backend = (await asyncio.to_thread(secrets.backend_name)).rsplit(".", 2)[-2]
         self.result.setText(f"Saved as profile “{saved.name}”.\nSettings: {store.path}\n"
                             f"Secrets: {self._secret_words(backend)}.")
         self.save_finished.emit(True)

@@ -1,14 +1,14 @@
 """Send a real test mail through the account being set up (not saved yet), and show what the server said.
 
-The credential is the one the earlier pages produced: the typed password (or the saved one when an
-existing account is edited and the field was left empty), or the OAuth tokens signed in for this profile.
+It signs in with the wizard's unsaved secrets, passed in memory: the typed password (or the saved one when an
+existing account is edited and the field was left empty), the typed client secret, or the tokens the sign-in
+page obtained. Nothing is written to the keyring before Save.
 The step is optional: Next skips it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,15 +24,13 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.pages.credentials import password_credential, stage_secrets
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services import diagnostics, secrets
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.message import build_test_message, envelope_recipients
-from wizard.services.model import AuthMode, ProviderKind
+from wizard.services.model import ProviderKind
 from wizard.services.submission import SubmissionError
-from wizard.services.transports.base import Credential, SendResult, TransportError
+from wizard.services.transports.base import SendResult, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
 from wizard.widgets.form_widgets import selectable_text
@@ -136,11 +134,7 @@ class TestMailPage(QWizardPage):
         via = "Microsoft Graph" if profile.provider is ProviderKind.GRAPH else profile.host
         self.status.setText(f"Sending to {', '.join(envelope_recipients(message))} through {via}…")
         try:
-            credential = await self._credential()
-            if isinstance(credential, Diagnosis):
-                self._fail(QStyle.StandardPixmap.SP_MessageBoxCritical, "The message was not sent.", credential)
-                return
-            result = await deliver_test_mail(profile, credential, message)
+            result = await deliver_test_mail(profile, self.state.secrets, message)
         except SubmissionError as exc:
             self._fail(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not sent: {exc}")
             return
@@ -155,19 +149,6 @@ class TestMailPage(QWizardPage):
         self.result = result
         self._show_outcome(QStyle.StandardPixmap.SP_DialogApplyButton, accepted_text(result, message["Message-ID"]))
         self.send_finished.emit(True)
-
-    async def _credential(self) -> Credential | Diagnosis:
-        """The typed password, the saved one when editing with the field left empty, or the OAuth tokens."""
-        if self.state.draft.auth is AuthMode.PASSWORD:
-            return await password_credential(self.state)
-        try:
-            await stage_secrets(self.state, self)  # where msal's caller reads it
-        except secrets.KeyringUnavailableError as exc:
-            return diagnostics.make("keyring_unavailable", reason=str(exc))
-        # msal and friends load only when an OAuth account sends, and off the event loop
-        oauth = await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
-        credential: Credential = await oauth.credential_for(self.state.profile())
-        return credential
 
     def _fail(self, icon: QStyle.StandardPixmap, text: str, diagnosis: Diagnosis | None = None) -> None:
         self._show_outcome(icon, text)

@@ -1,16 +1,21 @@
 """Profiles together with their secrets: save, remove, and the credential a transport needs.
 
 The profile's settings go to config.toml (ConfigStore); its secret goes to the keyring
-(secrets.py). Saving refuses when no secure keyring exists, before anything is written.
+(secrets.py). Saving refuses when no secure keyring exists, before anything is written. Credentials come from
+a secret source (secret_source.py): the keyring for saved profiles, the wizard's draft for unsaved settings.
 """
 
 from __future__ import annotations
+
+import asyncio
+import importlib
 
 from wizard.services import diagnostics, secrets
 from wizard.services.config import ConfigStore
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import AuthMode, Profile, ProviderKind
-from wizard.services.secrets import SecretKind
+from wizard.services.secret_source import KEYRING, DraftSecrets, SecretSource
+from wizard.services.secrets import KeyringUnavailableError, SecretKind
 from wizard.services.transports.base import Credential, PasswordCredential, Scope, Transport, TransportError
 from wizard.services.transports.smtp import SmtpTransport
 
@@ -32,6 +37,26 @@ def save_profile(profile: Profile, password: str | None = None, store: ConfigSto
     return profile
 
 
+def secret_kinds(profile: Profile) -> tuple[SecretKind, ...]:
+    """The secrets the profile signs in with (a delegated OAuth sign-in keeps a token cache instead; Gmail's
+    client secret comes with its imported client)."""
+    if profile.auth is AuthMode.PASSWORD:
+        return (SecretKind.PASSWORD,) if profile.username else ()
+    return {AuthMode.CLIENT_SECRET: (SecretKind.CLIENT_SECRET,),
+            AuthMode.CLIENT_CERTIFICATE: (SecretKind.CERTIFICATE_PASSPHRASE,)}.get(profile.auth, ())
+
+
+def save_draft(profile: Profile, draft: DraftSecrets, store: ConfigStore | None = None) -> Profile:
+    """The wizard's Save (blocking: keyring and files). Validate, then put what the draft holds (typed secrets,
+    a sign-in's tokens, an imported client) in the keyring, then write the settings."""
+    profile = profile.validated()
+    if "\n" in draft.password or "\r" in draft.password:
+        raise ValueError("A password cannot contain line breaks.")
+    draft.save(profile.name, secret_kinds(profile))
+    (store or ConfigStore()).save_profile(profile)
+    return profile
+
+
 def remove_profile(name: str, store: ConfigStore | None = None) -> list[SecretKind]:
     """Remove the settings and every secret of the profile; returns the secret kinds that were deleted."""
     (store or ConfigStore()).remove_profile(name)
@@ -49,28 +74,29 @@ def needs_password(profile: Profile) -> bool:
     return profile.auth is AuthMode.PASSWORD and bool(profile.username)
 
 
-async def credential_for(profile: Profile) -> Credential:
-    """The credential the profile's transport signs in with (None: no sign-in configured)."""
+async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> Credential:
+    """The credential the profile's transport signs in with (None: no sign-in configured). A secret source
+    blocks (keyring, files): it is asked in a worker thread."""
     if profile.auth is AuthMode.PASSWORD:
         if not profile.username:
             return None
-        password = await secrets.load_secret_async(profile.name, SecretKind.PASSWORD)
+        password = await asyncio.to_thread(secrets.secret, profile.name, SecretKind.PASSWORD)
         if password is None:
             raise MissingSecretError(profile.name, SecretKind.PASSWORD)
         return PasswordCredential(profile.username, password)
-    from wizard.services import oauth
-
-    result: Credential = await oauth.credential_for(profile)
+    # msal and friends load only when an OAuth account signs in, and off the event loop (~300 ms)
+    oauth = await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
+    result: Credential = await oauth.credential_for(profile, secrets)
     return result
 
 
-async def transport_for(profile: Profile) -> Transport:
+async def transport_for(profile: Profile, secrets: SecretSource = KEYRING) -> Transport:
     """A ready-to-open transport for the profile; raises TransportError(kind=AUTH) if the secret is missing."""
     try:
-        credential = await credential_for(profile)
+        credential = await credential_for(profile, secrets)
     except MissingSecretError as exc:
         raise TransportError(exc.diagnosis, Scope.ACCOUNT) from exc
-    except secrets.KeyringUnavailableError as exc:
+    except KeyringUnavailableError as exc:
         raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), Scope.ACCOUNT) from exc
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.transports import graph

@@ -18,6 +18,7 @@ from typing import Any
 from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.model import Profile, ProviderKind, Security
+from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
 
@@ -238,15 +239,18 @@ def _failed_before_connecting(name: str, diagnosis: Diagnosis) -> CheckReport:
     return CheckReport([Step(name, StepStatus.FAILED, diagnosis.title)], diagnosis)
 
 
-async def check_profile(profile: Profile, *, on_step: StepCallback | None = None) -> CheckReport:
-    """The check for a saved profile: fetch its credential (keyring / token), then run the provider's steps."""
-    from wizard.services import accounts, secrets
+async def check_profile(profile: Profile, *, on_step: StepCallback | None = None,
+                        secrets: SecretSource = KEYRING) -> CheckReport:
+    """The check of a profile: fetch its credential from `secrets` (the keyring for a saved profile, the wizard's
+    draft for unsaved settings), then run the provider's steps."""
+    from wizard.services import accounts
+    from wizard.services.secrets import KeyringUnavailableError
 
     try:
-        credential = await accounts.credential_for(profile)
+        credential = await accounts.credential_for(profile, secrets)
     except accounts.MissingSecretError as exc:
         return _failed_before_connecting("auth", exc.diagnosis)
-    except secrets.KeyringUnavailableError as exc:
+    except KeyringUnavailableError as exc:
         return _failed_before_connecting("auth", diagnostics.make("keyring_unavailable", reason=str(exc)))
     except TransportError as exc:
         return _failed_before_connecting("token", exc.diagnosis)

@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.services import accounts
 from wizard.services.message import TestMail, default_test_body, envelope_recipients, queue_id, sender_header
-from wizard.services.model import Profile, ProviderKind
+from wizard.services.model import Profile
+from wizard.services.secret_source import SecretSource
 from wizard.services.submission import apply_rules
-from wizard.services.transports.base import Credential, SendResult, Transport
-from wizard.services.transports.smtp import SmtpTransport
+from wizard.services.transports.base import SendResult
 from wizard.services.validation import InvalidInputError, reject_header_injection, validate_addresses
 from wizard.widgets.colours import problem_style
 
@@ -50,19 +51,14 @@ def accepted_text(result: SendResult, message_id: str) -> str:
     return "\n".join(lines)
 
 
-async def deliver_test_mail(profile: Profile, credential: Credential, message: EmailMessage) -> SendResult:
-    """Send straight through the profile's transport (no outbox), after the same rules as every queued message
+async def deliver_test_mail(profile: Profile, secrets: SecretSource, message: EmailMessage) -> SendResult:
+    """Send straight through the profile's transport (no outbox), signed in with the secrets `secrets` answers
+    (the wizard's unsaved draft, or the keyring), after the same rules as every queued message
     (submission.apply_rules: policy, postmaster, display name, Date, Message-ID); a refusal raises
-    `SubmissionError` and nothing is sent."""
+    `SubmissionError` and nothing is sent, a missing secret `TransportError`."""
     prepared = apply_rules(message, profile, envelope_from=profile.from_address,
                            recipients=envelope_recipients(message))
-    transport: Transport
-    if profile.provider is ProviderKind.GRAPH:
-        from wizard.services.transports.graph import GraphTransport  # httpx: only when a Graph account sends
-
-        transport = GraphTransport.for_profile(profile, credential)
-    else:
-        transport = SmtpTransport.for_profile(profile, credential)
+    transport = await accounts.transport_for(profile, secrets)
     async with transport:
         return await transport.send(prepared.envelope_from, list(prepared.recipients), prepared.raw)
 

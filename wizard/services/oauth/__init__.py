@@ -14,6 +14,10 @@ Public API (stable; the Graph transport and accounts.py build on it):
     oauth.forget_profile(name)                            # profile removed: token cache + imported Google client
     oauth.scopes_for(profile)                             # what is requested (pure)
 
+  Every call but `forget_profile` and `scopes_for` takes `secrets=`: the secret source that answers the
+  profile's client secret / passphrase and keeps its token cache (default: the keyring and the encrypted token
+  store; the wizard passes its unsaved draft, so a sign-in before Save writes nothing).
+
 - `token_source` raises `TransportError(kind=Scope.ACCOUNT)` with the diagnosis (token_expired,
   invalid_client_secret, ...) on token errors, TRANSIENT when the identity provider is unreachable.
   Every other function raises `OAuthError` (`.diagnosis`, `.scope`) or `SignInCancelledError`.
@@ -21,8 +25,8 @@ Public API (stable; the Graph transport and accounts.py build on it):
   `https://outlook.office365.com/.default`; Graph (`provider = graph`) delegated `<graph>/Mail.Send`,
   app-only `<graph>/.default` for the profile's cloud; Gmail `https://mail.google.com/`.
 - Modes: profile.auth oauth-interactive / oauth-device (PublicClientApplication), client-secret
-  (keyring SecretKind.CLIENT_SECRET), client-certificate (profile.certificate_path PEM or PFX, passphrase
-  in SecretKind.CERTIFICATE_PASSPHRASE). Authority: profile.authority (https URL; non-Microsoft hosts skip
+  (SecretKind.CLIENT_SECRET), client-certificate (profile.certificate_path PEM or PFX, passphrase
+  SecretKind.CERTIFICATE_PASSPHRASE). Authority: profile.authority (https URL; non-Microsoft hosts skip
   instance discovery) or login.microsoftonline.com/<tenant>. CA: profile.ca_file, REQUESTS_CA_BUNDLE
   or SSL_CERT_FILE.
 - Silent refresh: a token expiring within 5 minutes is refreshed; every change to the cache (new refresh
@@ -34,12 +38,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, TypeVar
 
+from wizard.services import diagnostics
+from wizard.services.errors import Scope, TransportError
 from wizard.services.model import Profile, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, as_transport_error
 from wizard.services.oauth.loopback import BrowserOpener, open_system_browser
 from wizard.services.oauth.microsoft import DeviceCodeCallback, MicrosoftTokens, scopes_for
 from wizard.services.oauth.model import AccessToken, DeviceCode, LogoutResult, SignIn, TokenStatus
+from wizard.services.secret_source import KEYRING, SecretSource
+from wizard.services.secrets import KeyringUnavailableError
 from wizard.services.transports.base import TokenCredential
 
 if TYPE_CHECKING:
@@ -48,69 +56,75 @@ if TYPE_CHECKING:
 __all__ = ["AccessToken", "DeviceCode", "LogoutResult", "OAuthError", "SignIn", "SignInCancelledError",
            "TokenStatus", "credential_for", "forget_profile", "get_token", "login", "logout", "scopes_for", "status"]
 
-_sessions: dict[str, tuple[Profile, object]] = {}
+_sessions: dict[str, tuple[Profile, SecretSource, object]] = {}
 Session = TypeVar("Session", "MicrosoftTokens", "GoogleTokens")
 
 
-def _session(profile: Profile, kind: type[Session]) -> Session:
-    """The token session of this profile, kept while the profile's settings stay the same."""
+def _session(profile: Profile, kind: type[Session], secrets: SecretSource) -> Session:
+    """The token session of this profile, kept while the profile's settings and secret source stay the same."""
     known = _sessions.get(profile.name)
-    if known and known[0] == profile and isinstance(known[1], kind):
-        return known[1]
-    session = kind(profile)
-    _sessions[profile.name] = (profile, session)
+    if known and known[0] == profile and known[1] is secrets and isinstance(known[2], kind):
+        return known[2]
+    session = kind(profile, secrets)
+    _sessions[profile.name] = (profile, secrets, session)
     return session
 
 
-def _microsoft(profile: Profile) -> MicrosoftTokens:
-    return _session(profile, MicrosoftTokens)
+def _microsoft(profile: Profile, secrets: SecretSource) -> MicrosoftTokens:
+    return _session(profile, MicrosoftTokens, secrets)
 
 
-def _google(profile: Profile) -> GoogleTokens:
+def _google(profile: Profile, secrets: SecretSource) -> GoogleTokens:
     from wizard.services.oauth.google import GoogleTokens
 
-    return _session(profile, GoogleTokens)
+    return _session(profile, GoogleTokens, secrets)
 
 
-def forget_sessions() -> None:
-    """Drop in-memory state (as a restart would); the encrypted caches on disk stay."""
-    _sessions.clear()
+def forget_sessions(secrets: SecretSource | None = None) -> None:
+    """Drop in-memory state (as a restart would), of every source or of `secrets` only (a closed wizard's
+    draft); the encrypted caches on disk stay."""
+    for name, known in list(_sessions.items()):
+        if secrets is None or known[1] is secrets:
+            del _sessions[name]
 
 
 def forget_profile(name: str) -> bool:
     """Delete everything this computer keeps for the profile's OAuth sign-in (blocking, file and keyring I/O):
     the encrypted token cache and its key, and an imported Google client file. True when something was removed."""
-    from wizard.services.oauth.google import delete_client
+    from wizard.services.oauth import google_client
 
     _sessions.pop(name, None)
     removed_cache = token_store.delete(name)
-    return delete_client(name) or removed_cache
+    return google_client.delete(name) or removed_cache
 
 
-async def get_token(profile: Profile, *, force_refresh: bool = False) -> AccessToken:
+async def get_token(profile: Profile, *, force_refresh: bool = False, secrets: SecretSource = KEYRING) -> AccessToken:
     if profile.provider is ProviderKind.GMAIL:
-        return await _google(profile).token(force_refresh)
-    return await _microsoft(profile).token(force_refresh)
+        return await _google(profile, secrets).token(force_refresh)
+    return await _microsoft(profile, secrets).token(force_refresh)
 
 
-async def credential_for(profile: Profile) -> TokenCredential:
+async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> TokenCredential:
     """The XOAUTH2 / Graph credential: username = the mailbox, token_source(force_refresh) -> access token."""
 
     async def token_source(force_refresh: bool) -> str:
         try:
-            return (await get_token(profile, force_refresh=force_refresh)).token
+            return (await get_token(profile, force_refresh=force_refresh, secrets=secrets)).token
         except OAuthError as exc:
             raise as_transport_error(exc) from None
+        except KeyringUnavailableError as exc:  # the client secret or token cache could not be read
+            raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), Scope.ACCOUNT) from exc
 
     return TokenCredential(profile.login_name, token_source)
 
 
 async def login(profile: Profile, *, device: bool = False, on_device_code: DeviceCodeCallback | None = None,
-                open_browser: BrowserOpener = open_system_browser) -> SignIn:
-    """Sign in (consent) and store the tokens. App-only modes just fetch a token to prove the credentials."""
+                open_browser: BrowserOpener = open_system_browser, secrets: SecretSource = KEYRING) -> SignIn:
+    """Sign in (consent) and keep the tokens in `secrets`. App-only modes just fetch a token to prove the
+    credentials."""
     if profile.provider is ProviderKind.GMAIL:
-        return await _google(profile).sign_in(open_browser)
-    session = _microsoft(profile)
+        return await _google(profile, secrets).sign_in(open_browser)
+    session = _microsoft(profile, secrets)
     if device and not profile.auth.is_app_only:
         return await session.sign_in_device(on_device_code or _print_device_code)
     return await session.sign_in_interactive(open_browser)
@@ -120,12 +134,12 @@ def _print_device_code(code: DeviceCode) -> None:
     print(code.message or f"Open {code.verification_uri} and enter the code {code.user_code}", flush=True)
 
 
-async def status(profile: Profile) -> TokenStatus:
+async def status(profile: Profile, secrets: SecretSource = KEYRING) -> TokenStatus:
     import asyncio
 
     if profile.provider is ProviderKind.GMAIL:
-        return await asyncio.to_thread(_google(profile).status)
-    session = _microsoft(profile)
+        return await asyncio.to_thread(_google(profile, secrets).status)
+    session = _microsoft(profile, secrets)
     account, entry, has_refresh = await asyncio.to_thread(session.cached_state)
     if entry is None and account is None:
         return TokenStatus(False)
@@ -147,11 +161,11 @@ async def status(profile: Profile) -> TokenStatus:
     )
 
 
-async def logout(profile: Profile) -> LogoutResult:
+async def logout(profile: Profile, secrets: SecretSource = KEYRING) -> LogoutResult:
     import asyncio
 
     _sessions.pop(profile.name, None)
-    removed = await asyncio.to_thread(token_store.delete, profile.name)
+    removed = await asyncio.to_thread(secrets.forget_token_cache, profile.name)
     if profile.provider is ProviderKind.GMAIL:
         from wizard.services.oauth.google import REVOKE_INSTRUCTIONS
 

@@ -1,8 +1,9 @@
 """Gmail / Google Workspace XOAUTH2 tokens with the admin's own OAuth client (installed-app flow + PKCE).
 
 The admin downloads the client JSON from Google Cloud Console (APIs & Services > Credentials >
-OAuth client ID > Desktop app) and imports it: client_id, auth_uri and token_uri go to a small
-non-secret file in the data home, client_secret to the keyring. auth_uri/token_uri are honoured as
+OAuth client ID > Desktop app) and imports it into the profile's secret source: for a saved profile client_id,
+auth_uri and token_uri go to a small non-secret file in the data home (google_client.py), client_secret to the
+keyring; the wizard keeps an unsaved profile's in memory until Save. auth_uri/token_uri are honoured as
 given, which is also how tests point this flow at a local identity provider. Implemented with
 httpx and the shared loopback listener rather than google-auth-oauthlib (no extra dependency).
 """
@@ -22,15 +23,13 @@ from urllib.parse import urlencode
 
 import httpx
 
-from wizard.services import diagnostics, secrets
-from wizard.services.config import data_home
+from wizard.services import diagnostics
 from wizard.services.model import Profile
-from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, error_from_response, network_error
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser
 from wizard.services.oauth.microsoft import ca_bundle
 from wizard.services.oauth.model import AccessToken, SignIn, TokenStatus
-from wizard.services.private_files import make_private_dir, write_private_text
+from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.secrets import SecretKind
 
 GMAIL_SCOPE = "https://mail.google.com/"
@@ -68,35 +67,20 @@ def parse_client_json(text: str) -> tuple[GoogleClient, str]:
     return client, str(section.get("client_secret", ""))
 
 
-def _client_file(profile: str) -> Any:
-    return data_home() / "google-clients" / f"{profile}.json"
-
-
-def import_client_json(profile: Profile, text: str) -> GoogleClient:
-    """Store the imported client: secret in the keyring, the rest (not secret) next to config.toml."""
+def import_client_json(profile: Profile, text: str, secrets: SecretSource = KEYRING) -> GoogleClient:
+    """Blocking: keep the imported client in the profile's secret source (the keyring and a file beside
+    config.toml for a saved profile)."""
     client, secret = parse_client_json(text)
-    if secret:
-        secrets.store_secret(profile.name, SecretKind.CLIENT_SECRET, secret)
-    path = _client_file(profile.name)
-    make_private_dir(path.parent)
-    write_private_text(path, json.dumps(client.__dict__))
+    secrets.keep_oauth_client(profile.name, json.dumps(client.__dict__), secret)
     return client
 
 
-def delete_client(profile_name: str) -> bool:
-    """Remove the imported client file (its secret lives in the keyring); True when there was one."""
-    path = _client_file(profile_name)
-    existed = bool(path.exists())
-    path.unlink(missing_ok=True)
-    return existed
-
-
-def load_client(profile: Profile) -> GoogleClient:
-    path = _client_file(profile.name)
-    if not path.exists():
+def load_client(profile: Profile, secrets: SecretSource = KEYRING) -> GoogleClient:
+    document = secrets.oauth_client(profile.name)
+    if document is None:
         raise OAuthError(diagnostics.make("not_signed_in", reason="No Google OAuth client was imported for "
                                           f"'{profile.name}': import the client JSON (Desktop app) first."))
-    return GoogleClient(**json.loads(path.read_text(encoding="utf-8")))
+    return GoogleClient(**json.loads(document))
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -119,23 +103,24 @@ def _id_token_email(id_token: str) -> str:
 
 
 class GoogleTokens:
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, secrets: SecretSource = KEYRING) -> None:
         self.profile = profile
+        self.secrets = secrets
         self._state: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
 
     def _load(self) -> dict[str, Any]:
         if self._state is None:
-            blob = token_store.load_blob(self.profile.name)
+            blob = self.secrets.token_cache(self.profile.name)
             self._state = json.loads(blob) if blob else {}
         return self._state
 
     def _save(self, state: dict[str, Any]) -> None:
         self._state = state
-        token_store.save_blob(self.profile.name, json.dumps(state).encode())
+        self.secrets.keep_token_cache(self.profile.name, json.dumps(state).encode())
 
     async def _post(self, client: GoogleClient, form: dict[str, str]) -> dict[str, Any]:
-        secret = await secrets.load_secret_async(self.profile.name, SecretKind.CLIENT_SECRET)
+        secret = await asyncio.to_thread(self.secrets.secret, self.profile.name, SecretKind.CLIENT_SECRET)
         if secret:
             form["client_secret"] = secret
         form["client_id"] = client.client_id
@@ -177,14 +162,14 @@ class GoogleTokens:
                                                   "stored Google sign-in."))
             if not force_refresh and float(state.get("expires_at", 0)) - time.time() > _REFRESH_MARGIN_S:
                 return self._token(state)
-            client = await asyncio.to_thread(load_client, self.profile)
+            client = await asyncio.to_thread(load_client, self.profile, self.secrets)
             body = await self._post(client, {"grant_type": "refresh_token", "refresh_token": state["refresh_token"]})
             new_state = self._stored(body, state)
             await asyncio.to_thread(self._save, new_state)
             return self._token(new_state)
 
     async def sign_in(self, open_browser: BrowserOpener = open_system_browser) -> SignIn:
-        client = await asyncio.to_thread(load_client, self.profile)
+        client = await asyncio.to_thread(load_client, self.profile, self.secrets)
         verifier, challenge = pkce_pair()
         state_value = std_secrets.token_urlsafe(24)
         async with LoopbackRedirect() as redirect:

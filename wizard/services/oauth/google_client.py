@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wizard.services.config import data_home
+from wizard.services.private_files import make_private_dir, write_private_text
 
 
 def path(profile: str) -> Path:
@@ -25,8 +26,8 @@ def load(profile: str) -> str | None:
 
 def save(profile: str, document: str) -> None:
     target = path(profile)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(document, encoding="utf-8")
+    make_private_dir(target.parent)
+    write_private_text(target, document)
 
 
 def delete(profile: str) -> bool:

@@ -1,10 +1,10 @@
 """Microsoft identity platform tokens with msal: delegated (browser, device code) and app-only.
 
-msal is blocking (requests), so every msal call runs in `asyncio.to_thread`. The msal token cache
-is loaded from and saved to the encrypted token store whenever `has_state_changed`, so a refresh
-token Microsoft rotates is never lost. The authority is the profile's `authority` (any https URL;
-a non-Microsoft host gets `instance_discovery=False`, which is also how tests drive this code
-against a local identity provider) or `https://login.microsoftonline.com/<tenant>`.
+msal is blocking (requests), so every msal call runs in `asyncio.to_thread`. The msal token cache is loaded from
+and kept by the profile's secret source (the encrypted token store for a saved profile, memory for the wizard's
+unsaved one) whenever `has_state_changed`, so a refresh token Microsoft rotates is never lost. The authority is
+the profile's `authority` (any https URL; a non-Microsoft host gets `instance_discovery=False`, which is also how
+tests drive this code against a local identity provider) or `https://login.microsoftonline.com/<tenant>`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from wizard.services import diagnostics, secrets
+from wizard.services import diagnostics
 from wizard.services.model import AuthMode, Profile, ProviderKind
-from wizard.services.oauth import token_store
 from wizard.services.oauth.certificates import CertificateError, load_certificate
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, error_from_response, network_error
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser
 from wizard.services.oauth.model import AccessToken, DeviceCode, SignIn
+from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.secrets import SecretKind
 
 SMTP_DELEGATED_SCOPE = "https://outlook.office.com/SMTP.Send"
@@ -109,8 +109,9 @@ def http_session(profile: Profile) -> requests.Session:
 class MicrosoftTokens:
     """One profile's msal application and persisted cache. Thread-safe; use one per profile and process."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, secrets: SecretSource = KEYRING) -> None:
         self.profile = profile
+        self.secrets = secrets
         self.scopes = scopes_for(profile)
         self._cache = msal.SerializableTokenCache()
         self._lock = threading.Lock()
@@ -120,7 +121,7 @@ class MicrosoftTokens:
     def _application(self) -> msal.ClientApplication:
         if self._app is not None:
             return self._app
-        blob = token_store.load_blob(self.profile.name)
+        blob = self.secrets.token_cache(self.profile.name)
         if blob:
             self._cache.deserialize(blob.decode())
         authority = authority_for(self.profile)
@@ -141,11 +142,11 @@ class MicrosoftTokens:
     def _client_credential(self) -> str | dict[str, str]:
         name = self.profile.name
         if self.profile.auth is AuthMode.CLIENT_SECRET:
-            secret = secrets.load_secret(name, SecretKind.CLIENT_SECRET)
+            secret = self.secrets.secret(name, SecretKind.CLIENT_SECRET)
             if not secret:
                 raise OAuthError(diagnostics.make("secret_missing"))
             return secret
-        passphrase = secrets.load_secret(name, SecretKind.CERTIFICATE_PASSPHRASE)
+        passphrase = self.secrets.secret(name, SecretKind.CERTIFICATE_PASSPHRASE)
         try:
             return load_certificate(self.profile.certificate_path, passphrase).for_msal()
         except CertificateError as exc:
@@ -153,7 +154,7 @@ class MicrosoftTokens:
 
     def _persist(self) -> None:
         if self._cache.has_state_changed:
-            token_store.save_blob(self.profile.name, self._cache.serialize().encode())
+            self.secrets.keep_token_cache(self.profile.name, self._cache.serialize().encode())
             self._cache.has_state_changed = False
 
     def _call(self, action: Callable[[msal.ClientApplication], dict[str, Any] | None]) -> dict[str, Any] | None:
