@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,6 +231,12 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
 
     if spec.log_to_file:
         configure_logging(spec.home)
+    try:
+        outbox = Outbox(spec.outbox_path, commit_on_loop=True)  # this loop only takes submissions
+    except (sqlite3.Error, OSError) as exc:  # damaged, unreadable, or locked past the busy timeout
+        control.send(("error", False, f"the outbox {spec.outbox_path} cannot be opened ({exc}); no mail is "
+                      "accepted until it can"))
+        return
     wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     wake.setblocking(False)
     wake.connect(("127.0.0.1", wake_port))
@@ -238,7 +245,6 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         with contextlib.suppress(OSError):  # a full buffer already holds a wake; the sender also polls
             wake.send(b"q")
 
-    outbox = Outbox(spec.outbox_path, commit_on_loop=True)  # this loop only takes submissions
     load_config = CachedConfigLoader(ConfigStore(spec.home))
     # A relay child of a Mailwright that was just killed lets the port go within milliseconds of noticing;
     # a restart racing it waits for that instead of failing.
