@@ -62,8 +62,9 @@ class SecretRedactor(logging.Filter):
         if redacted != message or record.args:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
+            # Formatters print exc_text when it is set; exc_info stays for the handlers that look at the exception
+            # itself (pytest's caplog), as every handler sees the same record.
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
         return True
 
 
