@@ -25,7 +25,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
 from wizard.services import accounts, secrets
-from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
+from wizard.services.alerts import AlertDispatcher, AlertTracker
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.health import DnsVerdictStore
@@ -95,7 +95,7 @@ async def running_app(setup: Accounts) -> AsyncIterator[App]:
     """
     outbox = Outbox()
     delivery = BackgroundDelivery(outbox, setup.store.load, poll_s=0.1)
-    dispatcher = AlertDispatcher(outbox, setup.store.load, load_settings=AlertSettings, tracker=AlertTracker())
+    dispatcher = AlertDispatcher(outbox, setup.store.load, tracker=AlertTracker())
     window = MainWindow(setup.store, outbox, delivery, dispatcher, refresh_ms=100)
     await delivery.start()
     window.show()

@@ -22,9 +22,9 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.delivery_settings import DeliverySettingsPage
 from wizard.pages.sender_settings import SenderSettingsPage, normalise_authorized_domain
 from wizard.pages.state import WizardState
-from wizard.services.config import DeliverySettings
 from wizard.services.model import Profile
 from wizard.services.policy import check_sender
+from wizard.services.settings import DeliverySettings
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
 

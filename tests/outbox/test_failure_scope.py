@@ -13,8 +13,8 @@ import pytest
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
 from tests.outbox.test_sender import Harness
-from wizard.services.config import DeliverySettings
 from wizard.services.outbox import MessageState
+from wizard.services.settings import DeliverySettings
 
 POSTFIX_UNKNOWN_USER = ("550 5.1.1 <bad@example.com>: Recipient address rejected: User unknown in relay "
                         "recipient table")

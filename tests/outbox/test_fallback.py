@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SinkHandler, refused_port
-from wizard.services.config import Config, ConfigStore, DeliverySettings
+from wizard.services.config import Config, ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
+from wizard.services.settings import DeliverySettings
 from wizard.services.transports.base import PasswordCredential, Transport
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport
 from wizard.services.validation import InvalidInputError

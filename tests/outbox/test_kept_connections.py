@@ -17,11 +17,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
 from tests.fixtures.waiting import eventually
-from wizard.services.config import Config, DeliverySettings
+from wizard.services.config import Config
 from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
 from wizard.services.sender_limits import ProviderLimits
+from wizard.services.settings import DeliverySettings
 from wizard.services.transports.base import Transport
 from wizard.services.transports.smtp import SmtpTransport
 

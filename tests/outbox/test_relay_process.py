@@ -18,10 +18,11 @@ import pytest
 from tests.fixtures.smtp_servers import free_port
 from tests.fixtures.waiting import eventually
 from wizard.services.background_delivery import BackgroundDelivery
-from wizard.services.config import ConfigStore, parse_host_port
+from wizard.services.config import ConfigStore
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
+from wizard.services.settings import parse_host_port
 
 BODY = b"From: app@example.com\r\nTo: bob@example.net\r\nSubject: via the child\r\n\r\nhello\r\n"
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.smtp_servers import free_port
-from wizard.services.config import Config, RelaySettings
+from wizard.services.config import Config
 from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 from wizard.services.relay import start_relay
+from wizard.services.settings import RelaySettings
 
 PROFILES = {"main": Profile(name="main", from_address="app@example.com")}
 CONFIG = Config(profiles=PROFILES, default_profile="main")

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SinkHandler
-from wizard.services.config import Config, DeliverySettings
+from wizard.services.config import Config
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender, backoff_delay
+from wizard.services.settings import DeliverySettings
 from wizard.services.transports.base import PasswordCredential, Transport
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport
 

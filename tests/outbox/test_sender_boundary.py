@@ -17,11 +17,12 @@ import pytest
 
 from tests.fixtures.smtp_servers import RunningSmtpServer
 from tests.fixtures.waiting import eventually
-from wizard.services.config import Config, ConfigStore, DeliverySettings
+from wizard.services.config import Config, ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import MAX_SEND_INTERVAL_MS, Sender
 from wizard.services.sender_boundary import OUTBOX
+from wizard.services.settings import DeliverySettings
 from wizard.services.transports.base import SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes
 from pathlib import Path
 
@@ -17,10 +17,7 @@ from wizard.services import accounts
 from wizard.services.alerts import (
     Alert,
     AlertDispatcher,
-    AlertSettings,
     AlertTracker,
-    load_alert_settings,
-    parse_alert_settings,
     post_webhook,
 )
 from wizard.services.config import ConfigStore
@@ -28,6 +25,7 @@ from wizard.services.health import HealthState, Issue, ProfileHealth
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
+from wizard.services.settings import AlertSettings
 from wizard.services.validation import InvalidInputError
 
 
@@ -66,14 +64,17 @@ def test_alerts_already_raised_are_not_repeated_after_a_restart(tmp_path: Path) 
 
 
 def test_alert_settings_come_from_the_alerts_table_and_are_validated(data_home: Path) -> None:
-    assert load_alert_settings() == AlertSettings()
-    (data_home / "config.toml").write_text('[alerts]\nemail_to = "it@example.com"\nvia_profile = "backup"\n'
-                                           'webhook_url = "https://hooks.example.com/x"\n', encoding="utf-8")
-    assert load_alert_settings() == AlertSettings("it@example.com", "backup", "https://hooks.example.com/x")
-    with pytest.raises(InvalidInputError, match=r"alerts\.webhook_url"):
-        parse_alert_settings({"webhook_url": "ftp://x"})
-    with pytest.raises(InvalidInputError, match=r"Unknown setting alerts\.emial_to"):
-        parse_alert_settings({"emial_to": "x@example.com"})
+    store = ConfigStore()
+    assert store.load().alerts == AlertSettings()
+    store.path.write_text('[alerts]\nemail_to = "it@example.com"\nvia_profile = "backup"\n'
+                          'webhook_url = "https://hooks.example.com/x"\n', encoding="utf-8")
+    assert store.load().alerts == AlertSettings("it@example.com", "backup", "https://hooks.example.com/x")
+    for table, wrong in (('webhook_url = "ftp://x"', r"alerts\.webhook_url"),
+                         ('webhook_url = "http://hooks.example.com/x?token=1"', r"alerts\.webhook_url.*https://"),
+                         ('emial_to = "x@example.com"', r"Unknown setting alerts\.emial_to")):
+        store.path.write_text(f"[alerts]\n{table}\n", encoding="utf-8")
+        with pytest.raises(InvalidInputError, match=wrong):
+            store.load()
 
 
 @dataclass
@@ -144,7 +145,7 @@ async def test_an_alert_mail_goes_through_another_profile_and_reaches_the_mailbo
     try:
         outbox = Outbox()
         settings = AlertSettings(email_to="it@example.com", via_profile=via, webhook_url=webhook.url)
-        dispatcher = AlertDispatcher(outbox, store.load, load_settings=lambda: settings)
+        dispatcher = AlertDispatcher(outbox, lambda: replace(store.load(), alerts=settings))
         alerts = await dispatcher.process([_health(failing, HealthState.PAUSED, Issue.PAUSED)])
         assert [a.profile for a in alerts] == [failing]
         assert [(d.channel, d.ok) for d in dispatcher.deliveries] == [("email", True), ("webhook", True)]
@@ -170,7 +171,7 @@ async def test_the_failing_profile_never_sends_its_own_alert(data_home: Path) ->
     store = ConfigStore()
     store.save_profile(Profile(name="only", from_address="app@example.com", host="127.0.0.1"))
     outbox = Outbox()
-    dispatcher = AlertDispatcher(outbox, store.load, load_settings=lambda: AlertSettings(email_to="it@example.com"))
+    dispatcher = AlertDispatcher(outbox, lambda: replace(store.load(), alerts=AlertSettings(email_to="it@example.com")))
     await dispatcher.process([_health("only", HealthState.PAUSED, Issue.PAUSED)])
     [delivery] = dispatcher.deliveries
     assert not delivery.ok

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard.services.config import ConfigStore, DeliverySettings
+from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, ProviderKind, Security
+from wizard.services.settings import DeliverySettings
 from wizard.services.validation import InvalidInputError
 
 

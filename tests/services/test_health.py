@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.services import diagnostics
-from wizard.services.config import Config, DeliverySettings
+from wizard.services.config import Config
 from wizard.services.health import (
     DnsVerdict,
     DnsVerdictStore,
@@ -29,6 +29,7 @@ from wizard.services.health import (
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 from wizard.services.outbox_stats import ProfileStats, read_profile_stats
+from wizard.services.settings import DeliverySettings
 from wizard.services.wording import plural
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()

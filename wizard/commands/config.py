@@ -8,8 +8,11 @@ from wizard.commands.output import EXIT_OK, add_json_option, emit_json, usage_er
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("config", help="get or set a setting, e.g. delivery.retry_backoff_initial_s",
-                                   epilog=_settings_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "config", help="get or set a setting, e.g. delivery.retry_backoff_initial_s",
+        description="Read or change one setting of config.toml. Profile settings are changed with "
+                    "`mailwright profile set NAME ...`, relay users with `mailwright relay user ...`.",
+        epilog=_settings_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["get", "set"], help="get: print the value; set: change it")
     parser.add_argument("key", help="the setting, e.g. delivery.max_retry_time_s (all keys are listed below)")
     parser.add_argument("value", nargs="?", help="set: the new value (true/false, a number, or text)")
@@ -18,19 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _settings_epilog() -> str:
-    """Every key with its default, from the settings' own definitions."""
-    from dataclasses import MISSING, fields
+    """Every key with its type, range, default and help: the settings registry's own words."""
+    from wizard.services.settings import help_lines
 
-    from wizard.services.config import DeliverySettings, RelaySettings
-
-    lines = ["settings (KEY, default):"]
-    for table, settings in (("delivery", DeliverySettings), ("relay", RelaySettings)):
-        for item in fields(settings):
-            default = item.default if item.default is not MISSING else ""
-            shown = str(default).lower() if isinstance(default, bool) else str(default) if default != () else "[]"
-            lines.append(f"  {table + '.' + item.name:<38}{shown or '(empty)'}")
-    lines.append(f"  {'default_profile':<38}(`mailwright profile default NAME` sets it)")
-    return "\n".join(lines)
+    return "\n".join(["settings:", *help_lines(),
+                      "  default_profile  (`mailwright profile default NAME` sets it)"])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -123,7 +123,7 @@ def _preset_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import accounts, secrets
-    from wizard.services.model import AuthMode, Profile, ProviderKind, Security
+    from wizard.services.model import AuthMode, Profile, ProviderKind, Security, validate_profile_name
     from wizard.services.validation import InvalidInputError
 
     if args.password_stdin and args.client_secret_stdin:
@@ -142,6 +142,7 @@ def run_add(args: argparse.Namespace) -> int:
         username = args.from_address if (auth is AuthMode.PASSWORD and args.password_stdin) or auth is not \
             AuthMode.PASSWORD else ""
     try:
+        validate_profile_name(args.name)  # before any secret is stored under it
         password = read_stdin_secret("password") if args.password_stdin else None
         client_secret = read_stdin_secret("client-secret") if args.client_secret_stdin else None
         passphrase = read_stdin_secret("certificate-passphrase") if args.certificate_passphrase_stdin else None
@@ -273,6 +274,7 @@ def _confirm(question: str) -> bool:
 def run_remove(args: argparse.Namespace) -> int:
     from wizard.services import accounts
     from wizard.services.config import ConfigStore
+    from wizard.services.validation import InvalidInputError
 
     if args.name not in ConfigStore().load().profiles:
         return usage_error(f"There is no profile named '{args.name}'.", as_json=args.json)
@@ -288,6 +290,8 @@ def run_remove(args: argparse.Namespace) -> int:
         removed = accounts.remove_profile(args.name)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
+    except InvalidInputError as exc:
+        return usage_error(str(exc), as_json=args.json)
     if args.json:
         emit_json({"ok": True, "removed": args.name, "secrets_removed": [k.value for k in removed],
                    "waiting_mail": waiting})
@@ -302,11 +306,14 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_default(args: argparse.Namespace) -> int:
     from wizard.services.config import ConfigStore
+    from wizard.services.validation import InvalidInputError
 
     try:
         ConfigStore().set_default(args.name)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
+    except InvalidInputError as exc:
+        return usage_error(str(exc), as_json=args.json)
     if args.json:
         emit_json({"ok": True, "default": args.name})
     else:

@@ -63,14 +63,16 @@ def _read_password(name: str, from_stdin: bool) -> str:
 
 
 def _configured_users() -> list[str]:
-    from wizard.services.config import ConfigStore, RelaySettings
+    from wizard.services.config import ConfigStore
+    from wizard.services.settings import RelaySettings
 
     return list(RelaySettings.from_toml(ConfigStore().table_values("relay")).users)
 
 
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import secrets
-    from wizard.services.config import ConfigStore, validate_relay_user
+    from wizard.services.config import ConfigStore
+    from wizard.services.settings import validate_relay_user
     from wizard.services.validation import InvalidInputError
 
     try:

@@ -47,7 +47,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import parse_host_port
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.services.logs import serve_logging
@@ -55,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.outbox import Outbox
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
+    from wizard.services.settings import parse_host_port
     from wizard.services.systemd_notify import keep_watchdog_fed, notify
 
     try:

@@ -39,9 +39,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore, parse_host_port
+    from wizard.services.config import ConfigStore
     from wizard.services.service_install import ServiceInstallError, default_command, plan_install, plan_uninstall
     from wizard.services.service_units import ServiceSpec
+    from wizard.services.settings import parse_host_port
 
     try:
         relay = parse_host_port(args.relay) if args.relay else None
@@ -87,10 +88,11 @@ def run(args: argparse.Namespace) -> int:
 def _carry_out(plan: object, *, linger: bool) -> None:
     from pathlib import Path
 
-    from wizard.services.config import ConfigStore, RelaySettings, data_home
+    from wizard.services.config import ConfigStore, data_home
     from wizard.services.service_install import InstallPlan, MoveSecrets, carry_out
     from wizard.services.service_secrets import forget_moved, hand_over
     from wizard.services.service_store import new_key
+    from wizard.services.settings import RelaySettings
 
     assert isinstance(plan, InstallPlan)
     moved: list[object] = []

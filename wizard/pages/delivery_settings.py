@@ -1,7 +1,8 @@
 """Delivery settings: the `[delivery]` table of config.toml in plain words, validated by the same rules.
 
-Every value goes through `DeliverySettings.from_toml`, exactly as a hand-edited config.toml would, so
-the page cannot accept what `mailwright config set` would refuse, and its errors name the key.
+Every value goes through the settings registry (`DeliverySettings.from_toml`), exactly as a hand-edited
+config.toml would, so the page cannot accept what `mailwright config set` would refuse, and its errors name
+the key; the spin boxes stop at the registry's upper bounds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from wizard.pages.state import WizardState
-from wizard.services.config import DeliverySettings
+from wizard.services.settings import SETTINGS, DeliverySettings
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
 from wizard.widgets.form_widgets import hint_label, problem_label
@@ -41,14 +42,14 @@ LABELS = {
     "max_concurrent_connections": ("Connections at the same time",
                                    "Microsoft 365 allows 3 per mailbox; more are refused."),
 }
-_MAX = 2_000_000_000
 
 
 def _spin(name: str, accessible: str, suffix: str) -> QSpinBox:
     spin = QSpinBox()
     spin.setObjectName(name)
     spin.setAccessibleName(accessible)
-    spin.setRange(0, _MAX)  # minimums are DeliverySettings' rules, reported with the key's name
+    # the registry's upper bound; minimums are reported with the key's name instead of silently clamped
+    spin.setRange(0, SETTINGS[f"delivery.{name}"].maximum or 0)
     spin.setSuffix(suffix)
     spin.setMinimumWidth(120)
     return spin

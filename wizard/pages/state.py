@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from wizard.services.config import DeliverySettings
 from wizard.services.model import AuthMode, Profile
 from wizard.services.secret_source import DraftSecrets
+from wizard.services.settings import DeliverySettings
 
 if TYPE_CHECKING:  # heavy (aiosmtplib, dnspython, httpx): imported only when a page runs them
     from wizard.services.autodetect import Detection

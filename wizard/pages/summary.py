@@ -33,14 +33,9 @@ from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import accounts, secrets
 from wizard.services.background_delivery import relay_settings_from_config
-from wizard.services.config import (
-    DEFAULT_RELAY_LISTEN,
-    ConfigStore,
-    DeliverySettings,
-    format_host_port,
-    parse_host_port,
-)
+from wizard.services.config import ConfigStore
 from wizard.services.model import AuthMode, Profile, ProviderKind, Security
+from wizard.services.settings import DEFAULT_RELAY_LISTEN, DeliverySettings, format_host_port, parse_host_port
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.colours import problem_style
 from wizard.widgets.form_widgets import selectable_text

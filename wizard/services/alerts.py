@@ -1,11 +1,12 @@
 """Alerts: when a profile starts failing, say so once, by mail through another profile and/or a webhook.
 
-Settings live in config.toml under `[alerts]` (all optional; nothing is sent without them):
+Settings live in config.toml under `[alerts]` (all optional; nothing is sent without them; checked by the
+settings registry and read with the rest of the configuration, `Config.alerts`):
 
     [alerts]
     email_to = "it@example.com"      # who gets alert mails
     via_profile = "backup"           # the profile that sends them (never the failing one)
-    webhook_url = "https://hooks.example.com/mailwright"   # receives the alert as JSON (POST)
+    webhook_url = "https://hooks.example.com/mailwright"   # receives the alert as JSON (POST); https only
 
 An alert fires when a profile gains an alerting issue (paused after an auth failure, held mail,
 repeated temporary failures, a failed check, a client secret expiring within 14 days or expired, an OAuth
@@ -20,23 +21,21 @@ import json
 import logging
 import os
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from wizard.services.config import CONFIG_FILE, Config, data_home
+from wizard.services.config import Config
 from wizard.services.health import Issue, ProfileHealth
 from wizard.services.message import sender_header
 from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 from wizard.services.private_files import write_private_text
-from wizard.services.validation import InvalidInputError, validate_address
+from wizard.services.settings import AlertSettings
+from wizard.services.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +44,6 @@ ALERT_PRIORITY = 1
 WEBHOOK_TIMEOUT_S = 10.0
 ALERTING_ISSUES = frozenset({Issue.PAUSED, Issue.HELD, Issue.REPEATED_TEMPORARY_FAILURES, Issue.CHECK_FAILED,
                              Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED, Issue.NOT_SIGNED_IN})
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    email_to: str = ""
-    via_profile: str = ""
-    webhook_url: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.email_to or self.webhook_url)
-
-
-def parse_alert_settings(data: dict[str, Any]) -> AlertSettings:
-    """Validate the `[alerts]` table, naming the key on error."""
-    unknown = set(data) - {"email_to", "via_profile", "webhook_url"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InvalidInputError(f"alerts.{key}", f"Unknown setting alerts.{key}.")
-    values = {key: str(data.get(key, "")).strip() for key in ("email_to", "via_profile", "webhook_url")}
-    if values["email_to"]:
-        values["email_to"] = validate_address(values["email_to"], "alerts.email_to")
-    url = urlsplit(values["webhook_url"])
-    if values["webhook_url"] and (url.scheme not in {"http", "https"} or not url.netloc):
-        raise InvalidInputError("alerts.webhook_url", "alerts.webhook_url must be an http:// or https:// URL.")
-    return AlertSettings(**values)
-
-
-def load_alert_settings(path: Path | None = None) -> AlertSettings:
-    """`[alerts]` from config.toml; empty settings when the file or the table does not exist."""
-    path = path or data_home() / CONFIG_FILE
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return AlertSettings()
-    table = document.get("alerts", {})
-    return parse_alert_settings(table if isinstance(table, dict) else {})
 
 
 @dataclass(frozen=True)
@@ -204,12 +166,10 @@ class AlertDispatcher:
     """Health snapshots in, alert mails and webhook calls out; failures are reported, never raised."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
-                 load_settings: Callable[[], AlertSettings] = load_alert_settings,
                  tracker: AlertTracker | None = None, enabled: bool = True) -> None:
         self.enabled = enabled  # False: a preview (screenshot) that must neither alert nor remember
         self.outbox = outbox
         self.load_config = load_config
-        self.load_settings = load_settings
         self.tracker = tracker or AlertTracker()
         self.deliveries: list[AlertDelivery] = []
 
@@ -220,14 +180,15 @@ class AlertDispatcher:
         if not alerts:
             return alerts
         try:
-            settings = self.load_settings()
+            config = self.load_config()
         except (InvalidInputError, ValueError, OSError) as exc:
             log.warning("Alerts are not sent: %s", exc)
             return alerts
+        settings = config.alerts
         for alert in alerts:
             log.warning("Alert for profile %s: %s", alert.profile, "; ".join(alert.reasons))
             if settings.email_to:
-                self._record(await send_alert_mail(alert, settings, self.load_config(), self.outbox))
+                self._record(await send_alert_mail(alert, settings, config, self.outbox))
             if settings.webhook_url:
                 self._record(await post_webhook(alert, settings.webhook_url))
         return alerts

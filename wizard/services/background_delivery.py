@@ -12,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.services.config import CONFIG_FILE, Config, RelaySettings, data_home, parse_host_port
+from wizard.services.config import Config, ConfigStore
 from wizard.services.sender_boundary import OUTBOX
+from wizard.services.settings import RelaySettings, parse_host_port
+from wizard.services.validation import InvalidInputError
 
 if TYPE_CHECKING:
     from wizard.services.outbox import Outbox
@@ -177,17 +179,14 @@ class BackgroundDelivery:
 
 
 def relay_settings_from_config(path: Path | None = None) -> RelaySettings:
-    """`[relay]` read on its own, so a problem elsewhere in config.toml does not switch the relay off."""
-    import tomllib
-
+    """`[relay]` on its own, so a problem elsewhere in config.toml does not switch the relay off."""
+    store = ConfigStore(path.parent if path else None)
     try:
-        table = tomllib.loads((path or data_home() / CONFIG_FILE).read_text(encoding="utf-8")).get("relay", {})
-        return RelaySettings.from_toml(table if isinstance(table, dict) else {})
-    except OSError:
+        settings: RelaySettings = store.load_table("relay")
+    except InvalidInputError as exc:
+        log.warning("%s", exc)
         return RelaySettings()
-    except ValueError as exc:
-        log.warning("[relay]: %s", exc)
-        return RelaySettings()
+    return settings
 
 
 def relay_address(settings: RelaySettings) -> tuple[str, int] | None:

@@ -1,202 +1,40 @@
-"""Profiles and settings (never secrets) as TOML in the data home.
+"""Profiles and settings (never secrets) as TOML in the data home: one loader, one locked writer.
 
 `config.toml` is edited with tomlkit so that comments and keys a human added survive every
 write; reading needs only the standard library's tomllib, so starting the app does not import tomlkit.
+Every read-modify-write holds an exclusive lock on `config.toml.lock` and ends in an atomic replace, so
+parallel `mailwright` processes never lose each other's changes. What a key may hold is the settings
+registry's business (settings.py); what a profile holds is the model's (model.py).
 Secrets live in the keyring (see secrets.py); nothing in this module ever holds one.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from wizard.services.model import Profile, check_fallback_names, validate_fallback
+from wizard.services.config_error import ConfigError, line_of, syntax_error
+from wizard.services.file_lock import exclusive_lock
+from wizard.services.model import Profile, check_fallback_names, validate_fallback, validate_profile_name
 from wizard.services.private_files import make_private_dir, write_private_text
+from wizard.services.settings import AlertSettings, DeliverySettings, RelaySettings, parse_table, setting
 from wizard.services.validation import InvalidInputError
 
 if TYPE_CHECKING:
     import tomlkit
 
+log = logging.getLogger(__name__)
+
 CONFIG_FILE = "config.toml"
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    """The `[delivery]` table; keys and defaults are a contract (see README)."""
-
-    enabled: bool = True
-    send_pending_at_startup: bool = True
-    send_interval_ms: int = 0
-    retry_backoff_initial_s: int = 60
-    retry_backoff_max_s: int = 3600
-    max_retry_time_s: int = 172800
-    retention_days: int = 30
-    max_concurrent_connections: int = 3
-
-    @classmethod
-    def from_toml(cls, data: dict[str, Any]) -> DeliverySettings:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in data:
-                values[f.name] = parse_delivery_value(f.name, data[f.name])
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise InvalidInputError(f"delivery.{sorted(unknown)[0]}", f"Unknown setting delivery.{sorted(unknown)[0]}.")
-        settings = cls(**values)
-        if settings.retry_backoff_max_s < settings.retry_backoff_initial_s:
-            raise InvalidInputError("delivery.retry_backoff_max_s",
-                               "delivery.retry_backoff_max_s must be at least delivery.retry_backoff_initial_s.")
-        return settings
-
-
-_DELIVERY_MINIMUM = {"send_interval_ms": 0, "retry_backoff_initial_s": 0, "retry_backoff_max_s": 0,
-                     "max_retry_time_s": 0, "retention_days": 1, "max_concurrent_connections": 1}
-
-
-def parse_bool(name: str, value: Any) -> bool:
-    """A TOML boolean, or true/false, yes/no, on/off, 1/0 typed on the command line."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "on", "1"}:
-        return True
-    if text in {"false", "no", "off", "0"}:
-        return False
-    raise InvalidInputError(name, f"{name} must be true or false, not {value!r}.")
-
-
-def parse_delivery_value(key: str, value: Any) -> bool | int:
-    """Validate one `[delivery]` value (from TOML or from the command line), naming the key on error."""
-    default = getattr(DeliverySettings, key, None)
-    if default is None:
-        raise InvalidInputError(f"delivery.{key}", f"Unknown setting delivery.{key}.")
-    if isinstance(default, bool):
-        return parse_bool(f"delivery.{key}", value)
-    try:
-        number = int(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < _DELIVERY_MINIMUM[key]:
-        raise InvalidInputError(f"delivery.{key}",
-                           f"delivery.{key} must be a whole number >= {_DELIVERY_MINIMUM[key]}, not {value!r}.")
-    return number
-
-
-RELAY_TLS_MODES = ("starttls", "implicit")
-# The relay's limits, each with its own reply (relay_smtp.py): (default, lowest, highest). Defaults as Postfix:
-# smtpd_recipient_limit = 1000, anvil-style 50 connections, smtpd_timeout = 300 s (RFC 5321 4.5.3.2.7: >= 5 min).
-RELAY_LIMITS = {"max_recipients": (1000, 1, 100_000), "max_connections": (50, 1, 10_000),
-                "idle_timeout_s": (300, 1, 3600)}
-DEFAULT_RELAY_LISTEN = "127.0.0.1:2525"
-RELAY_USER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@+")
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """`127.0.0.1:2525` or `[::1]:2525` -> (host, port)."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"The relay address must be HOST:PORT, e.g. 127.0.0.1:2525, not {text!r}.")
-    return host.strip("[]"), int(port)
-
-
-def format_host_port(host: str, port: int) -> str:
-    """The inverse of `parse_host_port`: an IPv6 host gets its brackets back."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-@dataclass(frozen=True)
-class RelaySettings:
-    """The `[relay]` table. The TLS files and users matter only for a non-loopback relay (`serve --allow-remote`);
-    user names live here, their passwords only in the keyring (`mailwright relay user add`)."""
-
-    enabled: bool = False
-    listen: str = DEFAULT_RELAY_LISTEN
-    allow_remote: bool = False  # the app's --allow-remote: a network `listen` address (then TLS + AUTH)
-    tls_certificate: str = ""
-    tls_key: str = ""
-    tls_mode: str = "starttls"
-    users: tuple[str, ...] = ()
-    max_recipients: int = RELAY_LIMITS["max_recipients"][0]  # per message: 452 4.5.3 beyond
-    max_connections: int = RELAY_LIMITS["max_connections"][0]  # at the same time: 421 4.7.0 beyond
-    idle_timeout_s: int = RELAY_LIMITS["idle_timeout_s"][0]  # no command for this long: 421 4.4.2, closed
-
-    @classmethod
-    def from_toml(cls, data: dict[str, Any]) -> RelaySettings:
-        """Known keys are checked (the error names the key); keys this version does not know are left alone."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            if f.name == "users":
-                users = data["users"]
-                if not isinstance(users, list):
-                    raise InvalidInputError("relay.users", "relay.users must be a list of user names.")
-                values["users"] = tuple(validate_relay_user(str(u)) for u in users)
-            elif f.name == "listen":
-                values["listen"] = str(data["listen"])
-            else:
-                values[f.name] = parse_relay_value(f.name, data[f.name], check_files=False)
-        return cls(**values)
-
-
-def validate_relay_user(name: str) -> str:
-    """A relay user name: 1-64 of letters, digits and `._-@+` (it is a keyring entry name and an SMTP login)."""
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 64 or not set(cleaned) <= RELAY_USER_CHARACTERS:
-        raise InvalidInputError("relay.users", f"{name!r} is not a valid relay user name: use 1-64 letters, "
-                                "digits and . _ - @ +.")
-    return cleaned
-
-
-def parse_relay_value(key: str, value: Any, *, check_files: bool = True) -> bool | int | str:
-    """Validate one `[relay]` value that `config set relay.<key>` may change, naming the key on error.
-
-    Certificate and key paths are made absolute (the relay may run from another directory) and, when
-    `check_files`, must exist; whether they load and are in date is checked when a remote relay starts.
-    """
-    name = f"relay.{key}"
-    if key in {"enabled", "allow_remote"}:
-        return parse_bool(name, value)
-    if key in RELAY_LIMITS:
-        _, lowest, highest = RELAY_LIMITS[key]
-        text = str(value).strip()
-        if isinstance(value, bool) or not (isinstance(value, int) or (text.isascii() and text.isdigit())) \
-                or not lowest <= int(text) <= highest:
-            raise InvalidInputError(name, f"{name} must be a whole number from {lowest} to {highest:,}, "
-                                    f"not {value!r}.")
-        return int(text)
-    if key == "listen":
-        try:
-            parse_host_port(str(value).strip())
-        except ValueError:
-            raise InvalidInputError(name, f"{name} must be HOST:PORT, e.g. 127.0.0.1:2525, not {value!r}.") from None
-        return str(value).strip()
-    if key in {"tls_certificate", "tls_key"}:
-        if not isinstance(value, str):
-            raise InvalidInputError(name, f"{name} must be the path of a PEM file.")
-        if not value.strip():
-            return ""
-        path = Path(value.strip()).expanduser()
-        if check_files:
-            path = path.resolve()
-            if not path.is_file():
-                raise InvalidInputError(name, f"{name}: the file {path} does not exist.")
-        return str(path)
-    if key == "tls_mode":
-        text = str(value).strip().lower()
-        if text not in RELAY_TLS_MODES:
-            raise InvalidInputError(name, f"{name} must be starttls (port 587 style) or implicit (port 465 style), "
-                                    f"not {value!r}.")
-        return text
-    if key == "users":
-        raise InvalidInputError(name, "Relay users are managed with `mailwright relay user add|remove NAME` "
-                                "(the password goes to the keyring).")
-    raise InvalidInputError(name, f"Unknown setting {name}.")
+TABLE_NAMES = ("delivery", "relay", "alerts")
 
 
 @dataclass(frozen=True)
@@ -205,6 +43,7 @@ class Config:
     default_profile: str = ""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def profile(self, name: str | None = None) -> Profile:
         """The named profile, or the default one; `KeyError` with a readable message otherwise."""
@@ -223,59 +62,191 @@ def data_home() -> Path:
     return make_private_dir(path)
 
 
+def profile_file(folder: str, name: str, suffix: str, home: Path | None = None) -> Path:
+    """`<data home>/<folder>/<name><suffix>` for a valid profile name, checked to stay inside the data home
+    once resolved (a name is never a path: `profile remove ../x` must not reach outside)."""
+    validate_profile_name(name)
+    root = (home or data_home()).resolve()
+    path = (root / folder / f"{name}{suffix}").resolve()
+    if not path.is_relative_to(root / folder):
+        raise InvalidInputError("name", f"The profile name {name!r} would lead outside the data home.")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
 class ConfigStore:
     """Reads and writes `config.toml`, keeping comments and unknown keys."""
 
-    _lock = threading.Lock()
+    _lock = threading.Lock()  # the file lock serialises processes; this, threads that share one store
 
     def __init__(self, home: Path | None = None) -> None:
         self.home = home or data_home()
         self.path = self.home / CONFIG_FILE
+        self.tmp_path = self.home / f"{CONFIG_FILE}.tmp"
+        self.lock_path = self.home / f"{CONFIG_FILE}.lock"
+
+    # Reading
+
+    def _text(self) -> str | None:
+        """The file's text (None when there is none); `ConfigError` naming the file when it cannot be read."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise ConfigError(self.path, "this is a directory, not a file; move it away.") from None
+        except OSError as exc:
+            raise ConfigError(self.path, f"cannot be read ({exc.strerror or exc}).") from exc
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ConfigError(self.path, f"is not UTF-8 text (byte {exc.start + 1} cannot be decoded); "
+                              "the file is damaged or not a config file.", line=line) from None
+
+    def _parse(self, text: str) -> dict[str, Any]:
+        import tomllib  # a first start has no file to parse
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise syntax_error(self.path, text, str(exc)) from None
 
     def _read(self) -> dict[str, Any]:
         """The file as plain values ({} when there is none), for reading only."""
-        if not self.path.exists():
-            return {}
-        import tomllib  # a first start has no file to parse
+        text = self._text()
+        return {} if text is None else self._parse(text)
 
-        return tomllib.loads(self.path.read_text(encoding="utf-8"))
+    def _located(self, exc: InvalidInputError, text: str) -> ConfigError:
+        """A value error from the registry or the model, placed in the file."""
+        return ConfigError(self.path, str(exc), key=exc.field, line=line_of(text, exc.field),
+                           expected=exc.expected)
 
-    def _document(self) -> tomlkit.TOMLDocument:
-        """The file as a tomlkit document that keeps comments and layout, for writing."""
+    def _table(self, document: dict[str, Any], name: str) -> dict[str, Any]:
+        found = document.get(name, {})
+        if not isinstance(found, dict):
+            raise InvalidInputError(name, f"{name} must be a table ([{name}] with its keys), not {found!r}.",
+                                    expected="a table")
+        return found
+
+    def load(self) -> Config:
+        """The whole configuration, checked: `ConfigError` names the file, the line and the key at fault."""
+        self._remove_stale_tmp()
+        text = self._text()
+        if text is None:
+            return Config()
+        document = self._parse(text)
+        try:
+            profiles = self._profiles(document)
+            default = document.get("default_profile", "")
+            if not isinstance(default, str):
+                raise InvalidInputError("default_profile", "default_profile must be text (a profile name).",
+                                        expected="text")
+            tables = {name: parse_table(name, self._table(document, name)) for name in TABLE_NAMES}
+        except InvalidInputError as exc:
+            raise self._located(exc, text) from None
+        if default not in profiles:
+            default = next(iter(profiles), "")
+        return Config(profiles=profiles, default_profile=default, **tables)
+
+    def _profiles(self, document: dict[str, Any]) -> dict[str, Profile]:
+        tables = self._table(document, "profiles")
+        profiles = {}
+        for name, data in tables.items():
+            if not isinstance(data, dict):
+                raise InvalidInputError(f"profiles.{name}", f"profiles.{name} must be a table ([profiles.{name}] "
+                                        f"with its keys), not {data!r}.", expected="a table")
+            profiles[name] = Profile.from_toml(name, data)
+        for profile in profiles.values():
+            validate_fallback(profile.name, profile.fallback)
+            check_fallback_names(profiles, profile)
+        return profiles
+
+    def load_table(self, name: str) -> Any:
+        """One of `[delivery]`, `[relay]`, `[alerts]` on its own (a problem elsewhere in the file does not
+        matter to it), with the same checks and errors as `load`."""
+        text = self._text()
+        if text is None:
+            return parse_table(name, {})
+        try:
+            return parse_table(name, self._table(self._parse(text), name))
+        except ConfigError:
+            raise
+        except InvalidInputError as exc:
+            raise self._located(exc, text) from None
+
+    def get(self, key: str) -> Any:
+        """A setting's current value (its default when unset) by dotted key, e.g. `delivery.retention_days`."""
+        config = self.load()
+        if key == "default_profile":
+            return config.default_profile
+        section, _, rest = key.partition(".")
+        if section == "profiles":
+            name, _, attribute = rest.partition(".")
+            profile = config.profile(name) if name in config.profiles else None
+            values = asdict(profile) if profile else {}
+            if profile is None or attribute not in values or attribute == "name":
+                raise InvalidInputError(key, f"Unknown setting {key} (see `mailwright profile show NAME`).")
+            value = values[attribute]
+            return _plain(str(value) if hasattr(value, "value") else value)
+        entry = setting(key)
+        return _plain(getattr(getattr(config, entry.table), entry.name))
+
+    def table_values(self, table: str) -> dict[str, Any]:
+        """A top-level table's keys as plain values ({} when the table is missing)."""
+        found = self._read().get(table, {})
+        return found if isinstance(found, dict) else {}
+
+    # Writing: every change is a read-modify-write under the file lock, ending in an atomic replace
+
+    @contextmanager
+    def _editing(self) -> Iterator[tomlkit.TOMLDocument]:
+        """The current file as a tomlkit document (comments and layout kept), written back on success."""
         import tomlkit  # about 10 ms: only the writers need it, not the app's startup
 
-        if not self.path.exists():
-            return tomlkit.document()
-        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+        make_private_dir(self.home)
+        with self._lock, exclusive_lock(self.lock_path):
+            self._remove_stale_tmp(locked=True)
+            text = self._text()
+            if text is None:
+                document = tomlkit.document()
+            else:
+                self._parse(text)  # tomllib's errors name the line and column; tomlkit's are less helpful
+                document = tomlkit.parse(text)
+            yield document
+            self._write(document)
 
     def _write(self, document: tomlkit.TOMLDocument) -> None:
         import tomlkit
 
         make_private_dir(self.home)
-        tmp = self.path.with_suffix(".toml.tmp")
-        write_private_text(tmp, tomlkit.dumps(document))
-        os.replace(tmp, self.path)
+        write_private_text(self.tmp_path, tomlkit.dumps(document))  # 0600 from its first byte
+        os.replace(self.tmp_path, self.path)
 
-    def load(self) -> Config:
-        document = self._read()
-        profiles = {name: Profile.from_toml(name, data) for name, data in document.get("profiles", {}).items()}
-        for profile in profiles.values():
-            validate_fallback(profile.name, profile.fallback)
-            check_fallback_names(profiles, profile)
-        default = str(document.get("default_profile", ""))
-        if default not in profiles:
-            default = next(iter(profiles), "")
-        relay = document.get("relay", {})
-        return Config(profiles=profiles, default_profile=default,
-                      delivery=DeliverySettings.from_toml(document.get("delivery", {})),
-                      relay=RelaySettings.from_toml(relay if isinstance(relay, dict) else {}))
+    def _remove_stale_tmp(self, *, locked: bool = False) -> None:
+        """A `config.toml.tmp` nobody is writing is what a writer killed mid-write left behind."""
+        if not self.tmp_path.exists():
+            return
+        try:
+            if locked:
+                self.tmp_path.unlink(missing_ok=True)
+            else:
+                with self._lock, exclusive_lock(self.lock_path):  # a writer in progress finishes first
+                    self.tmp_path.unlink(missing_ok=True)
+        except OSError as exc:  # a read-only data home: reading still works
+            log.debug("Cannot remove %s: %s", self.tmp_path, exc)
+            return
+        log.info("Removed %s, left over from an interrupted write.", self.tmp_path)
 
     def save_profile(self, profile: Profile) -> None:
         import tomlkit
         from tomlkit.items import Table
 
-        with self._lock:
-            document = self._document()
+        validate_profile_name(profile.name)
+        with self._editing() as document:
             profiles = document.get("profiles")
             if not isinstance(profiles, Table):
                 profiles = tomlkit.table(is_super_table=True)
@@ -288,13 +259,12 @@ class ConfigStore:
             profiles[profile.name] = table
             if not document.get("default_profile") or document["default_profile"] not in profiles:
                 document["default_profile"] = profile.name
-            self._write(document)
 
     def remove_profile(self, name: str) -> None:
         from tomlkit.items import Table
 
-        with self._lock:
-            document = self._document()
+        validate_profile_name(name)
+        with self._editing() as document:
             profiles = document.get("profiles")
             if not isinstance(profiles, Table) or name not in profiles:
                 raise KeyError(f"There is no profile named '{name}'.")
@@ -308,69 +278,45 @@ class ConfigStore:
                     document["default_profile"] = remaining[0]
                 else:
                     del document["default_profile"]
-            self._write(document)
 
     def set_default(self, name: str) -> None:
-        with self._lock:
-            document = self._document()
-            if name not in document.get("profiles", {}):
+        validate_profile_name(name)
+        with self._editing() as document:
+            profiles = document.get("profiles", {})
+            if not isinstance(profiles, dict) or name not in profiles:
                 raise KeyError(f"There is no profile named '{name}'.")
             document["default_profile"] = name
-            self._write(document)
-
-    def get(self, key: str) -> Any:
-        section, _, name = key.partition(".")
-        config = self.load()
-        if section == "delivery" and hasattr(config.delivery, name):
-            return getattr(config.delivery, name)
-        if key == "default_profile":
-            return config.default_profile
-        if section == "relay" and name in {f.name for f in fields(RelaySettings)}:
-            value = getattr(config.relay, name)
-            return list(value) if isinstance(value, tuple) else value
-        raise InvalidInputError(key, f"Unknown setting {key}.")
-
-    def table_values(self, table: str) -> dict[str, Any]:
-        """A top-level table's keys as plain values ({} when the table is missing)."""
-        found = self._read().get(table, {})
-        return found if isinstance(found, dict) else {}
 
     def set_table_value(self, table: str, key: str, value: str | int | bool | list[str]) -> None:
-        """Set one key of a top-level table such as `[relay]`, creating the table; comments and other keys stay.
-        Profiles and `[delivery]` have their own validated methods."""
-        if table in {"profiles", "delivery"} or not table or not key:
+        """Set one already-typed key of `[relay]` or `[alerts]` (the pages, `relay user add`), checked by the
+        registry; comments and other keys stay. Profiles and `[delivery]` have their own methods."""
+        if table not in {"relay", "alerts"} or not key:
             raise InvalidInputError(f"{table}.{key}", f"Use the {table} settings' own commands for {table}.{key}.")
+        entry = setting(f"{table}.{key}")
+        self._store(entry.table, entry.name, _plain(entry.parse(value, typed=True)))
+
+    def set(self, key: str, value: str) -> Any:
+        """`mailwright config set KEY VALUE`: the text checked by the registry, stored, and returned typed."""
+        if key == "default_profile":
+            raise InvalidInputError(key, "The default profile is chosen with `mailwright profile default NAME`.")
+        if key.startswith("profiles."):
+            raise InvalidInputError(key, "Profile settings are changed with `mailwright profile set NAME --OPTION "
+                                    "VALUE` (`mailwright profile set --help` lists them), not with config set.")
+        entry = setting(key)
+        if entry.set_with:
+            raise InvalidInputError(key, entry.set_with)
+        parsed = _plain(entry.parse(value, typed=False, check_files=True))
+        self._store(entry.table, entry.name, parsed)
+        return parsed
+
+    def _store(self, table: str, key: str, value: Any) -> None:
         import tomlkit
         from tomlkit.items import Table
 
-        with self._lock:
-            document = self._document()
+        with self._editing() as document:
             current = document.get(table)
             if not isinstance(current, Table):
                 current = tomlkit.table()
                 document[table] = current
             current[key] = value
-            self._write(document)
-
-    def set(self, key: str, value: str) -> bool | int | str:
-        import tomlkit
-        from tomlkit.items import Table
-
-        section, _, name = key.partition(".")
-        if section == "relay" and name:
-            relay_value = parse_relay_value(name, value)
-            self.set_table_value("relay", name, relay_value)
-            return relay_value
-        if section != "delivery" or not name:
-            raise InvalidInputError(key, f"Unknown setting {key} (settings are delivery.<key> and relay.<key>).")
-        parsed = parse_delivery_value(name, value)
-        with self._lock:
-            document = self._document()
-            delivery = document.get("delivery")
-            if not isinstance(delivery, Table):
-                delivery = tomlkit.table()
-                document["delivery"] = delivery
-            delivery[name] = parsed
-            DeliverySettings.from_toml(document["delivery"].unwrap())
-            self._write(document)
-        return parsed
+            parse_table(table, current.unwrap())  # rules between keys (backoff max >= initial) before writing

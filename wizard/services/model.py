@@ -6,6 +6,7 @@ all speak these types, so they live apart from the module that persists them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -16,8 +17,15 @@ from wizard.services.validation import (
     validate_address,
     validate_display_name,
     validate_host,
+    validate_https_url,
     validate_port,
 )
+
+# A profile name becomes a TOML key, a keyring entry and part of file names (tokens/NAME.bin): no separators,
+# no leading dot, nothing a path could be made of (issue 12).
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# The profile's URLs that receive a token or a secret: https only.
+SECRET_URL_FIELDS = ("authority", "graph_endpoint")
 
 
 class Security(StrEnum):
@@ -93,8 +101,7 @@ class Profile:
 
     def validated(self) -> Profile:
         """The same profile with normalised values, or `InvalidInputError` naming the bad field."""
-        if not self.name.strip() or any(c in self.name for c in "\r\n\"'[]."):
-            raise InvalidInputError("name", "A profile name is a single word (letters, digits, - and _).")
+        validate_profile_name(self.name)
         from_address = validate_address(self.from_address, "from address")
         display_name = validate_display_name(self.display_name)
         host = self.host
@@ -109,8 +116,10 @@ class Profile:
             raise InvalidInputError("ca file", f"The CA file {self.ca_file} does not exist.")
         postmaster = validate_address(self.postmaster, "postmaster") if self.postmaster else ""
         fallback = validate_fallback(self.name, self.fallback)
+        authority = validate_https_url("authority", self.authority)
+        graph_endpoint = validate_https_url("graph endpoint", self.graph_endpoint)
         return replace(self, from_address=from_address, display_name=display_name, host=host, port=port,
-                       postmaster=postmaster, fallback=fallback)
+                       postmaster=postmaster, fallback=fallback, authority=authority, graph_endpoint=graph_endpoint)
 
     def to_toml(self) -> dict[str, Any]:
         data = asdict(self)
@@ -120,19 +129,67 @@ class Profile:
 
     @classmethod
     def from_toml(cls, name: str, data: dict[str, Any]) -> Profile:
-        known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        for key, enum in (("provider", ProviderKind), ("security", Security), ("auth", AuthMode)):
+        """A profile from its `[profiles.NAME]` table: every known key type-checked, the rules that protect
+        the file system and the secrets applied; `InvalidInputError` names the dotted key and what it expects."""
+        validate_profile_name(name, f"profiles.{name}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _DEFAULTS and key != "name":
+                values[key] = _typed(f"profiles.{name}.{key}", value, _DEFAULTS[key])
+        for key in SECRET_URL_FIELDS:
             if key in values:
-                try:
-                    values[key] = enum(values[key])
-                except ValueError:
-                    choices = ", ".join(e.value for e in enum)
-                    raise InvalidInputError(key, f"profile {name}: {key} must be one of {choices}.") from None
-        for key in ("authorized_domains", "authorized_senders", "sending_ips", "fallback"):
-            if key in values:
-                values[key] = tuple(values[key])
+                values[key] = validate_https_url(f"profiles.{name}.{key}", values[key])
+        for key, low, high in (("port", 1, 65535), ("priority", 1, 5)):
+            if key in values and not low <= values[key] <= high:
+                raise InvalidInputError(f"profiles.{name}.{key}", f"profiles.{name}.{key} must be a whole number "
+                                        f"from {low} to {high}, not {values[key]}.")
+        if "timeout_s" in values and not 0 < values["timeout_s"] <= MAX_TIMEOUT_S:
+            raise InvalidInputError(f"profiles.{name}.timeout_s", f"profiles.{name}.timeout_s must be more than 0 "
+                                    f"and at most {MAX_TIMEOUT_S:g} seconds.")
         return cls(name=name, **values)
+
+
+MAX_TIMEOUT_S = 600.0
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    """`value` from TOML if it has the type of the field's default, else `InvalidInputError` naming the key."""
+    if isinstance(default, StrEnum):
+        enum = type(default)
+        if isinstance(value, str) and value in {e.value for e in enum}:
+            return enum(value)
+        expected = "one of " + ", ".join(e.value for e in enum)
+    elif isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        expected = "true or false"
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        expected = "a whole number"
+    elif isinstance(default, float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        expected = "a number"
+    elif isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        expected = "a list of text values"
+    else:
+        if isinstance(value, str):
+            return value
+        expected = "text"
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise InvalidInputError(key, f"{key} must be {expected}, not {shown}.", expected=expected)
+
+
+def validate_profile_name(name: str, field: str = "name") -> str:
+    """`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`: the name is used in file names and keyring entries, never as a path."""
+    if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name):
+        shown = repr(name) if len(repr(name)) <= 40 else repr(name)[:37] + "..."
+        raise InvalidInputError(field, f"{shown} is not a valid profile name: use 1 to 64 letters, digits, dots, "
+                                "hyphens and underscores, starting with a letter or digit.")
+    return name
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Profile)}

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from wizard.services.config import Config, RelaySettings
+from wizard.services.config import Config
 from wizard.services.errors import DiagnosisCode, storage_error
 from wizard.services.outbox import Outbox
 from wizard.services.relay_security import (
@@ -27,6 +27,7 @@ from wizard.services.relay_security import (
     relay_security_from_config,
 )
 from wizard.services.relay_smtp import ConnectionSlots, RelaySMTP
+from wizard.services.settings import RelaySettings
 from wizard.services.submission import (
     InvalidMessageError,
     MessageTooLargeError,

@@ -22,7 +22,8 @@ from typing import Any
 
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from wizard.services.config import Config, RelaySettings
+from wizard.services.config import Config
+from wizard.services.settings import RelaySettings
 
 log = logging.getLogger(__name__)
 

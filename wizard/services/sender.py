@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from wizard.services import accounts, diagnostics
-from wizard.services.config import Config, ConfigStore, DeliverySettings
+from wizard.services.config import Config, ConfigStore
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.errors import DiagnosisCode, Scope, Stage, storage_error
 from wizard.services.idle_connections import IdleConnections
@@ -48,6 +48,7 @@ from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome,
 from wizard.services.sender_boundary import OUTBOX, DeliveryProblems, StorageWait
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock
+from wizard.services.settings import DeliverySettings
 from wizard.services.transports.base import SendResult, Transport, TransportError
 
 __all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "SenderBusyError", "backoff_delay"]

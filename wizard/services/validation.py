@@ -11,11 +11,13 @@ import re
 
 
 class InvalidInputError(ValueError):
-    """A value the user typed is not acceptable; `field` names it, the message says why."""
+    """A value the user typed is not acceptable; `field` names it, the message says why, and `expected`
+    (when known) says what would have been accepted ("a whole number from 1 to 65535")."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, expected: str = "") -> None:
         super().__init__(message)
         self.field = field
+        self.expected = expected
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -121,3 +123,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def validate_https_url(field: str, value: str) -> str:
+    """A URL that carries a token or a secret (an authority, a Graph endpoint, a webhook): https only, so
+    nothing travels in clear (issue 12). Empty stays empty (the default applies)."""
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        host = urlsplit(text).hostname
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        host, scheme = None, ""
+    if scheme != "https" or not host or any(c.isspace() or ord(c) < 32 for c in text):
+        shown = repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+        raise InvalidInputError(field, f"{field} must be an https:// URL (it carries a token or secret, which is "
+                                f"never sent over plain http), not {shown}.")
+    return text

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard.services.config import data_home
+from wizard.services.config import profile_file
 from wizard.services.private_files import make_private_dir, write_private_text
 
 
 def path(profile: str) -> Path:
-    return data_home() / "google-clients" / f"{profile}.json"
+    return profile_file("google-clients", profile, ".json")  # a valid name, resolved inside the data home
 
 
 def load(profile: str) -> str | None:

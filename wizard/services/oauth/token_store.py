@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wizard.services import secrets
-from wizard.services.config import data_home
+from wizard.services.config import profile_file
 from wizard.services.private_files import make_private_dir, write_private_bytes
 from wizard.services.secrets import SecretKind
 
@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 
 def cache_path(profile: str) -> Path:
-    return data_home() / "tokens" / f"{profile}.bin"
+    return profile_file("tokens", profile, ".bin")
 
 
 def _key(profile: str, *, create: bool) -> bytes | None:
