@@ -100,7 +100,8 @@ def test_writers_refuse_a_broken_file_with_the_same_error_and_leave_it_alone(dat
     assert path.read_text(encoding="utf-8") == "[delivery\n"
 
 
-@pytest.mark.parametrize("content", [b"[delivery\n", b"profiles = 5\n", b"\xff\xfe\x00", b'[profiles.main]\nport = "x"\n'])
+@pytest.mark.parametrize("content", [b"[delivery\n", b"profiles = 5\n", b"\xff\xfe\x00",
+                                     b'[profiles.main]\nport = "x"\n'])
 def test_the_cli_answers_a_damaged_file_with_exit_2_and_no_traceback(data_home: Path, content: bytes) -> None:
     (data_home / "config.toml").write_bytes(content)
     result = mailwright("config", "get", "delivery.enabled")

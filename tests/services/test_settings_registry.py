@@ -71,7 +71,7 @@ def test_get_answers_defaults_and_profile_values(data_home: Path) -> None:
                           'security = "tls"\n', encoding="utf-8")
     assert store.get("profiles.main.port") == 465
     assert store.get("profiles.main.security") == "tls"
-    with pytest.raises(InvalidInputError, match="Unknown setting profiles.main.colour"):
+    with pytest.raises(InvalidInputError, match=r"Unknown setting profiles\.main\.colour"):
         store.get("profiles.main.colour")
 
 
@@ -98,7 +98,7 @@ def test_keys_that_config_set_refuses_say_why(key: str, value: str, says: str, d
 def test_rules_between_keys_are_checked_before_writing(data_home: Path) -> None:
     store = ConfigStore()
     store.set("delivery.retry_backoff_max_s", "600")
-    with pytest.raises(InvalidInputError, match="at least delivery.retry_backoff_initial_s"):
+    with pytest.raises(InvalidInputError, match=r"at least delivery\.retry_backoff_initial_s"):
         store.set("delivery.retry_backoff_initial_s", "900")
     assert store.load().delivery == DeliverySettings(retry_backoff_max_s=600)
 
@@ -110,5 +110,5 @@ def test_unknown_relay_keys_are_kept_for_a_newer_version_but_unknown_delivery_ke
     store.set("relay.enabled", "true")
     assert "future_limit = 5" in store.path.read_text(encoding="utf-8")
     store.path.write_text("[delivery]\nsend_intervall_ms = 5\n", encoding="utf-8")
-    with pytest.raises(InvalidInputError, match="Unknown setting delivery.send_intervall_ms"):
+    with pytest.raises(InvalidInputError, match=r"Unknown setting delivery\.send_intervall_ms"):
         store.load()
