@@ -24,7 +24,7 @@ from wizard.pages.sender_settings import SenderSettingsPage, normalise_authorize
 from wizard.pages.state import WizardState
 from wizard.services.model import Profile
 from wizard.services.policy import check_sender
-from wizard.services.settings import DeliverySettings
+from wizard.services.settings import SETTINGS, DeliverySettings
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.duration_edit import DurationEdit
 
@@ -223,8 +223,9 @@ def test_existing_odd_values_are_shown_exactly(qtbot: QtBot) -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    ("retention_days", 0, "Keep sent and failed mail for: delivery.retention_days must be a whole number >= 1"),
-    ("max_concurrent_connections", 0, "delivery.max_concurrent_connections must be a whole number >= 1"),
+    ("retention_days", 0,
+     "Keep sent and failed mail for: delivery.retention_days must be a whole number from 1 to 3650, not 0."),
+    ("max_concurrent_connections", 0, "delivery.max_concurrent_connections must be a whole number from 1 to 100"),
 ])
 def test_values_below_the_minimum_name_the_key_and_disable_next(qtbot: QtBot, key: str, value: int,
                                                                message: str) -> None:
@@ -233,6 +234,22 @@ def test_values_below_the_minimum_name_the_key_and_disable_next(qtbot: QtBot, ke
     assert message in shown_problems(page, "deliveryValidation")
     assert not next_enabled(window)
     assert state.delivery == DeliverySettings()  # the invalid value never reached the state
+
+
+def test_the_spin_boxes_stop_at_the_registry_upper_bounds(qtbot: QtBot) -> None:
+    page, _window, _ = delivery_page(qtbot)
+    for key in ("send_interval_ms", "retention_days", "max_concurrent_connections"):
+        assert page.findChild(QSpinBox, key).maximum() == SETTINGS[f"delivery.{key}"].maximum
+
+
+def test_a_duration_past_the_registry_bound_names_the_key(qtbot: QtBot) -> None:
+    page, window, _ = delivery_page(qtbot)
+    give_up = page.findChild(DurationEdit, "max_retry_time_s")
+    give_up.unit.setCurrentText("days")
+    give_up.number.setValue(31)
+    assert "delivery.max_retry_time_s must be a whole number from 0 to 2592000" in shown_problems(
+        page, "deliveryValidation")
+    assert not next_enabled(window)
 
 
 def test_longest_wait_shorter_than_the_first_is_refused(qtbot: QtBot) -> None:

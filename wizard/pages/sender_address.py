@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from typing_extensions import override
 
 from wizard.pages.state import WizardState
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.model import ProviderKind
+from wizard.services.model import PROFILE_NAME_RULE, ProviderKind, is_profile_name
 from wizard.services.validation import InvalidInputError, validate_address, validate_display_name
 from wizard.widgets.colours import problem_style
 
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 IDLE_HINT = ("Mailwright compares the domain with its provider list, reads the domain's MX records and autoconfig "
              "document and, if nothing matches, asks the domain's mail server what it offers. Nothing is sent. "
              "You can also skip this and choose the provider yourself.")
-PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SOURCE_TITLES = {"catalogue": "Provider catalogue", "mx": "DNS MX records", "autoconfig": "Autoconfig document",
                   "probe": "SMTP probe"}
 _STATUS_WORDS = {"found": "found", "nothing": "nothing", "error": "failed", "timeout": "no answer in time",
@@ -174,8 +172,8 @@ class SenderAddressPage(QWizardPage):
             validate_display_name(self.display_name.text(), "Display name")
         except InvalidInputError as exc:
             found.append(str(exc))
-        if self.profile_name.text().strip() and not PROFILE_NAME.match(self.profile_name.text().strip()):
-            found.append("A profile name is one word: letters, digits, - and _.")
+        if self.profile_name.text().strip() and not is_profile_name(self.profile_name.text().strip()):
+            found.append(PROFILE_NAME_RULE)
         return found
 
     def _on_changed(self) -> None:

@@ -8,7 +8,6 @@ the file); the `[delivery]` settings to config.toml's `[delivery]` table, the lo
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import fields, replace
 
 from PySide6.QtCore import Qt, Signal
@@ -34,13 +33,12 @@ from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import accounts, secrets
 from wizard.services.background_delivery import relay_settings_from_config
 from wizard.services.config import ConfigStore
-from wizard.services.model import AuthMode, Profile, ProviderKind, Security
+from wizard.services.model import PROFILE_NAME_RULE, AuthMode, Profile, ProviderKind, Security, is_profile_name
 from wizard.services.settings import DEFAULT_RELAY_LISTEN, DeliverySettings, format_host_port, parse_host_port
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.colours import problem_style
 from wizard.widgets.form_widgets import selectable_text
 
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECURITY_WORDS = {Security.STARTTLS: "STARTTLS", Security.TLS: "implicit TLS", Security.NONE: "none (unencrypted)"}
 _PROVIDER_WORDS = {ProviderKind.SMTP: "SMTP server", ProviderKind.GMAIL: "Gmail / Google Workspace",
                    ProviderKind.M365_SMTP: "Microsoft 365 SMTP (OAuth)", ProviderKind.GRAPH: "Microsoft Graph"}
@@ -272,11 +270,11 @@ class SummaryPage(QWizardPage):
 
     def _on_name_changed(self, text: str) -> None:
         self.state.draft = replace(self.state.draft, name=text)
-        valid = bool(_PROFILE_NAME.match(text.strip()))
+        valid = is_profile_name(text.strip())
         self._show_submission_help(text.strip() if valid else "NAME")
         if not valid:
             self.result.setStyleSheet(problem_style())
-            self.result.setText("A profile name is one word: letters, digits, - and _.")
+            self.result.setText(PROFILE_NAME_RULE)
         elif self.state.saved is None or self.state.saved.name != text.strip():
             replaces = text.strip() in self.state.saved_profiles and text.strip() != self.state.editing
             self.result.setStyleSheet("")
@@ -291,7 +289,7 @@ class SummaryPage(QWizardPage):
     @override
     def isComplete(self) -> bool:
         """Finish saves: it is enabled for any profile name that can be saved, not after a separate save."""
-        return bool(_PROFILE_NAME.match(self.state.draft.name.strip())) and not self.tasks.busy
+        return is_profile_name(self.state.draft.name.strip()) and not self.tasks.busy
 
     @override
     def validatePage(self) -> bool:

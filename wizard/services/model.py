@@ -24,6 +24,8 @@ from wizard.services.validation import (
 # A profile name becomes a TOML key, a keyring entry and part of file names (tokens/NAME.bin): no separators,
 # no leading dot, nothing a path could be made of (issue 12).
 PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+PROFILE_NAME_RULE = ("A profile name is one word: 1 to 64 letters, digits, dots, hyphens and underscores, starting "
+                     "with a letter or digit.")
 # The profile's URLs that receive a token or a secret: https only.
 SECRET_URL_FIELDS = ("authority", "graph_endpoint")
 
@@ -183,12 +185,15 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     raise InvalidInputError(key, f"{key} must be {expected}, not {shown}.", expected=expected)
 
 
+def is_profile_name(name: str) -> bool:
+    return PROFILE_NAME.fullmatch(name) is not None
+
+
 def validate_profile_name(name: str, field: str = "name") -> str:
     """`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`: the name is used in file names and keyring entries, never as a path."""
     if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name):
         shown = repr(name) if len(repr(name)) <= 40 else repr(name)[:37] + "..."
-        raise InvalidInputError(field, f"{shown} is not a valid profile name: use 1 to 64 letters, digits, dots, "
-                                "hyphens and underscores, starting with a letter or digit.")
+        raise InvalidInputError(field, f"{shown} is not a valid profile name. {PROFILE_NAME_RULE}")
     return name
 
 
