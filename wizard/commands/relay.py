@@ -66,7 +66,8 @@ def _configured_users() -> list[str]:
     from wizard.services.config import ConfigStore
     from wizard.services.settings import RelaySettings
 
-    return list(RelaySettings.from_toml(ConfigStore().table_values("relay")).users)
+    relay: RelaySettings = ConfigStore().load_table("relay")  # a ConfigError names the file and the key
+    return list(relay.users)
 
 
 def run_add(args: argparse.Namespace) -> int:

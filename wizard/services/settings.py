@@ -235,12 +235,14 @@ def _pem_file(key: str, value: str, check_files: bool) -> str:
     """Made absolute (the relay may run from another directory); when `check_files`, it must exist."""
     if not value:
         return ""
-    path = Path(value).expanduser()
-    if check_files:
-        path = path.resolve()
-        if not path.is_file():
-            raise InvalidInputError(key, f"{key}: the file {path} does not exist.")
-    return str(path)
+    try:
+        path = Path(value).expanduser()
+        found = path.resolve().is_file() if check_files else True
+    except (RuntimeError, ValueError, OSError) as exc:  # ~nobody, a NUL byte, a name too long
+        raise InvalidInputError(key, f"{key} must be the path of a PEM file, not {value!r} ({exc}).") from None
+    if not found:
+        raise InvalidInputError(key, f"{key}: the file {path.resolve()} does not exist.")
+    return str(path.resolve() if check_files else path)
 
 
 def _relay_users(key: str, value: tuple[str, ...], check_files: bool) -> tuple[str, ...]:
