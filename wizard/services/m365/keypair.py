@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from wizard.services import secrets
-from wizard.services.config import data_home
+from wizard.services.config import profile_file
 from wizard.services.oauth.certificates import thumbprint_of
 from wizard.services.secrets import SecretKind
 
@@ -88,7 +88,7 @@ def generate(subject: str, months: int = DEFAULT_MONTHS, now: datetime.datetime 
 
 
 def key_path(profile: str, suffix: str = "") -> Path:
-    return data_home() / "m365" / f"{profile}{suffix}.pem"
+    return profile_file("m365", profile, f"{suffix}.pem")  # a valid name, resolved inside the data home
 
 
 def save(profile: str, pair: KeyPair, suffix: str = "") -> Path:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wizard.services.config import data_home
+from wizard.services.config import data_home, profile_file
 
 ROTATE_BEFORE_DAYS = 30
 
@@ -75,7 +75,7 @@ class Registration:
 
 
 def record_path(profile: str) -> Path:
-    return data_home() / "m365" / f"{profile}.json"
+    return profile_file("m365", profile, ".json")  # a valid name, resolved inside the data home
 
 
 def save(registration: Registration) -> None:
