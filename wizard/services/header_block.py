@@ -11,12 +11,18 @@ from __future__ import annotations
 import email.utils
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1: a line MUST be no more than 998 characters, excluding the CRLF
 
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+:")  # printable US-ASCII except colon, then the colon (RFC 5322 3.6.8)
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL = re.compile(r"[\r\n\x00]")
+# The address forms applications write: `a@b.c` and `Some Name <a@b.c>` (no quotes, comments, groups or
+# encoded words). They are read with a pattern; anything else goes through the email package's parser, which
+# cost about 0.15 ms per header and made these rules the relay's biggest cost after the commit.
+_ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+"
+_PLAIN_ADDRESS = re.compile(rf"[ \t]*(?:({_ADDR})|([A-Za-z0-9 \t!#$%&'*+/=?^_`{{|}}~.-]*?)[ \t]*<({_ADDR})>)[ \t]*")
 
 
 class HeaderError(ValueError):
@@ -47,7 +53,8 @@ class HeaderBlock:
     def parse(cls, raw: bytes) -> HeaderBlock:
         """Split `raw` into fields and body; `HeaderError` for a line that is neither a field nor a continuation,
         a bare CR inside a header line, or a header line longer than 998 octets."""
-        newline = b"\r\n" if raw.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+        first_end = raw.find(b"\n")
+        newline = b"\r\n" if first_end > 0 and raw[first_end - 1:first_end] == b"\r" else b"\n"
         fields: list[HeaderField] = []
         position = 0
         while position < len(raw):
@@ -58,21 +65,25 @@ class HeaderBlock:
             position = line_end
             if not line:  # the blank line: the body follows
                 return cls(fields, raw[position:], newline)
-            number = sum(len(f.lines) for f in fields) + 1
-            if len(line) > MAX_LINE_OCTETS:
-                raise HeaderError(f"Header line {number} is {len(line)} characters long; at most "
-                                  f"{MAX_LINE_OCTETS} are allowed (RFC 5322).")
-            if b"\r" in line or b"\x00" in line:
-                raise HeaderError(f"Header line {number} contains a carriage return or NUL character: a header "
-                                  "value must not contain line breaks.")
+            if len(line) > MAX_LINE_OCTETS or b"\r" in line or b"\x00" in line:
+                cls._refuse(line, sum(len(f.lines) for f in fields) + 1)
             if line[:1] in (b" ", b"\t") and fields:
                 fields[-1].lines.append(line)
             elif _FIELD_NAME.match(line):
                 fields.append(HeaderField(line.partition(b":")[0].decode("ascii"), [line]))
             else:
-                raise HeaderError(f"Header line {number} is not a header field (Name: value); the message must "
-                                  "start with its header fields, then a blank line, then the body.")
+                raise HeaderError(f"Header line {sum(len(f.lines) for f in fields) + 1} is not a header field "
+                                  "(Name: value); the message must start with its header fields, then a blank "
+                                  "line, then the body.")
         return cls(fields, b"", newline)
+
+    @staticmethod
+    def _refuse(line: bytes, number: int) -> NoReturn:
+        if len(line) > MAX_LINE_OCTETS:
+                raise HeaderError(f"Header line {number} is {len(line)} characters long; at most "
+                                  f"{MAX_LINE_OCTETS} are allowed (RFC 5322).")
+        raise HeaderError(f"Header line {number} contains a carriage return or NUL character: a header "
+                          "value must not contain line breaks.")
 
     def to_bytes(self) -> bytes:
         lines = [line for f in self.fields for line in f.lines]
@@ -110,8 +121,15 @@ class HeaderBlock:
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """(display name, address) of every address in every field of that name."""
-        values = [f.value for f in self.get_all(name)]
-        return [(n, a) for n, a in email.utils.getaddresses(values) if n or a] if values else []
+        found: list[tuple[str, str]] = []
+        for value in (f.value for f in self.get_all(name)):
+            plain = _PLAIN_ADDRESS.fullmatch(value)
+            if plain is not None:
+                found.append(("", plain.group(1)) if plain.group(1) else (" ".join(plain.group(2).split()),
+                                                                           plain.group(3)))
+            else:
+                found.extend((n, a) for n, a in email.utils.getaddresses([value]) if n or a)
+        return found
 
 
 def _field(name: str, value: str) -> HeaderField:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from email.policy import SMTP
 from typing import TYPE_CHECKING
 
 from wizard.services.config import Config
+from wizard.services.errors import MailwrightError
 from wizard.services.header_block import HeaderBlock, HeaderError, reject_control_characters
 from wizard.services.message_priority import priority_from_headers
 from wizard.services.model import Profile
@@ -50,12 +52,13 @@ __all__ = ["MAX_MESSAGE_BYTES", "InvalidMessageError", "MessageTooLargeError", "
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+_RECIPIENT = re.compile(r"[^\s\x00-\x1f\x7f]+@[^\s\x00-\x1f\x7f@]+")  # no spaces or control characters
 
 
-class SubmissionError(Exception):
+class SubmissionError(MailwrightError):
     """A message refused before anything was queued or sent; `code` is stable (for --json and the relay)."""
 
-    code = "invalid_input"
+    code: str = "invalid_input"
 
 
 class InvalidMessageError(SubmissionError):
@@ -65,13 +68,13 @@ class InvalidMessageError(SubmissionError):
 class NoProfileError(SubmissionError):
     """No profile is configured, or the named one does not exist."""
 
-    code = "no_profile"
+    code: str = "no_profile"
 
 
 class SenderNotAuthorizedError(SubmissionError):
     """The profile's policy blocks this sender; `where` says which address: envelope, From or Sender."""
 
-    code = "sender_not_authorized"
+    code: str = "sender_not_authorized"
 
     def __init__(self, sender: str, profile: str, where: str = "envelope") -> None:
         what = "envelope sender" if where == "envelope" else f"{where}: address"
@@ -82,7 +85,7 @@ class SenderNotAuthorizedError(SubmissionError):
 
 
 class MessageTooLargeError(SubmissionError):
-    code = "message_too_large"
+    code: str = "message_too_large"
 
     def __init__(self, size: int, limit: int = MAX_MESSAGE_BYTES) -> None:
         super().__init__(f"The message is {size / 1048576:.1f} MiB; at most {limit // 1048576} MiB are accepted.")
@@ -197,7 +200,7 @@ def _recipients(block: HeaderBlock, given: Sequence[str] | None) -> tuple[str, .
     if not cleaned:
         raise InvalidMessageError("The message has no recipients.")
     for address in cleaned:
-        if "@" not in address or any(c.isspace() or ord(c) < 32 for c in address):
+        if _RECIPIENT.fullmatch(address) is None:
             raise InvalidMessageError(f"{address!r} is not a valid recipient address.")
     return cleaned
 
