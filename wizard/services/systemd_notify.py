@@ -20,10 +20,13 @@ def notify(*lines: str) -> bool:
         return False
     target = "\0" + address[1:] if address.startswith("@") else address
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        # Never wait: this runs on the event loop, and a datagram socket whose reader lags (its queue holds
+        # net.unix.max_dgram_qlen = 10 datagrams) would block the loop, the sender and shutdown with it.
+        sock.setblocking(False)
         try:
             sock.sendto("\n".join(lines).encode(), target)
         except OSError:
-            return False  # systemd gone (shutting down): nothing to tell
+            return False  # systemd gone (shutting down) or its queue full: nothing to tell now
     return True
 
 
