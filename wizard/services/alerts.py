@@ -10,7 +10,7 @@ settings registry and read with the rest of the configuration, `Config.alerts`):
 
 An alert fires when a profile gains an alerting issue (paused after an auth failure, held mail,
 repeated temporary failures, a failed check, a client secret expiring within 14 days or expired, an OAuth
-account no longer signed in)
+account no longer signed in, a Microsoft 365 certificate whose automatic renewal failed or that expired)
 and not again until that issue has cleared. The issues already alerted are remembered in the data
 home, so restarting the app does not repeat them.
 """
@@ -43,7 +43,8 @@ ALERT_STATE_FILE = "alerts-state.json"
 ALERT_PRIORITY = 1
 WEBHOOK_TIMEOUT_S = 10.0
 ALERTING_ISSUES = frozenset({Issue.PAUSED, Issue.HELD, Issue.REPEATED_TEMPORARY_FAILURES, Issue.CHECK_FAILED,
-                             Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED, Issue.NOT_SIGNED_IN})
+                             Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED, Issue.NOT_SIGNED_IN,
+                             Issue.CERTIFICATE_RENEWAL_FAILED, Issue.CERTIFICATE_EXPIRED})
 
 
 @dataclass(frozen=True)

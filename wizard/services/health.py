@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.services import diagnostics
 from wizard.services.config import Config, data_home
@@ -26,8 +27,12 @@ from wizard.services.outbox_stats import ProfileStats, read_profile_stats
 from wizard.services.private_files import write_private_text
 from wizard.services.wording import plural
 
+if TYPE_CHECKING:
+    from wizard.services.m365.record import Registration
+
 DNS_VERDICTS_FILE = "dns-verdicts.json"
 SECRET_WARNING_DAYS = 14
+CERTIFICATE_WARNING_DAYS = 30  # Microsoft 365 app certificates are renewed on their own from 30 days before expiry
 # Messages retried this often after temporary errors (4xx, timeouts) make the profile "failing".
 REPEATED_TEMPORARY_FAILURES = 3
 
@@ -73,6 +78,9 @@ class Issue(StrEnum):
     SECRET_EXPIRED = "secret_expired"
     NOT_SIGNED_IN = "not_signed_in"
     SENDING_DISABLED = "sending_disabled"
+    CERTIFICATE_RENEWAL_FAILED = "certificate_renewal_failed"
+    CERTIFICATE_EXPIRING = "certificate_expiring"
+    CERTIFICATE_EXPIRED = "certificate_expired"
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class ProfileHealth:
     last_success_at: float | None = None
     secret_expires: date | None = None
     dns: DnsVerdict | None = None
+    certificate_expires: date | None = None  # Microsoft 365 app certificate (one-sign-in set-up)
+    certificate_renewed: date | None = None  # its last successful renewal
 
     @property
     def held(self) -> int:
@@ -114,6 +124,7 @@ class ProfileHealth:
                 "counts": {s.value: self.counts.get(s, 0) for s in MessageState},
                 "last_success_at": self.last_success_at,
                 "secret_expires": self.secret_expires.isoformat() if self.secret_expires else None,
+                "certificate_expires": self.certificate_expires.isoformat() if self.certificate_expires else None,
                 "dns": None if self.dns is None else {"domain": self.dns.domain, "ok": self.dns.ok,
                                                       "summary": self.dns.summary}}
 
@@ -126,6 +137,33 @@ def secret_expiry(profile: Profile) -> date | None:
         return date.fromisoformat(profile.client_secret_expires.strip()[:10])
     except ValueError:
         return None
+
+
+def _certificate_issues(name: str, registration: Registration | None,
+                        today: date) -> list[tuple[HealthState, Issue, str, str]]:
+    """A failed renewal (with its diagnosis), or a certificate close to or past its expiry without a renewal."""
+    expires = registration.expires if registration is not None else None
+    if registration is None or expires is None:
+        return []
+    days = (expires.date() - today).days
+    renewal = registration.renewal
+    if days < 0:
+        return [(HealthState.FAILING, Issue.CERTIFICATE_EXPIRED,
+                 f"The app's certificate expired on {expires.date().isoformat()}: only an administrator can add a new "
+                 f"one (mailwright m365 setup {name} again, or a certificate uploaded in the Entra admin center).",
+                 "rotation_failed")]
+    if renewal is not None and not renewal.ok:
+        words = " ".join(part for part in (renewal.explanation, renewal.fix) if part)
+        return [(HealthState.WARNING, Issue.CERTIFICATE_RENEWAL_FAILED,
+                 f"Certificate renewal failed on {renewal.when:%Y-%m-%d %H:%M} UTC: {renewal.title}. {words} "
+                 f"The certificate expires on {expires.date().isoformat()}; sending works until then. "
+                 f"Retry: mailwright m365 rotate {name}.", renewal.code)]
+    if days <= CERTIFICATE_WARNING_DAYS:
+        return [(HealthState.WARNING, Issue.CERTIFICATE_EXPIRING,
+                 f"The app's certificate expires in {plural(days, 'day')} ({expires.date().isoformat()}) and has "
+                 f"not been renewed yet: it is renewed on its own while Mailwright runs, or now with "
+                 f"mailwright m365 rotate {name}.", "")]
+    return []
 
 
 def _day(epoch: float) -> date:
@@ -149,8 +187,9 @@ def format_time(epoch: float | None, now: float) -> str:
 def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, is_default: bool = False,
                    delivery_enabled: bool = True, paused: ProfilePause | None = None,
                    failed_check: Diagnosis | None = None, dns: DnsVerdict | None = None,
-                   needs_sign_in: bool = False) -> ProfileHealth:
-    """One profile's state: the worst of what the outbox, the sender, the check and the secret say."""
+                   needs_sign_in: bool = False, m365: Registration | None = None) -> ProfileHealth:
+    """One profile's state: the worst of what the outbox, the sender, the check, the secret and the Microsoft 365
+    certificate (`m365`: the record of the one-sign-in set-up, its expiry and last renewal) say."""
     stats = stats or ProfileStats(counts={})
     found: list[tuple[HealthState, Issue, str, str]] = []  # state, issue, reason, diagnosis code
     held = stats.counts.get(MessageState.HELD, 0)
@@ -191,6 +230,7 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
             found.append((HealthState.WARNING, Issue.SECRET_EXPIRING,
                           f"The client secret expires in {plural(days, 'day')} ({expires.isoformat()}): "
                           "create a new one before then.", ""))
+    found.extend(_certificate_issues(profile.name, m365, _day(now)))
     if needs_sign_in:
         found.append((HealthState.WARNING, Issue.NOT_SIGNED_IN,
                       "Not signed in: mail cannot be sent until someone signs in (Fix… on the account in the "
@@ -206,30 +246,42 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
         name=profile.name, provider=profile.provider, from_address=profile.from_address, is_default=is_default,
         state=state, issues=tuple(i for _, i, _, _ in found), reasons=tuple(r for _, _, r, _ in found),
         diagnosis_code=code, counts=dict(stats.counts), last_success_at=stats.last_sent_at,
-        secret_expires=expires, dns=dns)
+        secret_expires=expires, dns=dns,
+        certificate_expires=m365.expires.date() if m365 is not None and m365.expires is not None else None,
+        certificate_renewed=_renewed_on(m365))
+
+
+def _renewed_on(registration: Registration | None) -> date | None:
+    renewal = registration.renewal if registration is not None else None
+    return renewal.when.date() if renewal is not None and renewal.ok else None
 
 
 def assess(config: Config, stats: Mapping[str, ProfileStats], *, now: float,
            paused: Mapping[str, ProfilePause] | None = None, failed_checks: Mapping[str, Diagnosis] | None = None,
-           dns: Mapping[str, DnsVerdict] | None = None, needs_sign_in: Set[str] = frozenset()) -> list[ProfileHealth]:
+           dns: Mapping[str, DnsVerdict] | None = None, needs_sign_in: Set[str] = frozenset(),
+           m365: Mapping[str, Registration] | None = None) -> list[ProfileHealth]:
     """Every configured profile's health, in configuration order."""
-    paused, failed_checks, dns = paused or {}, failed_checks or {}, dns or {}
+    paused, failed_checks, dns, m365 = paused or {}, failed_checks or {}, dns or {}, m365 or {}
     return [assess_profile(profile, stats.get(name), now=now, is_default=name == config.default_profile,
                            delivery_enabled=config.delivery.enabled, paused=paused.get(name),
                            failed_check=failed_checks.get(name), dns=dns.get(sender_domain(profile)),
-                           needs_sign_in=name in needs_sign_in)
+                           needs_sign_in=name in needs_sign_in, m365=m365.get(name))
             for name, profile in config.profiles.items()]
 
 
 async def load_health(config: Config, outbox: Outbox, *, failed_checks: Mapping[str, Diagnosis] | None = None,
                       dns_store: DnsVerdictStore | None = None, now: float | None = None,
                       needs_sign_in: Set[str] = frozenset()) -> list[ProfileHealth]:
-    """Read the outbox (stats, paused profiles) and the DNS verdicts off the event loop, then assess."""
+    """Read the outbox (stats, paused profiles), the DNS verdicts and the Microsoft 365 records off the event loop,
+    then assess."""
+    from wizard.services.m365.record import readable_registrations
+
     stats = await asyncio.to_thread(read_profile_stats, outbox.path)
     paused = await outbox.run_async(outbox.paused_profiles)
     verdicts = await asyncio.to_thread((dns_store or DnsVerdictStore()).load)
+    registrations = await asyncio.to_thread(readable_registrations)
     return assess(config, stats, now=time.time() if now is None else now, paused=paused,
-                  failed_checks=failed_checks, dns=verdicts, needs_sign_in=needs_sign_in)
+                  failed_checks=failed_checks, dns=verdicts, needs_sign_in=needs_sign_in, m365=registrations)
 
 
 # Mail in these states waits for its profile; once the profile is deleted nothing will ever send it.

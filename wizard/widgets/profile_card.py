@@ -166,6 +166,9 @@ class ProfileCard(QGroupBox):
         extra = [dns_text(health.dns, now)]
         if health.secret_expires is not None:
             extra.append(f"Client secret expires {health.secret_expires.isoformat()}")
+        if health.certificate_expires is not None:
+            renewed = f", renewed {health.certificate_renewed.isoformat()}" if health.certificate_renewed else ""
+            extra.append(f"Certificate expires {health.certificate_expires.isoformat()}{renewed}")
         if token_text:
             extra.append(token_text)
         self.extra.setText(" · ".join(extra))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,26 @@ from typing import Any
 
 from wizard.services.config import data_home, profile_file
 
+log = logging.getLogger(__name__)
+
 ROTATE_BEFORE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """The last automatic renewal's outcome: done, or failed with the diagnosis's words (no secrets in them)."""
+
+    at: str  # ISO 8601 UTC
+    ok: bool
+    code: str = ""
+    title: str = ""
+    explanation: str = ""
+    fix: str = ""
+    detail: str = ""
+
+    @property
+    def when(self) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(self.at)
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class Registration:
     rotated_at: str = ""
     exchange_script: str = ""
     pending: tuple[str, ...] = field(default_factory=tuple)  # steps still to do, in words
+    renewal: Renewal | None = None  # the last renewal's outcome (None: never renewed)
 
     @property
     def expires(self) -> datetime.datetime | None:
@@ -58,7 +79,11 @@ class Registration:
         return expires - now <= datetime.timedelta(days=ROTATE_BEFORE_DAYS)
 
     def with_key(self, key_id: str, thumbprint: str, not_after: str, rotated_at: str) -> Registration:
-        return replace(self, key_id=key_id, thumbprint=thumbprint, not_after=not_after, rotated_at=rotated_at)
+        return replace(self, key_id=key_id, thumbprint=thumbprint, not_after=not_after, rotated_at=rotated_at,
+                       renewal=Renewal(rotated_at, True))
+
+    def with_renewal(self, renewal: Renewal) -> Registration:
+        return replace(self, renewal=renewal)
 
     def to_json(self) -> dict[str, Any]:
         payload = asdict(self)
@@ -71,6 +96,8 @@ class Registration:
         values = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
         values["grants"] = tuple(Grant(**g) for g in payload.get("grants", []))
         values["pending"] = tuple(payload.get("pending", []))
+        renewal = payload.get("renewal")
+        values["renewal"] = Renewal(**renewal) if isinstance(renewal, dict) else None
         return cls(**values)
 
 
@@ -104,6 +131,21 @@ def delete(profile: str) -> bool:
     existed = path.exists()
     path.unlink(missing_ok=True)
     return existed
+
+
+def readable_registrations() -> dict[str, Registration]:
+    """Every record that can be read, by profile; a broken file is logged and left out (for the overview)."""
+    folder = data_home() / "m365"
+    found: dict[str, Registration] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            registration = load(path.stem)
+        except ValueError as exc:
+            log.warning("%s", exc)
+            continue
+        if registration is not None:
+            found[registration.profile] = registration
+    return found
 
 
 def all_registrations() -> list[Registration]:

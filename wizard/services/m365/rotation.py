@@ -153,7 +153,29 @@ async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | No
         lock.release()
 
 
+def _record_failure(name: str, diagnosis: Diagnosis, now: datetime.datetime | None) -> None:
+    """Keeps a failed renewal in the record, so the main window and the alerts say so (not only the log)."""
+    try:
+        registration = record.load(name)
+        if registration is None:
+            return
+        stamp = (now or datetime.datetime.now(datetime.UTC)).isoformat(timespec="seconds")
+        record.save(registration.with_renewal(record.Renewal(stamp, False, diagnosis.code, diagnosis.title,
+                                                             diagnosis.explanation, diagnosis.fix,
+                                                             diagnosis.detail)))
+    except (OSError, ValueError) as exc:
+        log.warning("m365 rotation: the failure of %s could not be recorded: %s", name, exc)
+
+
 async def _rotate_due(now: datetime.datetime | None, wait: WaitPolicy | None) -> list[RotationOutcome]:
+    outcomes = await _rotate_each(now, wait)
+    for outcome in outcomes:
+        if outcome.diagnosis is not None:
+            await asyncio.to_thread(_record_failure, outcome.profile, outcome.diagnosis, now)
+    return outcomes
+
+
+async def _rotate_each(now: datetime.datetime | None, wait: WaitPolicy | None) -> list[RotationOutcome]:
     outcomes = []
     for registration in await asyncio.to_thread(record.all_registrations):
         if not registration.rotation_due(now):
