@@ -220,7 +220,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("No profiles yet. Run `mailwright` for the wizard or `mailwright profile add NAME ...`.")
         return EXIT_OK
     table = [("", "NAME", "PROVIDER", "FROM", "SERVER")] + [
-        ("*" if row["default"] else "", row["name"], row["provider"], row["from_address"],
+        ("*" if row["default"] else "", str(row["name"]), str(row["provider"]), str(row["from_address"]),
          f"{row['host']}:{row['port']}" if row["host"] else "-") for row in rows]
     widths = [max(len(line[column]) for line in table) for column in range(4)]
     for line in table:  # columns as wide as their longest value: a long name never shifts the others
@@ -252,8 +252,8 @@ def run_show(args: argparse.Namespace) -> int:
 def _waiting_mail(name: str) -> int:
     """Messages of this profile still to be sent (queued, being sent or held)."""
     from wizard.services.config import data_home
-    from wizard.services.health import read_profile_stats
     from wizard.services.outbox import OUTBOX_FILE, MessageState
+    from wizard.services.outbox_stats import read_profile_stats
 
     stats = read_profile_stats(data_home() / OUTBOX_FILE).get(name)
     if stats is None:

@@ -66,19 +66,19 @@ def run(args: argparse.Namespace) -> int:
         return result.reply, result.refused
 
     try:
-        reply, refused = asyncio.run(send())
+        reply, refused_recipients = asyncio.run(send())
     except TransportError as exc:
         if args.json:
             emit_json({"ok": False, "profile": profile.name, "diagnosis": exc.diagnosis.to_json()})
         else:
             print_diagnosis(exc.diagnosis)
         return EXIT_FAILED
-    payload = {"ok": not refused, "profile": profile.name, "message_id": prepared.message_id, "reply": reply,
-               "queue_id": queue_id(reply), "refused": refused}
+    payload = {"ok": not refused_recipients, "profile": profile.name, "message_id": prepared.message_id, "reply": reply,
+               "queue_id": queue_id(reply), "refused": refused_recipients}
     if args.json:
         emit_json(payload)
     else:
         print(f"Accepted by the server: {reply}")
-        for address, why in refused.items():
+        for address, why in refused_recipients.items():
             print(f"Refused recipient {address}: {why}")
-    return EXIT_OK if not refused else EXIT_FAILED
+    return EXIT_OK if not refused_recipients else EXIT_FAILED
