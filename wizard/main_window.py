@@ -33,6 +33,7 @@ from wizard.services.alerts import AlertDispatcher, AlertTracker
 from wizard.services.check import CheckReport
 from wizard.services.config import Config, ConfigStore, data_home
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import describe, storage_error
 from wizard.services.health import (
     DnsVerdictStore,
     HealthState,
@@ -45,6 +46,7 @@ from wizard.services.health import (
     worst_state,
 )
 from wizard.services.outbox import MessageState, Outbox
+from wizard.services.sender_boundary import OUTBOX
 from wizard.services.wording import plural
 from wizard.tray import STATE_COLOURS, TrayModel
 from wizard.widgets.colours import banner_style
@@ -162,6 +164,14 @@ class MainWindow(QMainWindow):
             except ValueError as exc:  # a hand-edited config.toml with a mistake
                 self.banner.setText(f"The settings file {self.store.path} could not be read: {exc}")
                 self.banner.show()
+            except Exception as exc:  # the outbox is locked by another program or its disk is full: say so, retry
+                storage = storage_error(exc)
+                if storage is None:
+                    raise
+                diagnosis = describe(storage)
+                self.banner.setText(f"{diagnosis.title}. {diagnosis.fix}")
+                self.banner.setStyleSheet(banner_style(STATE_COLOURS[HealthState.FAILING]))
+                self.banner.show()
             finally:
                 self._refreshing = False
         self.refreshed.emit()
@@ -179,10 +189,12 @@ class MainWindow(QMainWindow):
         self.healths = await load_health(config, self.outbox, failed_checks=dict(self.failed_checks),
                                          dns_store=self.dns_store, needs_sign_in=needs_sign_in)
         self.orphans = await load_orphaned_mail(config, self.outbox)
+        problems = self.delivery.problems
         for health in self.healths:
             card = self.cards.get(health.name)
             if card is not None:
                 card.show_health(health, views[health.name].text, now)
+                card.show_sender_problem(problems.get(health.name))
         self._show_summary()
         for alert in await self.dispatcher.process(self.healths):
             self.tray_model.announce(f"Mailwright: {alert.profile}", "; ".join(alert.reasons))
@@ -235,6 +247,10 @@ class MainWindow(QMainWindow):
         problems = [f"{h.name}: {h.label}. {h.reasons[0]}" for h in self.healths
                     if h.state in (HealthState.PAUSED, HealthState.FAILING) and h.reasons]
         problems += [o.advice() for o in self.orphans]
+        outbox_problem = self.delivery.problems.get(OUTBOX)
+        if outbox_problem is not None:  # the disk is full or another program locks the outbox: nothing is sent
+            worst = HealthState.FAILING
+            problems.insert(0, f"{outbox_problem.title}. {outbox_problem.fix}")
         if self.delivery.relay_problem:  # applications' mail is refused at the door: as bad as a failing account
             worst = HealthState.FAILING
             problems.append(self.delivery.relay_problem)

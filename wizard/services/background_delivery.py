@@ -18,6 +18,7 @@ from wizard.services.settings import RelaySettings, parse_host_port
 from wizard.services.validation import InvalidInputError
 
 if TYPE_CHECKING:
+    from wizard.services.diagnostics import Diagnosis
     from wizard.services.outbox import Outbox
     from wizard.services.relay_process import RelayProcess
     from wizard.services.sender import Sender
@@ -121,6 +122,11 @@ class BackgroundDelivery:
         if not self._started or self.sender.lock.held:
             return None
         return self.sender.lock.owner()
+
+    @property
+    def problems(self) -> dict[str, Diagnosis]:
+        """What currently stops sending: per profile name, and under `OUTBOX` ('') for the whole outbox."""
+        return self.sender.problem_diagnoses
 
     def resume_sending(self) -> None:
         if self.sending:

@@ -225,7 +225,7 @@ class Sender:
                     break  # the queue was empty behind this batch; newer mail comes with the next wake or poll
             if not self._usable(state):
                 await self._hold_if_paused(state)
-            if not state.troubled:
+            if handled and not state.troubled:  # delivered again (a round with nothing due proves nothing)
                 self.problems.clear(profile.name)
         finally:
             now = asyncio.get_running_loop().time()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPus
 from wizard.pages.fix_page import fix_page
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.check import CheckReport, Step, StepStatus, check_profile
+from wizard.services.diagnostics import Diagnosis
 from wizard.services.health import (
     PROVIDER_LABELS,
     DnsVerdict,
@@ -101,12 +102,14 @@ class ProfileCard(QGroupBox):
         self.details = named(QLabel(), "detailsLabel", "Last success and outbox")
         self.extra = named(QLabel(), "extraLabel", "DNS and sign-in")
         self.reasons = named(QLabel(), "reasonsLabel", "What needs attention")
+        self.sender_problem = named(QLabel(), "senderProblemLabel", "What stops sending now")
         self.activity = named(QLabel(), "activityLabel", "Result of the last action")
-        for label in (self.identity, self.details, self.extra, self.reasons, self.activity):
+        for label in (self.identity, self.details, self.extra, self.reasons, self.sender_problem, self.activity):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reasons.setStyleSheet(problem_style())
+        self.sender_problem.setStyleSheet(problem_style())
         self.progress = named(QProgressBar(), "checkProgress", "Working")
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
@@ -145,10 +148,12 @@ class ProfileCard(QGroupBox):
         layout.addWidget(self.details)
         layout.addWidget(self.extra)
         layout.addWidget(self.reasons)
+        layout.addWidget(self.sender_problem)
         layout.addWidget(self.activity)
         layout.addLayout(buttons)
         self.activity.hide()
         self.reasons.hide()
+        self.sender_problem.hide()
 
     def _button(self, name: str, text: str, accessible: str) -> QPushButton:
         return named(QPushButton(text, self), name, accessible)
@@ -181,6 +186,12 @@ class ProfileCard(QGroupBox):
         self.resume_button.setVisible(health.state is HealthState.PAUSED or health.held > 0)
         self.fix_button.setVisible(health.state in (HealthState.FAILING, HealthState.PAUSED)
                                    or bool(FIXABLE_WARNINGS.intersection(health.issues)))
+
+    def show_sender_problem(self, diagnosis: Diagnosis | None) -> None:
+        """What the running sender currently meets for this account (an unexpected error, a CA file it cannot
+        read...), in the Diagnosis' plain words; hidden once the sender gets through again."""
+        self.sender_problem.setText(f"Sending: {diagnosis.title}. {diagnosis.fix}" if diagnosis else "")
+        self.sender_problem.setVisible(diagnosis is not None)
 
     def _on_fix_clicked(self) -> None:
         code = self.health.diagnosis_code if self.health is not None else ""
