@@ -47,11 +47,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.services.config import data_home
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.services.logs import serve_logging
     from wizard.services.metrics import MeteredOutbox
-    from wizard.services.outbox import Outbox
+    from wizard.services.outbox import OUTBOX_FILE, Outbox
+    from wizard.services.outbox_open import open_outbox
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
     from wizard.services.settings import parse_host_port
@@ -71,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         load_config = CachedConfigLoader()
-        outbox = MeteredOutbox() if metrics_address else Outbox()
+        # Another program holding the outbox locked at start (a database browser, a backup): wait, saying so.
+        outbox: Outbox = await open_outbox(lambda: MeteredOutbox() if metrics_address else Outbox(),
+                                           data_home() / OUTBOX_FILE, on_wait=lambda text: print(text, flush=True))
         sender = Sender(outbox, load_config, keep_idle_s=KEEP_IDLE_S)
         if not args.wait and not await sender.take_over():
             raise sender.lock.busy()

@@ -1,0 +1,68 @@
+"""An outbox another program holds locked at start is waited for, not a crash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.outbox.test_sender_boundary import Locker, message
+from wizard.services.outbox import MessageState, Outbox
+from wizard.services.outbox_open import open_outbox
+
+
+@pytest.mark.asyncio
+async def test_an_outbox_locked_at_start_is_waited_for_and_the_wait_names_the_file(data_home: Path) -> None:
+    path = Outbox().path  # exists, as after an earlier run
+    locker = Locker(path)  # a second process holds BEGIN EXCLUSIVE on it
+    with pytest.raises(Exception, match="database is locked"):
+        Outbox(busy_timeout_s=0.05)  # what serve met before: an exception, exit 70
+    said: list[str] = []
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            locker.release()
+
+    try:
+        outbox = await open_outbox(lambda: Outbox(busy_timeout_s=0.05), path, sleep=sleep, on_wait=said.append)
+    finally:
+        locker.release()
+    assert len(slept) == 3 and slept == sorted(slept)  # backing off
+    assert len(said) == 1 and str(path) in said[0] and "Another program holds the outbox locked" in said[0]
+    queued = outbox.enqueue(message(), profile="main").id
+    assert outbox.get(queued).state is MessageState.QUEUED
+
+
+@pytest.mark.asyncio
+async def test_any_other_error_is_not_waited_for(data_home: Path) -> None:
+    def broken() -> Outbox:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        await open_outbox(broken, data_home / "outbox.sqlite3")
+
+
+@pytest.mark.slow
+def test_serve_waits_for_an_outbox_locked_at_start_instead_of_exiting(data_home: Path) -> None:
+    path = Outbox().path
+    locker = Locker(path)
+    serve = subprocess.Popen([sys.executable, "-m", "wizard", "serve", "--poll-s", "0.05"],
+                             env={**os.environ, "MAILWRIGHT_HOME": str(data_home)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stdout is not None
+        first = serve.stdout.readline()  # after SQLite's own busy timeout
+        assert first.startswith("Waiting to open the outbox") and str(path) in first, first
+        assert serve.poll() is None
+        locker.release()
+        assert serve.stdout.readline().strip() == "sender running"
+    finally:
+        locker.release()
+        serve.terminate()
+        _, stderr = serve.communicate(timeout=60)
+    assert serve.returncode == 0 and "Traceback" not in stderr, stderr
