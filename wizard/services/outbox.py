@@ -92,11 +92,12 @@ class _NewRow:
     recipients: tuple[str, ...]
     raw: bytes
     now: float
+    relay_user: str = ""
 
     def params(self) -> tuple[object, ...]:
         rcpts = json.dumps(list(self.recipients))
         return (self.message_id, self.profile, self.priority, self.envelope_from, rcpts, rcpts, self.raw,
-                MessageState.QUEUED.value, self.now, self.now, self.now)
+                MessageState.QUEUED.value, self.now, self.now, self.now, self.relay_user)
 
     def message(self, row_id: int) -> OutboxMessage:
         return OutboxMessage(id=row_id, message_id=self.message_id, profile=self.profile, priority=self.priority,
@@ -110,7 +111,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
 
 _INSERT = ("INSERT INTO messages (message_id, profile, priority, envelope_from, recipients, pending_recipients,"
-           " raw, state, created_at, next_attempt_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+           " raw, state, created_at, next_attempt_at, updated_at, relay_user) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
@@ -186,7 +187,7 @@ class Outbox:
     # -- enqueue -----------------------------------------------------------------------------
 
     def _prepare(self, message: EmailMessage | bytes, profile: str, envelope_from: str | None,
-                 recipients: Sequence[str] | None, priority: int) -> _NewRow:
+                 recipients: Sequence[str] | None, priority: int, relay_user: str = "") -> _NewRow:
         if not 1 <= priority <= 5:
             raise OutboxError(f"Priority must be 1 (very high) to 5 (very low), not {priority}.")
         if isinstance(message, EmailMessage):
@@ -202,21 +203,23 @@ class Outbox:
         if not rcpts:
             raise OutboxError("The message has no recipients.")
         raw, message_id = ensure_message_id(raw, sender.rpartition("@")[2])
-        return _NewRow(message_id, profile, priority, sender, tuple(rcpts), raw, self.clock())
+        return _NewRow(message_id, profile, priority, sender, tuple(rcpts), raw, self.clock(), relay_user)
 
     def enqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
-                recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
+                recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY,
+                relay_user: str = "") -> OutboxMessage:
         """Store one message durably; returns only after the row is committed.
 
         Storage only: no routing, policy or header rules are applied here. Mail from outside goes through
         `wizard.submit` (services/submission.py), which applies them and then calls this."""
-        row = self._prepare(message, profile, envelope_from, recipients, priority)
+        row = self._prepare(message, profile, envelope_from, recipients, priority, relay_user)
         return self._insert_rows([row])[0]
 
     async def aenqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
-                       recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY) -> OutboxMessage:
+                       recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY,
+                       relay_user: str = "") -> OutboxMessage:
         """`enqueue` for the event loop: returns only after this message's row is committed (group commit)."""
-        row = self._prepare(message, profile, envelope_from, recipients, priority)
+        row = self._prepare(message, profile, envelope_from, recipients, priority, relay_user)
         future: asyncio.Future[OutboxMessage] = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         if self._flushing is None:
@@ -282,6 +285,15 @@ class Outbox:
             claimed.append(replace(message, state=MessageState.SENDING, attempts=message.attempts + 1,
                                    first_attempt_at=first))
         return claimed
+
+    def more_urgent_due(self, profile: str, priority: int) -> bool:
+        """Whether a message more urgent than `priority` is due for `profile` (one index probe)."""
+        if priority <= 1:
+            return False
+        with self._connect(durable=False) as connection:
+            return connection.execute(
+                "SELECT 1 FROM messages WHERE state = 'queued' AND priority < ? AND next_attempt_at <= ?"
+                " AND profile = ? LIMIT 1", (priority, self.clock(), profile)).fetchone() is not None
 
     async def aclaim_batch(self, profile: str | None = None, limit: int = 1,
                            lease_s: float = 300.0) -> list[OutboxMessage]:

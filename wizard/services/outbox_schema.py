@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS paused_profiles (
 # Columns added after the first release: (column, definition). Applied when missing.
 COLUMN_MIGRATIONS = (
     ("delivered_by", "TEXT NOT NULL DEFAULT ''"),
+    ("relay_user", "TEXT NOT NULL DEFAULT ''"),  # the signed-in relay user who submitted it
+)
+
+
+# Indexes on migrated columns: created after the columns exist.
+LATE_INDEXES = (
+    # Per relay user counts over a time window (relay user list), without reading a row and its body.
+    "CREATE INDEX IF NOT EXISTS messages_by_relay_user ON messages (relay_user, created_at, state)",
 )
 
 
@@ -60,6 +68,8 @@ def migrate(connection: sqlite3.Connection) -> None:
     for column, definition in COLUMN_MIGRATIONS:
         if column not in present:
             connection.execute(f"ALTER TABLE messages ADD COLUMN {column} {definition}")
+    for statement in LATE_INDEXES:
+        connection.execute(statement)
 
 
 class MessageState(StrEnum):

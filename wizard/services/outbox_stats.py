@@ -101,3 +101,43 @@ def write_probe(outbox_path: Path) -> str:
     except sqlite3.Error as exc:
         return f"the outbox {outbox_path} does not accept writes: {exc}"
     return ""
+
+
+@dataclass(frozen=True)
+class RelayUserCounts:
+    """What one relay user submitted in a time window, by what became of it."""
+
+    accepted: int = 0
+    sent: int = 0
+    failed: int = 0
+    held: int = 0
+
+
+def relay_user_activity(outbox_path: Path, now: float, windows_s: Mapping[str, float]
+                        ) -> tuple[dict[str, dict[str, RelayUserCounts]], dict[str, float]]:
+    """({user: {window name: counts}}, {user: last submission time}) from the outbox, index only."""
+    if not outbox_path.exists():
+        return {}, {}
+    connection = sqlite3.connect(f"{outbox_path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+        if "relay_user" not in columns:  # an outbox no relay user has written to yet
+            return {}, {}
+        counts: dict[str, dict[str, RelayUserCounts]] = {}
+        for window, length in windows_s.items():
+            tally: dict[str, dict[str, int]] = {}
+            for user, state, count in connection.execute(
+                    "SELECT relay_user, state, COUNT(*) FROM messages INDEXED BY messages_by_relay_user"
+                    " WHERE relay_user != '' AND created_at >= ? GROUP BY relay_user, state", (now - length,)):
+                by_state = tally.setdefault(str(user), {})
+                by_state[str(state)] = by_state.get(str(state), 0) + int(count)
+            for user, by_state in tally.items():
+                counts.setdefault(user, {})[window] = RelayUserCounts(
+                    accepted=sum(by_state.values()), sent=by_state.get("sent", 0),
+                    failed=by_state.get("failed", 0), held=by_state.get("held", 0))
+        last_used = {str(user): float(when) for user, when in connection.execute(
+            "SELECT relay_user, MAX(created_at) FROM messages INDEXED BY messages_by_relay_user"
+            " WHERE relay_user != '' GROUP BY relay_user")}
+    finally:
+        connection.close()
+    return counts, last_used

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from wizard.services.model import Profile
 from wizard.services.validation import InvalidInputError, validate_address, validate_host
@@ -34,7 +35,20 @@ def domain_authorized(domain: str, authorized_domains: tuple[str, ...]) -> bool:
     return False
 
 
-def sender_authorized(sender: str, profile: Profile) -> bool:
+class SenderRules(Protocol):
+    """Who may send: a profile's policy, or a relay user's own (both must allow)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def authorized_domains(self) -> tuple[str, ...]: ...
+    @property
+    def authorized_senders(self) -> tuple[str, ...]: ...
+    @property
+    def unauthorized_action(self) -> str: ...
+
+
+def sender_authorized(sender: str, profile: SenderRules) -> bool:
     if not profile.authorized_domains and not profile.authorized_senders:
         return True
     address = sender.strip().lower()
@@ -43,12 +57,12 @@ def sender_authorized(sender: str, profile: Profile) -> bool:
     return domain_authorized(address.rpartition("@")[2], profile.authorized_domains)
 
 
-def check_sender(sender: str, profile: Profile) -> PolicyDecision:
-    """The profile's verdict on one address: allowed, allowed with an alert, or blocked."""
+def check_sender(sender: str, profile: SenderRules, owner: str = "profile") -> PolicyDecision:
+    """The profile's (or relay user's) verdict on one address: allowed, allowed with an alert, or blocked."""
     if sender_authorized(sender, profile):
         return PolicyDecision(True)
     if profile.unauthorized_action == "alert":
-        return PolicyDecision(True, f"{sender or '<>'} is not an authorised sender for profile '{profile.name}'.")
+        return PolicyDecision(True, f"{sender or '<>'} is not an authorised sender for {owner} '{profile.name}'.")
     return PolicyDecision(False)
 
 

@@ -212,6 +212,8 @@ class Sender:
                     for message in batch:
                         if not self._usable(state):
                             break
+                        if tried and await self._more_urgent_due(profile.name, message.priority):
+                            break  # MailUp SMTP+: urgent mail goes next; the rest of this batch is claimed again
                         if handled and gap:
                             await self.sleep(gap)
                         handled += 1
@@ -249,6 +251,10 @@ class Sender:
         except Exception:
             log.warning("Could not give back %d claimed message(s); they are due again when their lease ends",
                         len(ids), exc_info=True)
+
+    async def _more_urgent_due(self, profile: str, priority: int) -> bool:
+        urgent: bool = await self.outbox.run_async(self.outbox.more_urgent_due, profile, priority)
+        return urgent
 
     async def close_idle_connections(self) -> None:
         """Close the connections kept open between rounds (when the sender stops)."""

@@ -40,7 +40,8 @@ from wizard.services.errors import MailwrightError
 from wizard.services.header_block import HeaderBlock, HeaderError, reject_control_characters
 from wizard.services.message_priority import priority_from_headers
 from wizard.services.model import Profile
-from wizard.services.policy import check_sender
+from wizard.services.policy import SenderRules, check_sender
+from wizard.services.relay_users import RelayUser
 
 if TYPE_CHECKING:
     from wizard.services.outbox import Outbox
@@ -76,9 +77,9 @@ class SenderNotAuthorizedError(SubmissionError):
 
     code: str = "sender_not_authorized"
 
-    def __init__(self, sender: str, profile: str, where: str = "envelope") -> None:
+    def __init__(self, sender: str, profile: str, where: str = "envelope", owner: str = "profile") -> None:
         what = "envelope sender" if where == "envelope" else f"{where}: address"
-        super().__init__(f"{sender or '<>'} ({what}) is not an authorised sender for profile '{profile}'.")
+        super().__init__(f"{sender or '<>'} ({what}) is not an authorised sender for {owner} '{profile}'.")
         self.sender = sender
         self.profile = profile
         self.where = where
@@ -104,6 +105,7 @@ class PreparedMessage:
     message_id: str
     priority: int
     alerts: tuple[str, ...] = ()
+    relay_user: str = ""  # the signed-in relay user who submitted it ("" = none)
 
 
 @dataclass(frozen=True)
@@ -173,18 +175,23 @@ def check_envelope_sender(config: Config, sender: str) -> Profile:
 
 
 def prepare(message: Message | bytes, config: Config | None, *, profile: str | Profile | None = None,
+            relay_user: RelayUser | None = None,
             envelope_from: str | None = None, recipients: Sequence[str] | None = None,
             priority: int | None = None) -> PreparedMessage:
     """Every rule, routing included (a `Profile` given by the caller is used as it is, without routing);
-    raises a `SubmissionError` and then nothing may be queued."""
+    raises a `SubmissionError` and then nothing may be queued. A signed-in relay user brings its own profile
+    (if set), priority and sender policy."""
     block = _parse(as_bytes(message))
+    if relay_user is not None:
+        profile = profile or relay_user.profile or None
+        priority = relay_user.priority if priority is None else min(priority, relay_user.priority)
     if isinstance(profile, Profile):
         chosen = profile
     elif config is None:
         raise NoProfileError("No profile is configured yet: run the wizard or `mailwright profile add`.")
     else:
         chosen = route(config, profile=profile, envelope_from=envelope_from or "", header_from=_first_from(block))
-    return _apply(block, chosen, envelope_from, recipients, priority)
+    return _apply(block, chosen, envelope_from, recipients, priority, relay_user)
 
 
 def apply_rules(message: Message | bytes, profile: Profile, *, envelope_from: str | None = None,
@@ -210,7 +217,7 @@ def _address_field(display_name: str, address: str) -> str:
 
 
 def _apply(block: HeaderBlock, profile: Profile, envelope_from: str | None, recipients: Sequence[str] | None,
-           priority: int | None) -> PreparedMessage:
+           priority: int | None, relay_user: RelayUser | None = None) -> PreparedMessage:
     if priority is not None and not 1 <= priority <= 5:
         raise InvalidMessageError(f"Priority must be 1 (very high) to 5 (very low), not {priority}.")
     try:
@@ -239,11 +246,15 @@ def _apply(block: HeaderBlock, profile: Profile, envelope_from: str | None, reci
             if address.lower() in checked and where != "envelope":
                 continue
             checked.add(address.lower())
-            decision = check_sender(address, profile)
-            if not decision.allowed:
-                raise SenderNotAuthorizedError(address, profile.name, where)
-            if decision.alert and decision.alert not in alerts:
-                alerts.append(decision.alert)
+            rules: list[tuple[str, SenderRules]] = [("profile", profile)]
+            if relay_user is not None:
+                rules.append(("relay user", relay_user))  # both must allow
+            for owner, policy in rules:
+                decision = check_sender(address, policy, owner)
+                if not decision.allowed:
+                    raise SenderNotAuthorizedError(address, policy.name, where, owner)
+                if decision.alert and decision.alert not in alerts:
+                    alerts.append(decision.alert)
         # 4. the forced postmaster; 5. otherwise the display name on the account's own address
         from_field = block.first("From")
         if profile.force_postmaster_sender and profile.postmaster:
@@ -267,7 +278,8 @@ def _apply(block: HeaderBlock, profile: Profile, envelope_from: str | None, reci
         raise MessageTooLargeError(len(raw))
     message_id_field = block.first("Message-ID")
     message_id = " ".join(message_id_field.value.split()) if message_id_field is not None else ""
-    return PreparedMessage(profile, sender, rcpts, raw, message_id, effective, tuple(alerts))
+    return PreparedMessage(profile, sender, rcpts, raw, message_id, effective, tuple(alerts),
+                           relay_user.name if relay_user is not None else "")
 
 
 def _queued(prepared: PreparedMessage, row_id: int) -> QueuedMessage:
@@ -278,25 +290,26 @@ def _queued(prepared: PreparedMessage, row_id: int) -> QueuedMessage:
 
 
 def submit(message: Message | bytes, *, config: Config | None, outbox: Outbox,
-           profile: str | Profile | None = None,
+           profile: str | Profile | None = None, relay_user: RelayUser | None = None,
            envelope_from: str | None = None, recipients: Sequence[str] | None = None,
            priority: int | None = None) -> QueuedMessage:
     """Apply every rule, then store the message durably; returns once the row is committed."""
-    prepared = prepare(message, config, profile=profile, envelope_from=envelope_from, recipients=recipients,
-                       priority=priority)
+    prepared = prepare(message, config, profile=profile, relay_user=relay_user, envelope_from=envelope_from,
+                       recipients=recipients, priority=priority)
     stored = outbox.enqueue(prepared.raw, profile=prepared.profile.name, envelope_from=prepared.envelope_from,
-                            recipients=prepared.recipients, priority=prepared.priority)
+                            recipients=prepared.recipients, priority=prepared.priority,
+                            relay_user=prepared.relay_user)
     return _queued(prepared, stored.id)
 
 
 async def asubmit(message: Message | bytes, *, config: Config | None, outbox: Outbox,
-                  profile: str | Profile | None = None,
+                  profile: str | Profile | None = None, relay_user: RelayUser | None = None,
                   envelope_from: str | None = None, recipients: Sequence[str] | None = None,
                   priority: int | None = None) -> QueuedMessage:
     """`submit` for the event loop (the relay, the app's dialogs): the commit is shared with concurrent ones."""
-    prepared = prepare(message, config, profile=profile, envelope_from=envelope_from, recipients=recipients,
-                       priority=priority)
+    prepared = prepare(message, config, profile=profile, relay_user=relay_user, envelope_from=envelope_from,
+                       recipients=recipients, priority=priority)
     stored = await outbox.aenqueue(prepared.raw, profile=prepared.profile.name,
                                    envelope_from=prepared.envelope_from, recipients=prepared.recipients,
-                                   priority=prepared.priority)
+                                   priority=prepared.priority, relay_user=prepared.relay_user)
     return _queued(prepared, stored.id)
