@@ -18,6 +18,7 @@ import trustme
 from tests.fixtures.cli import as_json, mailwright
 from wizard.services import secrets
 from wizard.services.config import ConfigStore
+from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 
 pytestmark = pytest.mark.keyring
@@ -43,7 +44,9 @@ def test_user_add_list_remove_keeps_the_password_in_the_keyring_only(user: str, 
     assert mailwright("config", "get", "relay.users").stdout == f"{user}\n"  # as typed, not a Python list
 
     listed = mailwright("relay", "user", "list", "--json")
-    assert as_json(listed) == {"ok": True, "users": [{"name": user, "has_password": True}]}
+    [row] = as_json(listed)["users"]
+    assert (row["name"], row["has_password"], row["active"], row["priority"]) == (user, True, True, 3)
+    assert row["counts"]["24h"] == {"accepted": 0, "sent": 0, "failed": 0, "held": 0}
     assert password not in listed.stdout + listed.stderr
 
     changed = mailwright("relay", "user", "add", user, "--password-stdin", stdin="another long password\n")
@@ -155,3 +158,31 @@ def test_serve_allow_remote_accepts_starttls_and_auth_from_the_network(
         serve.send_signal(signal.SIGTERM)
         serve.communicate(timeout=30)
     assert serve.returncode == 0
+
+
+def test_user_attributes_set_reset_password_and_list_never_show_a_password(user: str, data_home: Path) -> None:
+    ConfigStore().save_profile(Profile(name="erp", from_address="erp@example.com"))
+    added = mailwright("relay", "user", "add", user, "--password-stdin", "--priority", "2", "--note", "ERP server",
+                       "--authorized-domain", "Example.com", "--profile", "erp", stdin="first long password\n")
+    assert added.returncode == 0, added.stderr
+    changed = mailwright("relay", "user", "set", user, "--inactive", "--unauthorized", "alert",
+                         "--authorized-sender", "billing@example.org", "--json")
+    assert changed.returncode == 0, changed.stderr
+    stored = ConfigStore().load().relay_users[user]
+    assert (stored.active, stored.priority, stored.note, stored.profile, stored.unauthorized_action) == (
+        False, 2, "ERP server", "erp", "alert")
+    assert (stored.authorized_domains, stored.authorized_senders) == (("example.com",), ("billing@example.org",))
+    assert mailwright("relay", "user", "set", user, "--profile", "nope").returncode == 2
+    assert mailwright("relay", "user", "set", user, "--priority", "9").returncode == 2
+
+    reset = mailwright("relay", "user", "reset-password", user)
+    assert reset.returncode == 0, reset.stderr
+    new_password = reset.stdout.strip().splitlines()[-1]
+    assert "shown once" in reset.stdout and len(new_password) >= 24
+    assert secrets.load_relay_password(user) == new_password
+    listed = mailwright("relay", "user", "list")
+    assert user in listed.stdout and "inactive" in listed.stdout and "ERP server" in listed.stdout
+    listed_json = mailwright("relay", "user", "list", "--json")
+    for text in (listed.stdout, listed_json.stdout, (data_home / "config.toml").read_text()):
+        assert new_password not in text and "first long password" not in text
+    assert mailwright("relay", "user", "reset-password", "nobody-here").returncode == 2

@@ -25,7 +25,15 @@ from wizard.services.config_error import ConfigError, line_of, syntax_error
 from wizard.services.file_lock import exclusive_lock
 from wizard.services.model import Profile, check_fallback_names, validate_fallback, validate_profile_name
 from wizard.services.private_files import make_private_dir, write_private_text
-from wizard.services.settings import AlertSettings, DeliverySettings, RelaySettings, parse_table, setting
+from wizard.services.relay_users import RelayUser
+from wizard.services.settings import (
+    AlertSettings,
+    DeliverySettings,
+    RelaySettings,
+    ServiceSettings,
+    parse_table,
+    setting,
+)
 from wizard.services.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -34,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.toml"
-TABLE_NAMES = ("delivery", "relay", "alerts")
+TABLE_NAMES = ("delivery", "relay", "alerts", "service")
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    # Every name in [relay] users, with its [relay_users.NAME] attributes (defaults when it has none).
+    relay_users: dict[str, RelayUser] = field(default_factory=dict)
 
     def profile(self, name: str | None = None) -> Profile:
         """The named profile, or the default one; `KeyError` with a readable message otherwise."""
@@ -146,11 +157,13 @@ class ConfigStore:
                 raise InvalidInputError("default_profile", "default_profile must be text (a profile name).",
                                         expected="text")
             tables = {name: parse_table(name, self._table(document, name)) for name in TABLE_NAMES}
+            attributes = self._table(document, "relay_users")
+            relay_users = {name: RelayUser.from_toml(name, attributes.get(name, {})) for name in tables["relay"].users}
         except InvalidInputError as exc:
             raise self._located(exc, text) from None
         if default not in profiles:
             default = next(iter(profiles), "")
-        return Config(profiles=profiles, default_profile=default, **tables)
+        return Config(profiles=profiles, default_profile=default, relay_users=relay_users, **tables)
 
     def _profiles(self, document: dict[str, Any]) -> dict[str, Profile]:
         tables = self._table(document, "profiles")
@@ -286,6 +299,43 @@ class ConfigStore:
             if not isinstance(profiles, dict) or name not in profiles:
                 raise KeyError(f"There is no profile named '{name}'.")
             document["default_profile"] = name
+
+    def save_relay_user(self, user: RelayUser) -> None:
+        """Add or update a relay user: the name in `[relay] users`, the attributes in `[relay_users.NAME]`."""
+        import tomlkit
+        from tomlkit.items import Table
+
+        with self._editing() as document:
+            relay = document.get("relay")
+            if not isinstance(relay, Table):
+                relay = tomlkit.table()
+                document["relay"] = relay
+            names = [str(name) for name in relay.get("users", [])]
+            if user.name not in names:
+                relay["users"] = [*names, user.name]
+            parse_table("relay", relay.unwrap())
+            tables = document.get("relay_users")
+            if not isinstance(tables, Table):
+                tables = tomlkit.table(is_super_table=True)
+                document["relay_users"] = tables
+            table = tomlkit.table()
+            for key, value in user.to_toml().items():
+                table[key] = value
+            tables[user.name] = table
+
+    def remove_relay_user(self, name: str) -> bool:
+        """Forget a relay user's name and attributes; False when there was no such user."""
+        from tomlkit.items import Table
+
+        with self._editing() as document:
+            relay, tables = document.get("relay"), document.get("relay_users")
+            names = [str(n) for n in relay.get("users", [])] if isinstance(relay, Table) else []
+            known = name in names or (isinstance(tables, Table) and name in tables)
+            if isinstance(relay, Table) and name in names:
+                relay["users"] = [n for n in names if n != name]
+            if isinstance(tables, Table) and name in tables:
+                del tables[name]
+        return known
 
     def set_table_value(self, table: str, key: str, value: str | int | bool | list[str]) -> None:
         """Set one already-typed key of `[relay]` or `[alerts]` (the pages, `relay user add`), checked by the

@@ -23,10 +23,12 @@ from wizard.services.relay_security import (
     RelayAuthenticator,
     RelaySecurity,
     RelaySecurityError,
+    loopback_authenticator,
     peer_host,
     relay_security_from_config,
 )
 from wizard.services.relay_smtp import ConnectionSlots, RelaySMTP
+from wizard.services.relay_users import RelayUser
 from wizard.services.settings import RelaySettings
 from wizard.services.submission import (
     InvalidMessageError,
@@ -100,6 +102,7 @@ class RelayHandler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
                           mail_options: list[str]) -> str:
         config = self.load_config()
+        user = signed_in_user(config, session)
         try:
             if address == "<>":
                 # The null sender (bounces, delivery and read receipts) is rewritten to the account's address: the
@@ -111,7 +114,7 @@ class RelayHandler:
                             f"'{profile.name}' has no From address")
                 log.info("Relay: null sender rewritten to %s (profile %s)", profile.from_address, profile.name)
                 address = profile.from_address
-            check_envelope_sender(config, address)
+            check_envelope_sender(config, address, user)
         except NoProfileError as exc:
             return f"451 4.3.0 {exc}"
         except SenderNotAuthorizedError as exc:
@@ -134,8 +137,10 @@ class RelayHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         sender = str(envelope.mail_from or "")
         try:
-            stored = await asubmit(bytes(envelope.original_content or b""), config=self.load_config(),
-                                   outbox=self.outbox, envelope_from=sender, recipients=list(envelope.rcpt_tos))
+            config = self.load_config()
+            stored = await asubmit(bytes(envelope.original_content or b""), config=config, outbox=self.outbox,
+                                   relay_user=signed_in_user(config, session), envelope_from=sender,
+                                   recipients=list(envelope.rcpt_tos))
         except SenderNotAuthorizedError as exc:
             return f"550 5.7.1 {exc}"
         except MessageTooLargeError as exc:
@@ -154,6 +159,12 @@ class RelayHandler:
         """Whatever a hook raised (config.toml unreadable at MAIL FROM, ...): 4xx, where aiosmtpd's default would
         be `500 Error: (Type) text`."""
         return storage_trouble_reply(error)
+
+
+def signed_in_user(config: Config, session: Session) -> RelayUser | None:
+    """The relay user this session signed in as (the authenticator puts only the name into the session)."""
+    name = session.auth_data if session.authenticated else None
+    return config.relay_users.get(name) if isinstance(name, str) else None
 
 
 class RemoteRelayHandler(RelayHandler):
@@ -180,6 +191,11 @@ class _LoginDataWarningFilter(logging.Filter):
 _AIOSMTPD_LOG = logging.getLogger("mail.log")
 
 
+def _filter_login_data_warning() -> None:
+    if not any(isinstance(f, _LoginDataWarningFilter) for f in _AIOSMTPD_LOG.filters):
+        _AIOSMTPD_LOG.addFilter(_LoginDataWarningFilter())
+
+
 class ImplicitTlsRelaySMTP(RelaySMTP):
     """RelaySMTP on a socket that is TLS from the first byte (port 465 style)."""
 
@@ -189,6 +205,17 @@ class ImplicitTlsRelaySMTP(RelaySMTP):
         # is encrypted (the listener has no plain side), so AUTH may go ahead. auth_required stays on.
         if transport.get_extra_info("ssl_object") is not None:
             self._auth_require_tls = False
+
+
+class LoopbackSignInRelaySMTP(RelaySMTP):
+    """RelaySMTP on a loopback address with `relay.require_auth`: AUTH is offered and required without TLS.
+
+    Built with auth_require_tls=True and relaxed afterwards: aiosmtpd warns on every connection otherwise, and the
+    relaxation is safe only here, where the password never crosses a network (start_relay checks the address)."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._auth_require_tls = False
 
 
 def _relay_limits(load_config: Callable[[], Config]) -> RelaySettings:
@@ -215,13 +242,31 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
     limits = _relay_limits(load_config)
     slots = ConnectionSlots(limits.max_connections)
     smtp_options: dict[str, Any] = {"hostname": "mailwright-relay", "slots": slots, "timeout": limits.idle_timeout_s}
-    if is_loopback(host):
+    if is_loopback(host) and not limits.require_auth:
         handler = RelayHandler(outbox, load_config, on_queued, max_recipients=limits.max_recipients)
 
         def factory() -> SMTP:
             return RelaySMTP(handler, **smtp_options)
 
         return await loop.create_server(factory, host=host, port=port)
+    if is_loopback(host):
+        # relay.require_auth: a shared machine, where every local account could otherwise submit as the
+        # application. AUTH PLAIN/LOGIN without TLS is acceptable here only because the bytes never leave the host.
+        try:
+            authenticator = await loopback_authenticator(load_config) if security is None else security.authenticator
+        except RelaySecurityError as exc:
+            raise RelayConfigError(str(exc)) from None
+        _filter_login_data_warning()
+        signed_in = RemoteRelayHandler(outbox, load_config, authenticator, on_queued,
+                                       max_recipients=limits.max_recipients)
+
+        def signed_in_factory() -> SMTP:
+            return LoopbackSignInRelaySMTP(signed_in, authenticator=authenticator, auth_required=True,
+                                           auth_require_tls=True, **smtp_options)
+
+        server = await loop.create_server(signed_in_factory, host=host, port=port)
+        log.info("Relay on %s:%s: loopback, sign-in required for %d user(s)", host, port, len(authenticator.users))
+        return server
     if not allow_remote:
         raise RelayConfigError(
             f"Refusing to listen on {host}: the relay is loopback-only (e.g. 127.0.0.1:2525) unless allowed "
@@ -233,8 +278,7 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
         except RelaySecurityError as exc:
             raise RelayConfigError(f"Listening on {host} requires TLS and AUTH, or anyone on the network could "
                                    f"send mail as this account. {exc}") from None
-    if not any(isinstance(f, _LoginDataWarningFilter) for f in _AIOSMTPD_LOG.filters):
-        _AIOSMTPD_LOG.addFilter(_LoginDataWarningFilter())
+    _filter_login_data_warning()
     remote_handler = RemoteRelayHandler(outbox, load_config, security.authenticator, on_queued,
                                         max_recipients=limits.max_recipients)
     tls, authenticator = security.tls, security.authenticator

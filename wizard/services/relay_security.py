@@ -110,6 +110,7 @@ class RelayAuthenticator:
         self.load_config = load_config
         self.password_ttl_s = password_ttl_s
         self._loaded_users: tuple[str, ...] | None = None
+        self._password_times: dict[str, float] = {}
         self._loaded_at = 0.0
         self.free_failures = free_failures
         self.delay_s = delay_s
@@ -126,7 +127,8 @@ class RelayAuthenticator:
 
         passwords: dict[str, bytes] = {}
         missing: list[str] = []
-        users = self.load_config().relay.users
+        config = self.load_config()
+        users = config.relay.users
         for user in users:
             password = load_relay_password(user)
             if password:
@@ -135,12 +137,14 @@ class RelayAuthenticator:
                 missing.append(user)
         self._passwords = passwords
         self._loaded_users, self._loaded_at = users, time.monotonic()
+        self._password_times = _password_times(config)
         return missing
 
     def refresh_if_stale(self) -> None:
         """Blocking: `refresh()` when the configured users changed or the passwords are older than the TTL."""
         stale = time.monotonic() - self._loaded_at > self.password_ttl_s
-        if stale or self.load_config().relay.users != self._loaded_users:
+        config = self.load_config()
+        if stale or config.relay.users != self._loaded_users or _password_times(config) != self._password_times:
             self.refresh()
 
     @property
@@ -202,6 +206,9 @@ class RelayAuthenticator:
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode("utf-8", "replace")
         expected = self._passwords.get(user)
+        attributes = self.load_config().relay_users.get(user)
+        if attributes is not None and not attributes.active:
+            expected = None  # an inactive user is refused like a wrong password (535), without saying which
         # Compared even for an unknown user, so the reply time does not tell which user names exist.
         matches = hmac.compare_digest(expected if expected is not None else b"\0" * 32, auth_data.password)
         if expected is None or not matches:
@@ -214,6 +221,10 @@ class RelayAuthenticator:
         return AuthResult(success=True, auth_data=user)
 
 
+def _password_times(config: Config) -> dict[str, float]:
+    return {name: user.password_set_at for name, user in config.relay_users.items()}
+
+
 def peer_host(session: Session) -> str:
     """The client's address without the port (failures are counted per address, not per connection)."""
     peer: object = session.peer
@@ -224,6 +235,21 @@ def peer_host(session: Session) -> str:
 class RelaySecurity:
     tls: RelayTls
     authenticator: RelayAuthenticator
+
+
+async def loopback_authenticator(load_config: Callable[[], Config]) -> RelayAuthenticator:
+    """The authenticator for a loopback relay with `relay.require_auth`; `RelaySecurityError` without users."""
+    from wizard.services.secrets import KeyringUnavailableError
+
+    authenticator = RelayAuthenticator(load_config)
+    try:
+        await asyncio.to_thread(authenticator.refresh)
+    except KeyringUnavailableError as exc:
+        raise RelaySecurityError(f"The relay users' passwords cannot be read: {exc}") from None
+    if not authenticator.users:
+        raise RelaySecurityError("relay.require_auth is on, but no relay user has a password: add one with "
+                                 "`mailwright relay user add NAME` (or switch the sign-in off).")
+    return authenticator
 
 
 async def relay_security_from_config(load_config: Callable[[], Config]) -> RelaySecurity:

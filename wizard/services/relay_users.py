@@ -31,6 +31,8 @@ class RelayUser:
     unauthorized_action: str = "block"
     profile: str = ""  # the profile this user's mail goes through; "" = the usual routing
     created_at: float = 0.0
+    # When the password last changed (never the password): a running relay reloads passwords when it moves.
+    password_set_at: float = 0.0
 
     def validated(self) -> RelayUser:
         """The same user with normalised values, or `InvalidInputError` naming the field."""
@@ -60,7 +62,8 @@ class RelayUser:
             raise InvalidInputError(f"relay_users.{name}", f"relay_users.{name} must be a table.")
         kinds: dict[str, type | tuple[type, ...]] = {
             "active": bool, "priority": int, "note": str, "authorized_domains": list, "authorized_senders": list,
-            "unauthorized_action": str, "profile": str, "created_at": (int, float)}
+            "unauthorized_action": str, "profile": str, "created_at": (int, float),
+            "password_set_at": (int, float)}
         values: dict[str, Any] = {}
         for key, kind in kinds.items():
             if key not in data:

@@ -58,6 +58,9 @@ class RelaySettings:
     tls_key: str = ""
     tls_mode: str = "starttls"
     users: tuple[str, ...] = ()
+    # Shared machines (terminal servers, several services on one host): the loopback relay also asks for a relay
+    # user's sign-in (AUTH PLAIN/LOGIN without TLS, loopback only) and answers 530 to MAIL without it.
+    require_auth: bool = False
     # The relay's limits, each with its own reply (relay_smtp.py). Defaults as Postfix: smtpd_recipient_limit =
     # 1000, anvil-style 50 connections, smtpd_timeout = 300 s (RFC 5321 4.5.3.2.7: at least 5 minutes).
     max_recipients: int = 1000  # per message: 452 4.5.3 beyond
@@ -90,8 +93,20 @@ class AlertSettings:
         return table
 
 
-TABLES: dict[str, type[DeliverySettings] | type[RelaySettings] | type[AlertSettings]] = {
-    "delivery": DeliverySettings, "relay": RelaySettings, "alerts": AlertSettings}
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The `[service]` table: what `mailwright serve` adds when it runs as a service."""
+
+    metrics: str = ""  # HOST:PORT for Prometheus /metrics and /healthz ("" = off; `serve --metrics` overrides)
+
+    @classmethod
+    def from_toml(cls, data: Mapping[str, Any]) -> ServiceSettings:
+        table: ServiceSettings = parse_table("service", data)
+        return table
+
+
+TABLES: dict[str, type[DeliverySettings] | type[RelaySettings] | type[AlertSettings] | type[ServiceSettings]] = {
+    "delivery": DeliverySettings, "relay": RelaySettings, "alerts": AlertSettings, "service": ServiceSettings}
 # Keys this version does not know: an error in [delivery] and [alerts] (a typo must not pass silently); left
 # alone in [relay], which a newer version may have extended.
 TABLES_KEEPING_UNKNOWN_KEYS = frozenset({"relay"})
@@ -259,6 +274,10 @@ def _profile_name(key: str, value: str, check_files: bool) -> str:
     return validate_profile_name(value, key) if value else ""
 
 
+def _optional_listen(key: str, value: str, check_files: bool) -> str:
+    return _listen(key, value, check_files) if value else ""
+
+
 def _https(key: str, value: str, check_files: bool) -> str:
     return validate_https_url(key, value)
 
@@ -290,12 +309,16 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("relay.users", "Relay login names (passwords only in the keyring).", tuple, normalise=_relay_users,
             set_with="Relay users are managed with `mailwright relay user add|remove NAME` (the password goes "
             "to the keyring)."),
+    Setting("relay.require_auth", "Loopback relay: require a relay user's sign-in too (shared machines; "
+            "AUTH without TLS on loopback only).", bool),
     Setting("relay.max_recipients", "Recipients one message may have; each one beyond gets 452 4.5.3.", int,
             1, 100_000),
     Setting("relay.max_connections", "Client connections at the same time; one beyond gets 421 4.7.0.", int,
             1, 10_000),
     Setting("relay.idle_timeout_s", "Seconds a client may stay silent before 421 4.4.2 and disconnection.", int,
             1, 3600),
+    Setting("service.metrics", "HOST:PORT where `mailwright serve` serves Prometheus /metrics and /healthz "
+            "(empty: off; a network address needs --allow-remote).", str, normalise=_optional_listen),
     Setting("alerts.email_to", "Who gets an alert mail when a profile starts failing (empty: no alert mails).",
             str, normalise=_address),
     Setting("alerts.via_profile", "The profile that sends alert mails (never the failing one; empty: the "

@@ -165,12 +165,15 @@ def route(config: Config, *, profile: str | None = None, envelope_from: str = ""
         raise NoProfileError(exc.args[0]) from None
 
 
-def check_envelope_sender(config: Config, sender: str) -> Profile:
-    """The relay's early answer at MAIL FROM: step 1 and step 3 for the envelope sender alone. The same rules
-    run again on the whole message at DATA; this only refuses a blocked sender before the data is sent."""
-    profile = route(config, envelope_from=sender)
+def check_envelope_sender(config: Config, sender: str, relay_user: RelayUser | None = None) -> Profile:
+    """The relay's early answer at MAIL FROM: step 1 and step 3 for the envelope sender alone (with the signed-in
+    relay user's profile and policy). The same rules run again on the whole message at DATA; this only refuses a
+    blocked sender before the data is sent."""
+    profile = route(config, profile=relay_user.profile if relay_user is not None else None, envelope_from=sender)
     if not check_sender(sender, profile).allowed:
         raise SenderNotAuthorizedError(sender, profile.name)
+    if relay_user is not None and not check_sender(sender, relay_user, "relay user").allowed:
+        raise SenderNotAuthorizedError(sender, relay_user.name, owner="relay user")
     return profile
 
 
