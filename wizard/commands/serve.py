@@ -63,12 +63,13 @@ def run(args: argparse.Namespace) -> int:
         relay_address = parse_host_port(args.relay) if args.relay else None
     except ValueError as exc:
         return usage_error(f"--relay: {exc}")
+    metrics = args.metrics or _configured_metrics()  # --metrics, else [service] metrics
     try:
-        metrics_address = parse_host_port(args.metrics) if args.metrics else None
+        metrics_address = parse_host_port(metrics) if metrics else None
     except ValueError as exc:
         return usage_error(f"--metrics: {exc}")
     if metrics_address and not args.allow_remote and not _is_loopback(metrics_address[0]):
-        return usage_error(f"--metrics {args.metrics}: metrics are served on loopback only unless --allow-remote "
+        return usage_error(f"--metrics {metrics}: metrics are served on loopback only unless --allow-remote "
                            "is given (they name your profiles and accounts' health).")
 
     async def serve() -> None:
@@ -136,6 +137,15 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _configured_metrics() -> str:
+    from wizard.services.config import ConfigStore
+
+    try:
+        return ConfigStore().load().service.metrics
+    except (OSError, ValueError):  # a damaged config.toml: the sender reports it; metrics stay off
+        return ""
 
 
 def _is_loopback(host: str) -> bool:
