@@ -28,6 +28,7 @@ from typing_extensions import override
 
 from wizard.dialogs.outbox import OutboxDialog, OutboxTestMailDialog
 from wizard.dialogs.profiles import ProfilesDialog
+from wizard.dialogs.relay_users import RelayUsersDialog
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.alerts import AlertDispatcher, AlertTracker
 from wizard.services.check import CheckReport
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskTracker(self)
         self.outbox_dialog: OutboxDialog | None = None
         self.profiles_dialog: ProfilesDialog | None = None
+        self.relay_dialog: RelayUsersDialog | None = None
         self.test_dialogs: list[OutboxTestMailDialog] = []
         self._quit: asyncio.Future[None] | None = None
         self._quit_requested = False
@@ -109,14 +111,17 @@ class MainWindow(QMainWindow):
         self.summary.setWordWrap(True)  # "Another Mailwright (pid N) is delivering…" must fit at 800 px
         self.accounts_button = named(QPushButton("Accounts…"), "accountsButton", "Add, edit or remove accounts")
         self.outbox_button = named(QPushButton("Outbox…"), "mainOutboxButton", "Show the outbox")
+        self.relay_button = named(QPushButton("Relay users…"), "relayUsersButton",
+                                  "The relay's users: who may submit mail, their priority and what they sent")
         self.pause_button = named(QPushButton(self.tray_model.pause_text), "pauseButton",
                                   "Start or pause sending")
         self.accounts_button.clicked.connect(self.open_profiles)
         self.outbox_button.clicked.connect(lambda: self.open_outbox())
+        self.relay_button.clicked.connect(lambda: self.open_relay_users())
         self.pause_button.clicked.connect(self.toggle_sending)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
-        for button in (self.accounts_button, self.outbox_button, self.pause_button):
+        for button in (self.accounts_button, self.outbox_button, self.relay_button, self.pause_button):
             header.addWidget(button)
 
         self.cards_box = QWidget()
@@ -285,6 +290,13 @@ class MainWindow(QMainWindow):
         self.outbox_dialog.show()
         self.outbox_dialog.raise_()
         return self.outbox_dialog
+
+    def open_relay_users(self) -> RelayUsersDialog:
+        if self.relay_dialog is None:
+            self.relay_dialog = RelayUsersDialog(self.store, self.outbox.path, self)
+        self.relay_dialog.show()  # it reads its users when shown
+        self.relay_dialog.raise_()
+        return self.relay_dialog
 
     def _profiles(self) -> ProfilesDialog:
         if self.profiles_dialog is None:
