@@ -34,7 +34,7 @@ async def test_an_admin_adds_edits_resets_and_deletes_a_relay_user(qtbot: QtBot,
     dialog = RelayUsersDialog(store, Outbox().path)
     qtbot.addWidget(dialog)
     dialog.show()
-    await dialog.reload()
+    await eventually(lambda: dialog.address.text() != "" and not dialog.tasks.busy, "the dialog reading its users")
     assert dialog.table.rowCount() == 0 and not dialog.delete_button.isEnabled()
 
     dialog.add_button.click()
@@ -80,18 +80,21 @@ async def test_an_admin_adds_edits_resets_and_deletes_a_relay_user(qtbot: QtBot,
     assert reset.password.text() != generated and secrets.load_relay_password("erp-server") == reset.password.text()
     reset.close()
 
-    dialog.client_user.setCurrentIndex(dialog.client_user.findData("erp-server"))
-    python_guide = dialog.guides.widget([dialog.guides.tabText(i) for i in range(dialog.guides.count())]
-                                        .index("Python"))
-    assert "smtp.login('erp-server'" in python_guide.toPlainText()  # type: ignore[attr-defined]
+    def python_guide() -> str:
+        tabs = [dialog.guides.tabText(i) for i in range(dialog.guides.count())]
+        return dialog.guides.widget(tabs.index("Python")).toPlainText()  # type: ignore[attr-defined, no-any-return]
 
+    assert "login" not in python_guide() and not dialog.client_user.isEnabled()  # loopback without sign-in
     dialog.require_auth.setChecked(True)
-    await eventually(lambda: "required on this computer" in dialog.message.text(), "the switch saved")
+    await eventually(lambda: dialog.client_user.isEnabled(), "the users offered for the client settings")
     assert store.load().relay.require_auth is True
+    dialog.client_user.setCurrentIndex(dialog.client_user.findData("erp-server"))
+    assert "smtp.login('erp-server'" in python_guide()
 
     dialog.delete_button.click()
     await eventually(lambda: dialog.table.rowCount() == 0, "the user gone from the table")
     assert store.load().relay_users == {} and secrets.load_relay_password("erp-server") is None
+    await _closed(dialog)
 
 
 @pytest.mark.asyncio
@@ -99,8 +102,16 @@ async def test_sign_in_cannot_be_required_before_a_user_exists(qtbot: QtBot, sto
     dialog = RelayUsersDialog(store, Outbox().path)
     qtbot.addWidget(dialog)
     dialog.show()
-    await dialog.reload()
+    await eventually(lambda: dialog.address.text() != "" and not dialog.tasks.busy, "the dialog reading its users")
     dialog.require_auth.setChecked(True)
     await eventually(lambda: "Add a relay user first" in dialog.message.text(), "the refusal")
     assert not dialog.require_auth.isChecked() and "Add a relay user first" in dialog.message.text()
     assert store.load().relay.require_auth is False
+    await _closed(dialog)
+
+
+async def _closed(dialog: RelayUsersDialog) -> None:
+    """Every task the dialog started has finished: none resumes in the next test."""
+    await eventually(lambda: not dialog.tasks.busy, "the dialog's work")
+    dialog.close()
+    await dialog.tasks.wait()

@@ -250,9 +250,13 @@ class RelayUsersDialog(QDialog):
         current = self.client_user.currentData()
         self.client_user.blockSignals(True)
         self.client_user.clear()
-        self.client_user.addItem("(no sign-in)" if not (remote or relay.require_auth) else "(choose a user)", "")
-        for view in self.views:
-            self.client_user.addItem(view.user.name, view.user.name)
+        signs_in = remote or relay.require_auth
+        if signs_in:
+            for view in self.views:
+                self.client_user.addItem(view.user.name, view.user.name)
+        else:  # the loopback relay offers no AUTH: a client configured to sign in would fail
+            self.client_user.addItem("(no sign-in: switch it on above to give each application its own user)", "")
+        self.client_user.setEnabled(signs_in)
         self.client_user.setCurrentIndex(max(0, self.client_user.findData(current)))
         self.client_user.blockSignals(False)
         self._show_guides()
