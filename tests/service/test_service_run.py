@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import shutil
+import smtplib
 import socket
 import sqlite3
 import subprocess
@@ -135,6 +136,11 @@ def _serve(unit: Unit, *extra: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _submit(port: int) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail(GOOD_USER, ["bob@example.net"], f"From: {GOOD_USER}\r\nSubject: Reset\r\n\r\nhi\r\n")
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -148,13 +154,12 @@ async def test_serve_notifies_systemd_delivers_and_reports_health_and_metrics(
         unit: Unit, smtp_server: Callable[..., RunningSmtpServer]) -> None:
     server = smtp_server("starttls")
     _add_profile(unit, server)
-    queued = unit.mailwright("send", "--to", "bob@example.net", "--subject", "Reset", "--body", "hi", "--json")
-    assert queued.returncode == 0, queued.stdout + queued.stderr
-    port = free_port()
+    port, relay_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    serve = _serve(unit, "--metrics", f"127.0.0.1:{port}")
+    serve = _serve(unit, "--relay", f"127.0.0.1:{relay_port}", "--metrics", f"127.0.0.1:{port}")
     try:
         await eventually(lambda: "READY=1" in unit.received(), "READY=1 on $NOTIFY_SOCKET")
+        await asyncio.to_thread(_submit, relay_port)  # the application hands its mail to the relay
         await eventually(lambda: len(server.messages) == 1, "the message at the SMTP server")
         await eventually(lambda: unit.received().count("WATCHDOG=1") >= 2, "watchdog pings")
         status, body = await asyncio.to_thread(_get, f"{base}/healthz")
@@ -164,6 +169,8 @@ async def test_serve_notifies_systemd_delivers_and_reports_health_and_metrics(
         assert 'mailwright_outbox_messages{profile="main",state="sent"} 1.0' in metrics
         assert 'mailwright_deliveries_total{diagnosis="none",outcome="sent"} 1.0' in metrics
         assert 'mailwright_last_delivery_timestamp_seconds{profile="main"}' in metrics
+        assert "mailwright_relay_connections_total 1.0" in metrics
+        assert 'mailwright_relay_replies_total{code="250"}' in metrics
         # A fault holds the outbox: another program keeps its write lock.
         holder = sqlite3.connect(unit.home / "outbox.sqlite3", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from wizard.commands.output import EXIT_FAILED, EXIT_OK, usage_error
@@ -94,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
                 metrics = _start_metrics(metrics_address, outbox, load_config, sender, running)
                 print(f"metrics on http://{metrics_address[0]}:{metrics.port}/metrics", flush=True)
             if relay_address:
-                relay = RelayProcess(RelaySpec.for_outbox(*relay_address, outbox.path, allow_remote=args.allow_remote),
-                                     on_queued=sender.wake)
+                spec = RelaySpec.for_outbox(*relay_address, outbox.path, allow_remote=args.allow_remote)
+                metered = outbox if isinstance(outbox, MeteredOutbox) else None
+                relay = RelayProcess(replace(spec, events=metered is not None), on_queued=sender.wake,
+                                     on_event=metered.relay_event if metered is not None else None)
                 await relay.start()
                 print(f"relay listening on {relay_address[0]}:{relay_address[1]}", flush=True)
                 log.info("serve: relay listening on %s:%d", *relay_address)

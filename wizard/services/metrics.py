@@ -31,9 +31,19 @@ HealthCheck = Callable[[], str]  # "" when healthy, else the reason
 
 
 class MeteredOutbox(Outbox):
-    """The outbox, counting every recorded delivery outcome (sent, failed, retried, held) by diagnosis code."""
+    """The outbox, counting every recorded delivery outcome (sent, failed, retried, held) by diagnosis code, and
+    (`relay_event`) the relay child's connections and replies."""
 
     deliveries: Counter | None = None
+    relay_connections: Counter | None = None
+    relay_replies: Counter | None = None
+
+    def relay_event(self, event: str) -> None:
+        """An event the relay process sent: "connection" or "reply NNN"."""
+        if event == "connection" and self.relay_connections is not None:
+            self.relay_connections.inc()
+        elif event.startswith("reply ") and event[6:].isdigit() and self.relay_replies is not None:
+            self.relay_replies.labels(code=event[6:]).inc()
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         super().record(outcomes)
@@ -142,5 +152,9 @@ def build_registry(outbox: MeteredOutbox, load_config: Callable[[], Config],
     registry = CollectorRegistry()
     outbox.deliveries = Counter("mailwright_deliveries", "Delivery outcomes recorded by this process",
                                 ["outcome", "diagnosis"], registry=registry)
+    outbox.relay_connections = Counter("mailwright_relay_connections", "Connections the relay accepted",
+                                       registry=registry)
+    outbox.relay_replies = Counter("mailwright_relay_replies", "Replies the relay sent, by SMTP reply code",
+                                   ["code"], registry=registry)
     registry.register(OutboxCollector(outbox.path, load_config, clock))
     return registry

@@ -230,7 +230,8 @@ def _relay_limits(load_config: Callable[[], Config]) -> RelaySettings:
 
 async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: str = "127.0.0.1", port: int = 2525,
                       *, allow_remote: bool = False, on_queued: Callable[[], None] | None = None,
-                      security: RelaySecurity | None = None) -> asyncio.Server:
+                      security: RelaySecurity | None = None,
+                      observe: Callable[[str], None] | None = None) -> asyncio.Server:
     """Listen for submissions; the returned server is closed by the caller.
 
     Loopback only by default: anything on this computer may submit without signing in, which is safe only
@@ -241,7 +242,8 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
     loop = asyncio.get_running_loop()
     limits = _relay_limits(load_config)
     slots = ConnectionSlots(limits.max_connections)
-    smtp_options: dict[str, Any] = {"hostname": "mailwright-relay", "slots": slots, "timeout": limits.idle_timeout_s}
+    smtp_options: dict[str, Any] = {"hostname": "mailwright-relay", "slots": slots, "timeout": limits.idle_timeout_s,
+                                    "observe": observe}
     if is_loopback(host) and not limits.require_auth:
         handler = RelayHandler(outbox, load_config, on_queued, max_recipients=limits.max_recipients)
 

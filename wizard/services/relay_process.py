@@ -64,14 +64,21 @@ class RelaySpec:
     outbox_path: Path
     allow_remote: bool = False
     log_to_file: bool = False  # as the parent does: the app logs to <home>/logs, `serve` to stderr
+    events: bool = False  # send connection and reply events to the parent (serve --metrics)
 
 
 class _Wakes(asyncio.DatagramProtocol):
-    def __init__(self, on_queued: Callable[[], None]) -> None:
+    """The child's datagrams: b"q" when a message was queued, anything else an event for the metrics."""
+
+    def __init__(self, on_queued: Callable[[], None], on_event: Callable[[str], None]) -> None:
         self.on_queued = on_queued
+        self.on_event = on_event
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self.on_queued()
+        if data == b"q":
+            self.on_queued()
+        else:
+            self.on_event(data.decode("ascii", "replace"))
 
 
 class RelayProcess:
@@ -81,9 +88,11 @@ class RelayProcess:
     delay, growing while it keeps failing; `error` says meanwhile why mail is not being accepted.
     """
 
-    def __init__(self, spec: RelaySpec, on_queued: Callable[[], None] | None = None) -> None:
+    def __init__(self, spec: RelaySpec, on_queued: Callable[[], None] | None = None,
+                 on_event: Callable[[str], None] | None = None) -> None:
         self.spec = spec
         self.on_queued = on_queued or (lambda: None)
+        self.on_event = on_event  # None: the child sends no events
         self.error = ""  # why the relay is not accepting mail right now; "" while it listens
         self.restarts = 0
         self._process: BaseProcess | None = None
@@ -102,7 +111,8 @@ class RelayProcess:
     async def start(self) -> None:
         """Return once the relay listens; raise RelayStartError (port taken, settings refused) otherwise."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Wakes(self.on_queued),
+        on_event = self.on_event or (lambda _event: None)
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Wakes(self.on_queued, on_event),
                                                            local_addr=("127.0.0.1", 0))
         self._wakes = transport
         try:
@@ -245,6 +255,10 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         with contextlib.suppress(OSError):  # a full buffer already holds a wake; the sender also polls
             wake.send(b"q")
 
+    def observed(event: str) -> None:
+        with contextlib.suppress(OSError):  # a metric lost to a full buffer is better than a slow relay
+            wake.send(event.encode("ascii", "replace"))
+
     load_config = CachedConfigLoader(ConfigStore(spec.home))
     # A relay child of a Mailwright that was just killed lets the port go within milliseconds of noticing;
     # a restart racing it waits for that instead of failing.
@@ -253,7 +267,8 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
         while True:
             try:
                 server = await start_relay(outbox, load_config, spec.host, spec.port,
-                                           allow_remote=spec.allow_remote, on_queued=queued)
+                                           allow_remote=spec.allow_remote, on_queued=queued,
+                                           observe=observed if spec.events else None)
                 break
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:

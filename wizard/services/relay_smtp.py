@@ -24,6 +24,7 @@ import asyncio
 import ipaddress
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -85,11 +86,20 @@ class ConnectionSlots:
 class RelaySMTP(SMTP):
     """`aiosmtpd.smtp.SMTP` with the relay's address rules, connection limit and idle timeout reply."""
 
-    def __init__(self, handler: Any, *, slots: ConnectionSlots | None = None, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, slots: ConnectionSlots | None = None,
+                 observe: Callable[[str], None] | None = None, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._slots = slots
+        self._observe = observe  # "connection", "reply 250" …: counted for the metrics (serve --metrics)
+
+    async def push(self, status: str) -> None:  # type: ignore[override]  # aiosmtpd: AnyStr
+        if self._observe is not None:
+            self._observe(f"reply {status[:3]}")
+        await super().push(status)
 
     async def _handle_client(self) -> None:
+        if self._observe is not None:
+            self._observe("connection")
         if self._slots is not None and not self._slots.take():
             log.warning("Relay: %d connections are open (relay.max_connections); refused one from %s",
                         self._slots.limit, self.session.peer if self.session else "?")
