@@ -134,3 +134,32 @@ def test_profile_statistics_never_read_rows_with_their_bodies(data_home: Path) -
             plan = " | ".join(str(row[3]) for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", params))
             assert "COVERING INDEX messages_by_profile" in plan or "INTEGER PRIMARY KEY (rowid=?)" in plan, plan
     assert outbox_stats.read_profile_stats(outbox.path)["main"].counts == {MessageState.QUEUED: 1}
+
+
+def test_threads_enqueueing_at_once_share_commits_and_each_gets_its_own_row(data_home: Path) -> None:
+    import threading
+
+    batches: list[int] = []
+
+    class CountingOutbox(Outbox):
+        def _insert_rows(self, rows):  # type: ignore[no-untyped-def]
+            batches.append(len(rows))
+            return super()._insert_rows(rows)
+
+    outbox = CountingOutbox()
+    start = threading.Barrier(8)
+    stored: list[int] = []
+
+    def submit(worker: int) -> None:
+        start.wait()
+        for number in range(25):
+            message = outbox.enqueue(_message(worker * 100 + number), profile="main")
+            stored.append(message.id)
+
+    workers = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(stored) == sorted({m.id for m in outbox.summaries(limit=1000)}) and len(stored) == 200
+    assert sum(batches) == 200 and len(batches) < 200  # some commits carried several rows

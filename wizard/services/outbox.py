@@ -18,6 +18,7 @@ the thread and back cost more CPU than the commit, on the path every submission 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import email.utils
 import functools
@@ -127,6 +128,7 @@ def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
     return f"Message-ID: {message_id}\r\n".encode("ascii") + raw, message_id
 
 
+_COMMIT_THREAD = "outbox"
 PURGE_SLICE = 500  # rows per transaction: a few milliseconds of write lock each
 VACUUM_SLICE_PAGES = 256  # pages returned per step (1 MiB with 4 KiB pages)
 
@@ -141,7 +143,9 @@ class Outbox:
         self.busy_timeout_s = busy_timeout_s
         self.commit_on_loop = commit_on_loop
         self._local = threading.local()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_COMMIT_THREAD)
+        self._waiting: list[tuple[_NewRow, concurrent.futures.Future[OutboxMessage]]] = []
+        self._waiting_lock = threading.Lock()
         self._pending: list[tuple[_NewRow, asyncio.Future[OutboxMessage]]] = []
         self._flushing: asyncio.Task[None] | None = None
         with contextlib.suppress(OSError):  # a folder that is missing or not writable: SQLite's open says so
@@ -213,7 +217,29 @@ class Outbox:
         Storage only: no routing, policy or header rules are applied here. Mail from outside goes through
         `wizard.submit` (services/submission.py), which applies them and then calls this."""
         row = self._prepare(message, profile, envelope_from, recipients, priority, relay_user)
-        return self._insert_rows([row])[0]
+        if threading.current_thread().name.startswith(_COMMIT_THREAD):
+            return self._insert_rows([row])[0]
+        # Group commit for threads: rows wait in one list and the outbox's own thread commits whatever is waiting
+        # in one transaction, so callers in many threads share each fsync; a caller returns once its row is in.
+        done: concurrent.futures.Future[OutboxMessage] = concurrent.futures.Future()
+        with self._waiting_lock:
+            self._waiting.append((row, done))
+        self._executor.submit(self._commit_waiting)
+        return done.result()
+
+    def _commit_waiting(self) -> None:
+        with self._waiting_lock:
+            batch, self._waiting = self._waiting, []
+        if not batch:
+            return  # an earlier turn took these rows with its own
+        try:
+            stored = self._insert_rows([row for row, _ in batch])
+        except BaseException as exc:
+            for _, done in batch:
+                done.set_exception(exc)
+            return
+        for (_, done), message in zip(batch, stored, strict=True):
+            done.set_result(message)
 
     async def aenqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
                        recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY,
