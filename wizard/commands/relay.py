@@ -14,7 +14,15 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, config_unusable, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_option,
+    config_unusable,
+    emit_json,
+    read_stdin_secret,
+    usage_error,
+)
 
 
 def _attribute_options(parser: argparse.ArgumentParser, *, editing: bool) -> None:
@@ -58,29 +66,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of asking for it twice")
     _attribute_options(add, editing=False)
-    add.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(add)
     add.set_defaults(handler=run_add)
 
     change = actions.add_parser("set", help="change a user's attributes", allow_abbrev=False)
     change.add_argument("name", help="the relay user to change")
     _attribute_options(change, editing=True)
-    change.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(change)
     change.set_defaults(handler=run_set)
 
     reset = actions.add_parser("reset-password", help="replace the password with a new strong one, printed once",
                                allow_abbrev=False)
     reset.add_argument("name", help="the relay user whose password is replaced")
-    reset.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(reset)
     reset.set_defaults(handler=run_reset)
 
     listing = actions.add_parser("list", help="list relay users, their attributes and what they sent (never "
                                  "passwords)", allow_abbrev=False)
-    listing.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(listing)
     listing.set_defaults(handler=run_list)
 
     remove = actions.add_parser("remove", help="remove a user and their password", allow_abbrev=False)
     remove.add_argument("name", help="the relay user to remove (`mailwright relay user list` shows them)")
-    remove.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(remove)
     remove.set_defaults(handler=run_remove)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("secrets", help="show which secret store is in use (keyring or service store)",
                                    allow_abbrev=False)
     parser.add_argument("action", choices=["status"], help="status: the store, its key source, what it holds")
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 

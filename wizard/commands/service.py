@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--linger", action="store_true",
                         help="with --user: run `loginctl enable-linger` so the service outlives your log-off")
     parser.add_argument("--dry-run", action="store_true", help="print what would be written and run; change nothing")
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
