@@ -137,3 +137,34 @@ def test_set_table_value_keeps_comments_and_refuses_validated_tables(data_home: 
     for table in ("delivery", "profiles"):
         with pytest.raises(InvalidInputError):
             store.set_table_value(table, "enabled", True)
+
+
+@pytest.mark.asyncio
+@pytest.mark.keyring
+async def test_the_loopback_sign_in_switch_needs_a_relay_user_and_is_saved_with_the_account(
+        qtbot: QtBot, data_home: Path, profile_name: str) -> None:
+    from wizard.services import relay_user_admin
+    from wizard.services.relay_users import RelayUser
+
+    def page_with_switch() -> tuple[MailwrightWizard, QCheckBox]:
+        state = WizardState(draft=Profile(name=profile_name, from_address="app@example.com",
+                                          host="smtp.example.com", port=587))
+        window = MailwrightWizard(SavedAccounts(state), start=PageId.SUMMARY, autostart_check=False)
+        qtbot.addWidget(window)
+        window.show()
+        switch = window.summary_page.findChild(QCheckBox, "relayRequireAuth")
+        assert switch is not None
+        return window, switch
+
+    _window, switch = page_with_switch()
+    assert not switch.isEnabled()  # no relay user yet: it would lock every application out
+    relay_user_admin.add_user(ConfigStore(), RelayUser("erp-server"), "erp relay password")
+    try:
+        window, switch = page_with_switch()
+        assert switch.isEnabled() and not switch.isChecked()
+        relay_box(window).setChecked(True)
+        switch.setChecked(True)
+        await save(qtbot, window)
+        assert ConfigStore().load().relay.require_auth is True
+    finally:
+        secrets.delete_relay_password("erp-server")

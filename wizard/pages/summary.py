@@ -14,12 +14,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -108,12 +110,14 @@ def relay_host_port(listen: str) -> tuple[str, int]:
         return parse_host_port(DEFAULT_RELAY_LISTEN)
 
 
-def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> None:
-    """`[relay] enabled` and, when on, `listen` with the chosen port (the host an admin set stays); a key
-    that already says so is not rewritten, so a comment on it stays."""
+def save_relay(store: ConfigStore, enabled: bool, port: int | None = None, require_auth: bool | None = None) -> None:
+    """`[relay] enabled` and, when on, `listen` with the chosen port (the host an admin set stays), and the loopback
+    sign-in switch; a key that already says so is not rewritten, so a comment on it stays."""
     table = store.table_values("relay")
     if (table.get("enabled") is True) != enabled:
         store.set_table_value("relay", "enabled", enabled)
+    if require_auth is not None and (table.get("require_auth") is True) != require_auth:
+        store.set_table_value("relay", "require_auth", require_auth)
     listen = str(table.get("listen", ""))
     host, current_port = relay_host_port(listen or DEFAULT_RELAY_LISTEN)
     wanted = format_host_port(host, port or current_port)
@@ -122,14 +126,15 @@ def save_relay(store: ConfigStore, enabled: bool, port: int | None = None) -> No
 
 
 def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
-                 relay_enabled: bool | None = None, relay_port: int | None = None) -> Profile:
+                 relay_enabled: bool | None = None, relay_port: int | None = None,
+                 relay_require_auth: bool | None = None) -> Profile:
     """Blocking (keyring over D-Bus, file writes): run in a worker thread. The only place the wizard writes a
     secret: the draft's (typed secrets, a sign-in's tokens, an imported client). `relay_enabled` None: `[relay]`
     as is."""
     saved = accounts.save_draft(profile, state.secrets, store)
     save_delivery(store, state.delivery)
     if relay_enabled is not None:
-        save_relay(store, relay_enabled, relay_port)
+        save_relay(store, relay_enabled, relay_port, relay_require_auth)
     return saved
 
 
@@ -174,6 +179,16 @@ class SummaryPage(QWizardPage):
         self.relay_port.setRange(1024, 65535)  # below 1024 needs administrator rights
         self.relay_port.setToolTip("Choose another port if 2525 is taken by another program.")
         self._relay_loaded = False
+        self.relay_sign_in = QCheckBox("Require a relay user's sign-in")
+        self.relay_sign_in.setObjectName("relayRequireAuth")
+        self.relay_sign_in.setAccessibleName("Require a relay user's sign-in on this computer")
+        self.relay_sign_in.setToolTip("For shared machines (terminal servers, several services on one host): each "
+                                      "application signs in as its own relay user. Add users with Relay users….")
+        self.relay_users_button = QPushButton("Relay users…")
+        self.relay_users_button.setObjectName("relayUsersButton")
+        self.relay_users_button.setAccessibleName("Relay users: who may submit mail, priority, what they sent")
+        self.relay_users_button.clicked.connect(self._open_relay_users)
+        self.relay_users_dialog: QDialog | None = None
 
         self.result = selectable_text("saveResult", "Save result")
 
@@ -197,7 +212,9 @@ class SummaryPage(QWizardPage):
         relay_row.addWidget(self.relay)
         relay_row.addWidget(self.relay_host)
         relay_row.addWidget(self.relay_port)
+        relay_row.addWidget(self.relay_sign_in)
         relay_row.addStretch(1)
+        relay_row.addWidget(self.relay_users_button)
         layout.addLayout(relay_row)
         layout.addWidget(self.result)
         layout.addWidget(send_box)
@@ -206,6 +223,7 @@ class SummaryPage(QWizardPage):
         self.profile_name.textChanged.connect(self._on_name_changed)
         self.relay.toggled.connect(self._on_relay_toggled)
         self.relay_port.valueChanged.connect(self._on_relay_toggled)
+        self.relay_sign_in.toggled.connect(self._on_relay_toggled)
         self.tasks.busy_changed.connect(self._on_busy_changed)
 
     @override
@@ -233,6 +251,8 @@ class SummaryPage(QWizardPage):
                 widget.blockSignals(True)
             self.relay.setChecked(relay.enabled)
             self.relay_port.setValue(port)
+            self.relay_sign_in.setChecked(relay.require_auth)
+            self._relay_users_exist(bool(relay.users))
             for widget in (self.relay, self.relay_port):
                 widget.blockSignals(False)
             self._relay_loaded = True
@@ -250,6 +270,30 @@ class SummaryPage(QWizardPage):
             self.result.setText("")
         self._show_submission_help(self.state.draft.name.strip() or "NAME")
         self.completeChanged.emit()
+
+    def _relay_users_exist(self, exist: bool) -> None:
+        """The sign-in switch needs a user to sign in as: without one it would lock every application out."""
+        self.relay_sign_in.setEnabled(exist or self.relay_sign_in.isChecked())
+        if not exist:
+            self.relay_sign_in.setToolTip("Add a relay user first (Relay users…): with sign-in required and no "
+                                          "user, no application could submit.")
+
+    def _open_relay_users(self) -> None:
+        from wizard.dialogs.relay_users import RelayUsersDialog
+
+        if self.relay_users_dialog is None:
+            dialog = RelayUsersDialog(ConfigStore(), parent=self)
+            dialog.changed.connect(self._on_relay_users_changed)
+            self.relay_users_dialog = dialog
+        self.relay_users_dialog.show()
+        self.relay_users_dialog.raise_()
+
+    def _on_relay_users_changed(self) -> None:
+        relay = relay_settings_from_config(ConfigStore().path)
+        self._relay_users_exist(bool(relay.users))
+        self.relay_sign_in.blockSignals(True)
+        self.relay_sign_in.setChecked(relay.require_auth)
+        self.relay_sign_in.blockSignals(False)
 
     def relay_listen_address(self) -> str:
         return format_host_port(self._relay_bind, self.relay_port.value())
@@ -315,7 +359,8 @@ class SummaryPage(QWizardPage):
         try:
             saved = await asyncio.to_thread(save_account, self.state, profile, store,
                                             relay_enabled=self.relay.isChecked(),
-                                            relay_port=self.relay_port.value())
+                                            relay_port=self.relay_port.value(),
+                                            relay_require_auth=self.relay_sign_in.isChecked())
         except secrets.KeyringUnavailableError as exc:
             self._failed(f"Not saved. {exc}")
             return
