@@ -14,6 +14,7 @@ the services are imported on the first call.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     )
 
 __version__ = "0.1.0"
+
+_opened: dict[Path, Services] = {}
 
 __all__ = ["InvalidMessageError", "MessageTooLargeError", "NoProfileError", "QueuedMessage",
            "SenderNotAuthorizedError", "SubmissionError", "submit"]
@@ -48,10 +51,15 @@ def submit(message: Message | bytes, profile: str | None = None, priority: int |
     `MessageTooLargeError`, `InvalidMessageError`, `NoProfileError`) and then nothing was queued. Returns once
     the message is committed to the outbox. `services` is the app's own services object, when it has one.
     """
-    from wizard.services.app_services import Services
+    if services is None:
+        from wizard.services.app_services import Services
+        from wizard.services.config import data_home
 
-    return (services or Services.open()).submit(message, profile, priority, envelope_from=envelope_from,
-                                                recipients=recipients)
+        home = data_home()
+        # One per data home for the life of the process: its outbox keeps one connection and one commit thread,
+        # which is what lets threads calling submit() at once share commits.
+        services = _opened.get(home) or _opened.setdefault(home, Services.open(home))
+    return services.submit(message, profile, priority, envelope_from=envelope_from, recipients=recipients)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,11 +8,12 @@ state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
 from wizard.services.config import Config, ConfigStore, data_home
+from wizard.services.config_cache import CachedConfigLoader
 from wizard.services.outbox import OUTBOX_FILE, Outbox
 from wizard.services.submission import QueuedMessage, asubmit, submit
 
@@ -22,6 +23,11 @@ class Services:
     home: Path
     store: ConfigStore
     outbox: Outbox
+    # config.toml is parsed again only after it changed: submitting 1,000 messages must not parse it 1,000 times.
+    load_config: CachedConfigLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.load_config = CachedConfigLoader(self.store)
 
     @classmethod
     def open(cls, home: Path | None = None, *, commit_on_loop: bool = False) -> Services:
@@ -30,7 +36,7 @@ class Services:
         return cls(home=home, store=ConfigStore(home), outbox=Outbox(home / OUTBOX_FILE, commit_on_loop=commit_on_loop))
 
     def config(self) -> Config:
-        return self.store.load()
+        return self.load_config()
 
     def submit(self, message: Message | bytes, profile: str | None = None, priority: int | None = None, *,
                envelope_from: str | None = None, recipients: Sequence[str] | None = None) -> QueuedMessage:
