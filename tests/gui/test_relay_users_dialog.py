@@ -104,7 +104,8 @@ async def test_sign_in_cannot_be_required_before_a_user_exists(qtbot: QtBot, sto
     dialog.show()
     await eventually(lambda: dialog.address.text() != "" and not dialog.tasks.busy, "the dialog reading its users")
     dialog.require_auth.setChecked(True)
-    await eventually(lambda: "Add a relay user first" in dialog.message.text(), "the refusal")
+    await eventually(lambda: "Add a relay user first" in dialog.message.text(),
+                     lambda: f"the refusal, not {dialog.message.text()!r}")
     assert not dialog.require_auth.isChecked() and "Add a relay user first" in dialog.message.text()
     assert store.load().relay.require_auth is False
     await _closed(dialog)

@@ -366,8 +366,10 @@ class RelayUsersDialog(QDialog):
 
     async def _set_require_auth(self, on: bool) -> None:
         if on and not self.views:
-            self.message.setText("Add a relay user first: with sign-in required and no user, nothing could submit.")
+            self.require_auth.blockSignals(True)  # unticking it back is not a change to save
             self.require_auth.setChecked(False)
+            self.require_auth.blockSignals(False)
+            self.message.setText("Add a relay user first: with sign-in required and no user, nothing could submit.")
             return
         await asyncio.to_thread(self.store.set_table_value, "relay", "require_auth", on)
         self.message.setText("Sign-in is now required on this computer too." if on else
