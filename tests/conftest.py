@@ -8,8 +8,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Property tests judge correctness, not speed: hypothesis's 200 ms deadline per example fails them on a loaded
+# 2-core machine (seen in a full run beside other suites), which says nothing about the code.
+settings.register_profile("mailwright", deadline=None)
+settings.load_profile("mailwright")
 
 pytest_plugins = ["tests.fixtures.smtp_servers"]
 
