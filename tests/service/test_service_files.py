@@ -106,3 +106,20 @@ def test_the_windows_service_host_gets_the_serve_arguments_and_a_dpapi_sealed_ke
     commands = [step.argv for step in plan.steps if isinstance(step, RunCommand)]
     assert commands[0][-5:] == ("--username", "NT SERVICE\\Mailwright", "--startup", "auto", "install")
     assert any("CryptProtectData" in " ".join(argv) for argv in commands)
+
+
+def test_a_notification_never_blocks_when_nobody_reads_the_socket(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from wizard.services.systemd_notify import notify
+
+    path = tmp_path / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    try:
+        sent = [notify("WATCHDOG=1") for _ in range(500)]  # far more than the receiver's queue holds
+    finally:
+        receiver.close()
+    assert sent[0] is True and sent[-1] is False
