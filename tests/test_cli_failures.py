@@ -30,6 +30,29 @@ SYNTAX_VARIANTS: dict[str, bytes] = {
     "sqlite-file": b"SQLite format 3\x00" + bytes(100),
 }
 
+# Valid TOML with a value of the wrong type or out of range: the key is named, with what it expects.
+PROFILE = GOOD_CONFIG
+TYPE_VARIANTS: dict[str, str] = {
+    "profiles-is-a-number": 'default_profile = "p"\nprofiles = 5\n',
+    "profile-is-a-string": 'default_profile = "p"\nprofiles = { p = "x" }\n',
+    "port-is-text": PROFILE.replace("port = 587", 'port = "x"'),
+    "port-is-zero": PROFILE.replace("port = 587", "port = 0"),
+    "port-too-large": PROFILE.replace("port = 587", "port = 70000"),
+    "host-is-a-list": PROFILE.replace('host = "smtp.example.com"', 'host = ["smtp.example.com"]'),
+    "provider-unknown": PROFILE + 'provider = "carrier-pigeon"\n',
+    "security-is-a-number": PROFILE + "security = 5\n",
+    "priority-is-text": PROFILE + 'priority = "high"\n',
+    "fallback-is-text": PROFILE + 'fallback = "other"\n',
+    "authority-over-http": PROFILE + 'authority = "http://login.example.com/tenant"\n',
+    "delivery-is-a-number": "delivery = 5\n" + PROFILE,
+    "send-interval-is-text": PROFILE + '\n[delivery]\nsend_interval_ms = "soon"\n',
+    "retention-negative": PROFILE + "\n[delivery]\nretention_days = -1\n",
+    "send-interval-huge": PROFILE + "\n[delivery]\nsend_interval_ms = 999999999999999999\n",
+    "relay-is-text": 'relay = "x"\n' + PROFILE,
+    "relay-users-is-text": PROFILE + '\n[relay]\nusers = "bob"\n',
+    "default-profile-is-a-number": PROFILE.replace('default_profile = "p"', "default_profile = 5"),
+}
+
 # Commands that read config.toml (each also reads and writes other things: the outbox, the keyring, the network).
 COMMANDS: dict[str, list[str]] = {
     "profile-list": ["profile", "list"],
@@ -63,6 +86,27 @@ def test_a_damaged_config_is_named_with_exit_2(variant: bytes, command: list[str
     assert code == (0 if command[0] == "queue" else 2), out + err
     assert str(config) in err
     assert config.read_bytes() == variant  # never rewritten behind the user's back
+
+
+# `relay user list` reads only the [relay] table: a wrong value elsewhere is not its business.
+ONLY_RELAY = {"relay-is-text", "relay-users-is-text"}
+
+
+@pytest.mark.parametrize("command_name", COMMANDS)
+@pytest.mark.parametrize("variant_name", TYPE_VARIANTS)
+def test_a_wrong_value_in_config_names_the_file_with_exit_2(variant_name: str, command_name: str, data_home: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    config = data_home / "config.toml"
+    variant = TYPE_VARIANTS[variant_name]
+    config.write_text(variant)
+    code, out, err = run_in_process(COMMANDS[command_name], capsys)
+    assert "Traceback" not in out + err
+    assert config.read_text() == variant
+    if command_name == "relay-users" and variant_name not in ONLY_RELAY:
+        assert code == 0, out + err
+        return
+    assert code == (0 if command_name == "queue-status" else 2), out + err
+    assert str(config) in err
 
 
 def test_a_damaged_config_as_a_user_runs_it(data_home: Path) -> None:
