@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -51,3 +52,18 @@ def test_an_explicit_platform_is_not_second_guessed(monkeypatch: pytest.MonkeyPa
     assert explain_missing_display() is None
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     assert (explain_missing_display() or "").startswith(PARAGRAPH_START)
+
+
+@pytest.mark.skipif(sys.platform != "linux" or shutil.which("xvfb-run") is None, reason="needs xvfb-run")
+def test_a_qt_library_that_cannot_load_is_named_with_the_fix(tmp_path: object) -> None:
+    from pathlib import Path
+
+    broken = Path(str(tmp_path)) / "lib"
+    broken.mkdir()
+    (broken / "libxcb-icccm.so.4").write_bytes(b"")  # found first, and not a library: as if it were missing
+    environment = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    result = subprocess.run(["xvfb-run", "-a", sys.executable, "-m", "wizard"], capture_output=True, text=True,
+                            timeout=60, env={**environment, "LD_LIBRARY_PATH": str(broken)})
+    assert result.returncode == 2, result.stderr
+    assert "Qt's X11 plugin cannot load" in result.stderr and "libxcb-icccm.so.4" in result.stderr
+    assert "scripts/run" in result.stderr and "Aborted" not in result.stderr
