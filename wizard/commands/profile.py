@@ -286,21 +286,32 @@ def run_remove(args: argparse.Namespace) -> int:
             return usage_error(f"{warning} Let it be sent first (`mailwright queue status`), or remove anyway with "
                                f"`mailwright profile remove {args.name} --force` (then `mailwright queue delete "
                                f"--profile {args.name}` deletes that mail).", as_json=args.json)
+    from wizard.services.m365 import record
+
+    try:
+        registration = record.load(args.name)
+    except (InvalidInputError, ValueError):
+        registration = None  # an unreadable record is removed with the profile all the same
     try:
         removed = accounts.remove_profile(args.name)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
         return usage_error(str(exc), as_json=args.json)
+    left_in_tenant = (f"The app \u201c{registration.display_name}\u201d (client id {registration.app_id}) is still "
+                      f"registered in tenant {registration.tenant_id}: delete it in the Entra admin center "
+                      "(App registrations) if it is no longer needed." if registration is not None else "")
     if args.json:
         emit_json({"ok": True, "removed": args.name, "secrets_removed": [k.value for k in removed],
-                   "waiting_mail": waiting})
+                   "waiting_mail": waiting, "m365_app_left_in_tenant": registration.app_id if registration else None})
     else:
         print(f"Removed profile '{args.name}'" + (f" and its {', '.join(k.value for k in removed)} from the keyring."
                                                   if removed else "."))
         if waiting:
             print(f"{plural(waiting, 'message')} of '{args.name}' stay in the outbox unsent: `mailwright queue "
                   f"delete --profile {args.name}` deletes them.")
+        if left_in_tenant:
+            print(f"Its Microsoft 365 key and record were removed from this computer. {left_in_tenant}")
     return EXIT_OK
 
 

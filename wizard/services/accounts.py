@@ -67,6 +67,10 @@ def remove_profile(name: str, store: ConfigStore | None = None) -> list[SecretKi
     from wizard.services import oauth
 
     oauth.forget_profile(name)  # the encrypted token cache and an imported Google client file
+    from wizard.services.m365 import keypair, record
+
+    keypair.forget(name)  # a Microsoft 365 one-sign-in set-up: the encrypted key files and their passphrase
+    record.delete(name)  # and what it created in the tenant
     return removed
 
 
