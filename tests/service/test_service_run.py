@@ -208,3 +208,24 @@ def test_a_refreshed_token_cache_survives_a_restart_and_is_never_in_clear(unit: 
     assert _files_holding(unit.home, token) == []
     assert json.loads(unit.mailwright("secrets", "status", "--json").stdout)["entries"] == {
         "mailwright": ["main/token-cache-key"]}
+
+
+def test_metrics_show_the_cached_access_tokens_expiry(unit: Unit) -> None:
+    """An OAuth profile's token cache (msal's serialized form, in the service store's encrypted token file)."""
+    store = ("from wizard.services.config import ConfigStore\nfrom wizard.services.model import AuthMode, Profile, "
+             "ProviderKind\nfrom wizard.services.oauth import token_store\n"
+             "ConfigStore().save_profile(Profile(name='o365', provider=ProviderKind.M365_SMTP, from_address="
+             "'app@example.com', host='smtp.office365.com', auth=AuthMode.CLIENT_SECRET, "
+             "tenant='00000000-0000-0000-0000-000000000001', client_id='00000000-0000-0000-0000-000000000002'))\n"
+             "token_store.save_blob('o365', b'{\"AccessToken\": {\"k\": {\"secret\": \"at\", \"expires_on\": "
+             "\"1900000000\"}}}')\n")
+    saved = subprocess.run([sys.executable, "-c", store], env=unit.env(), capture_output=True, text=True, check=False)
+    assert saved.returncode == 0, saved.stderr
+    read = ("from wizard.services.config_cache import CachedConfigLoader\n"
+            "from wizard.services.metrics import MeteredOutbox, build_registry\n"
+            "from prometheus_client import generate_latest\n"
+            "print(generate_latest(build_registry(MeteredOutbox(), CachedConfigLoader())).decode())\n")
+    shown = subprocess.run([sys.executable, "-c", read], env=unit.env(), capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert 'mailwright_token_expiry_timestamp_seconds{profile="o365"} 1.9e+09' in shown.stdout
+    assert _files_holding(unit.home, '"secret": "at"') == []

@@ -101,7 +101,34 @@ class OutboxCollector(Collector):
             expiry = _certificate_expiry(profile.certificate_path)
             if expiry is not None:
                 certificates.add_metric([name], expiry)
-        yield from (secrets, certificates)
+        tokens = GaugeMetricFamily("mailwright_token_expiry_timestamp_seconds",
+                                   "When the profile's cached OAuth access token expires (Unix time); Mailwright "
+                                   "refreshes it before then", labels=["profile"])
+        for name, profile in sorted(profiles.items()):
+            if profile.auth.value != "password":
+                expiry = _access_token_expiry(name)
+                if expiry is not None:
+                    tokens.add_metric([name], expiry)
+        yield from (secrets, certificates, tokens)
+
+
+def _access_token_expiry(profile: str) -> float | None:
+    """The latest `expires_on` among the access tokens in the profile's msal cache (None: no cache or no token)."""
+    import json
+
+    from wizard.services.oauth import token_store
+
+    try:
+        blob = token_store.load_blob(profile)
+        if blob is None:
+            return None
+        cache = json.loads(blob)
+    except Exception:  # a metric must never break a scrape: no keyring, a Google blob, a damaged cache
+        return None
+    tokens = cache.get("AccessToken", {}) if isinstance(cache, dict) else {}
+    expiries = [float(entry["expires_on"]) for entry in tokens.values()
+                if isinstance(entry, dict) and str(entry.get("expires_on", "")).isdigit()]
+    return max(expiries) if expiries else None
 
 
 def _certificate_expiry(path: str) -> float | None:
