@@ -54,14 +54,12 @@ def _attribute_options(parser: argparse.ArgumentParser, *, editing: bool) -> Non
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("relay", help="manage the users who may submit mail to the relay",
-                                   allow_abbrev=False)
+    parser = subparsers.add_parser("relay", help="manage the users who may submit mail to the relay")
     areas = parser.add_subparsers(dest="area", metavar="AREA", required=True)
-    user = areas.add_parser("user", help="add, change, list or remove relay users (passwords live in the keyring)",
-                            allow_abbrev=False)
+    user = areas.add_parser("user", help="add, change, list or remove relay users (passwords live in the keyring)")
     actions = user.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    add = actions.add_parser("add", help="add a user (or give an existing one a new password)", allow_abbrev=False)
+    add = actions.add_parser("add", help="add a user (or give an existing one a new password)")
     add.add_argument("name", help="the login name the application uses (letters, digits, . _ - @ +)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of asking for it twice")
@@ -69,24 +67,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_option(add)
     add.set_defaults(handler=run_add)
 
-    change = actions.add_parser("set", help="change a user's attributes", allow_abbrev=False)
+    change = actions.add_parser("set", help="change a user's attributes")
     change.add_argument("name", help="the relay user to change")
     _attribute_options(change, editing=True)
     add_json_option(change)
     change.set_defaults(handler=run_set)
 
-    reset = actions.add_parser("reset-password", help="replace the password with a new strong one, printed once",
-                               allow_abbrev=False)
+    reset = actions.add_parser("reset-password", help="replace the password with a new strong one, printed once")
     reset.add_argument("name", help="the relay user whose password is replaced")
     add_json_option(reset)
     reset.set_defaults(handler=run_reset)
 
     listing = actions.add_parser("list", help="list relay users, their attributes and what they sent (never "
-                                 "passwords)", allow_abbrev=False)
+                                 "passwords)")
     add_json_option(listing)
     listing.set_defaults(handler=run_list)
 
-    remove = actions.add_parser("remove", help="remove a user and their password", allow_abbrev=False)
+    remove = actions.add_parser("remove", help="remove a user and their password")
     remove.add_argument("name", help="the relay user to remove (`mailwright relay user list` shows them)")
     add_json_option(remove)
     remove.set_defaults(handler=run_remove)

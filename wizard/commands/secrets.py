@@ -8,8 +8,7 @@ from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_j
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("secrets", help="show which secret store is in use (keyring or service store)",
-                                   allow_abbrev=False)
+    parser = subparsers.add_parser("secrets", help="show which secret store is in use (keyring or service store)")
     parser.add_argument("action", choices=["status"], help="status: the store, its key source, what it holds")
     add_json_option(parser)
     parser.set_defaults(handler=run)

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.metrics import MeteredOutbox
     from wizard.services.outbox import OUTBOX_FILE, Outbox
     from wizard.services.outbox_open import open_outbox
+    from wizard.services.relay import is_loopback
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import Sender, SenderBusyError
     from wizard.services.settings import parse_host_port
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_address = parse_host_port(metrics) if metrics else None
     except ValueError as exc:
         return usage_error(f"--metrics: {exc}")
-    if metrics_address and not args.allow_remote and not _is_loopback(metrics_address[0]):
+    if metrics_address and not args.allow_remote and not is_loopback(metrics_address[0]):
         return usage_error(f"--metrics {metrics}: metrics are served on loopback only unless --allow-remote "
                            "is given (they name your profiles and accounts' health).")
 
@@ -149,15 +150,6 @@ def _configured_metrics() -> str:
         return ConfigStore().load().service.metrics
     except (OSError, ValueError):  # a damaged config.toml: the sender reports it; metrics stay off
         return ""
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def _start_metrics(address: tuple[str, int], outbox: Outbox, load_config: Callable[[], Config], sender: Sender,

@@ -11,13 +11,18 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
 
+if TYPE_CHECKING:
+    from wizard.services.secrets import SecretKind
+    from wizard.services.service_install import InstallPlan
+    from wizard.services.service_units import ServiceSpec
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("service", help="run Mailwright as a system service (at boot, nobody logged in)",
-                                   allow_abbrev=False)
+    parser = subparsers.add_parser("service", help="run Mailwright as a system service (at boot, nobody logged in)")
     parser.add_argument("action", choices=["install", "uninstall", "status", "logs"],
                         help="install or uninstall the service, show whether it runs, or show its log")
     scope = parser.add_mutually_exclusive_group()
@@ -85,17 +90,16 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _carry_out(plan: object, *, linger: bool) -> None:
+def _carry_out(plan: InstallPlan, *, linger: bool) -> None:
     from pathlib import Path
 
     from wizard.services.config import ConfigStore, data_home
-    from wizard.services.service_install import InstallPlan, MoveSecrets, carry_out
+    from wizard.services.service_install import MoveSecrets, carry_out
     from wizard.services.service_secrets import forget_moved, hand_over
     from wizard.services.service_store import new_key
     from wizard.services.settings import RelaySettings
 
-    assert isinstance(plan, InstallPlan)
-    moved: list[object] = []
+    moved: list[tuple[str, SecretKind | None]] = []
 
     def write(path: Path, content: bytes, mode: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -110,20 +114,18 @@ def _carry_out(plan: object, *, linger: bool) -> None:
         return lines
 
     carry_out(plan, new_key(), move, print)
-    forget_moved(moved)  # type: ignore[arg-type]
+    forget_moved(moved)
     if moved:
         print(f"Moved {len(moved)} secret(s) out of your keyring into the service store.")
     if linger and not plan.spec.system:
         subprocess.run(["loginctl", "enable-linger"], check=False)
 
 
-def _status(spec: object, *, as_json: bool) -> int:
+def _status(spec: ServiceSpec, *, as_json: bool) -> int:
     import asyncio
 
     from wizard.services.service_status import read_service_status
-    from wizard.services.service_units import ServiceSpec
 
-    assert isinstance(spec, ServiceSpec)
     status = asyncio.run(read_service_status(system=spec.system))
     if as_json:
         emit_json(status.to_json())
@@ -132,10 +134,9 @@ def _status(spec: object, *, as_json: bool) -> int:
     return EXIT_OK if status.known else EXIT_FAILED
 
 
-def _logs(spec: object) -> int:
-    from wizard.services.service_units import SERVICE_NAME, ServiceSpec
+def _logs(spec: ServiceSpec) -> int:
+    from wizard.services.service_units import SERVICE_NAME
 
-    assert isinstance(spec, ServiceSpec)
     if shutil.which("journalctl") is None:
         print("journalctl is not available; the service also logs to its data home's logs/ folder.", file=sys.stderr)
         return EXIT_FAILED

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from wizard.services.model import AuthMode
 from wizard.services.outbox import Outbox, Outcome
 from wizard.services.outbox_stats import oldest_waiting, read_profile_stats
 
@@ -105,7 +106,7 @@ class OutboxCollector(Collector):
                                    "When the profile's cached OAuth access token expires (Unix time); Mailwright "
                                    "refreshes it before then", labels=["profile"])
         for name, profile in sorted(profiles.items()):
-            if profile.auth.value != "password":
+            if profile.auth is not AuthMode.PASSWORD:
                 expiry = _access_token_expiry(name)
                 if expiry is not None:
                     tokens.add_metric([name], expiry)

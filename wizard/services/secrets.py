@@ -52,11 +52,9 @@ def _secure_backend() -> keyring.backend.KeyringBackend:
     usable = name not in _INSECURE_BACKENDS and "plaintext" not in module and "fail" not in module
     if name == "chainer":
         usable = bool(getattr(backend, "backends", []))
-    if name == "servicestorekeyring" and backend.priority <= 0:
-        raise KeyringUnavailableError(
-            "This Mailwright runs with the service secret store, but no key was handed to it (systemd's "
-            "LoadCredentialEncrypted, Windows DPAPI or the LaunchDaemon's key file), so nothing was saved. "
-            "Run it as the service `mailwright service install` created.")
+    reason = getattr(backend, "unavailable_reason", "")
+    if reason and backend.priority <= 0:
+        raise KeyringUnavailableError(reason)
     if not usable or backend.priority <= 0:
         raise KeyringUnavailableError(
             "No secure keyring is available on this computer (found: "

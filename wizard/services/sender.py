@@ -212,7 +212,8 @@ class Sender:
                     for message in batch:
                         if not self._usable(state):
                             break
-                        if tried and await self._more_urgent_due(profile.name, message.priority):
+                        if tried and message.priority > 1 and await self._more_urgent_due(profile.name,
+                                                                                          message.priority):
                             break  # MailUp SMTP+: urgent mail goes next; the rest of this batch is claimed again
                         if handled and gap:
                             await self.sleep(gap)

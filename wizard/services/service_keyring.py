@@ -36,6 +36,10 @@ class ServiceStoreKeyring(KeyringBackend):
         return 5.0 if find_key_source() is not None else 0.0
 
     _store: ServiceSecretStore | None = None  # opened on first use, so that listing backends reads no key
+    # What secrets.py says when this backend has no key (priority 0): nothing may be saved then.
+    unavailable_reason = ("This Mailwright runs with the service secret store, but no key was handed to it "
+                          "(systemd's LoadCredentialEncrypted, Windows DPAPI or the LaunchDaemon's key file), so "
+                          "nothing was saved. Run it as the service `mailwright service install` created.")
 
     def _opened(self) -> ServiceSecretStore:
         if self._store is None:
