@@ -48,10 +48,16 @@ Snapshot = list[tuple[str, str, tuple[tuple[str, str], ...], bytes]]
 
 
 def keyring_snapshot() -> Snapshot:
-    """Everything the Secret Service holds: collection, label, attributes and secret of every item."""
+    """Everything the Secret Service holds: collection, label, attributes and secret of every item.
+
+    gnome-keyring adds its own `xdg:schema` attribute to an item some time after it was stored (when it writes the
+    collection out), so that attribute is left out: it is the daemon's bookkeeping, not a change Mailwright made.
+    """
     connection = secretstorage.dbus_init()
     try:
-        items = [(collection.collection_path, item.get_label(), tuple(sorted(item.get_attributes().items())),
+        items = [(collection.collection_path, item.get_label(),
+                  tuple(sorted((key, value) for key, value in item.get_attributes().items()
+                               if key != "xdg:schema")),
                   item.get_secret())
                  for collection in secretstorage.get_all_collections(connection)
                  for item in collection.get_all_items()]
