@@ -73,16 +73,17 @@ async def _until_finished(shown: ShownWizard) -> int:
 
 async def _open_main_window(reporter: ExceptionReporter) -> int:
     from wizard.main_window import MainWindow
+    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery, relay_address, relay_settings_from_config
+    from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.tray import MailwrightTray
 
-    store = ConfigStore()
-    from wizard.services.outbox import Outbox
-
-    outbox = await asyncio.to_thread(Outbox)
+    services = await asyncio.to_thread(Services.open)  # the composition root: one per running app
+    store, outbox = services.store, services.outbox
     relay = relay_settings_from_config(store.path)
-    delivery = BackgroundDelivery(outbox, store.load, relay_address=relay_address(relay),
-                                  relay_allow_remote=relay.allow_remote, config_home=store.home)
+    delivery = BackgroundDelivery(outbox, store.load, sender=services.sender(keep_idle_s=KEEP_IDLE_S),
+                                  relay_address=relay_address(relay), relay_allow_remote=relay.allow_remote,
+                                  config_home=store.home)
     await delivery.start()
     from wizard.services.m365.rotation import CertificateRenewal
 

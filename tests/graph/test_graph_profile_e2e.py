@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.graph_endpoint import GraphEndpoint
 from tests.graph.support import APP_ID, MAILBOX, graph_profile, mime
-from wizard.services import accounts, oauth, secrets
+from wizard.services import accounts, secrets
 from wizard.services.check import StepStatus, check_profile
 from wizard.services.model import Profile
 from wizard.services.secrets import SecretKind
@@ -29,9 +29,7 @@ def saved_profile(graph_endpoint: GraphEndpoint, ca_file: str, profile_name: str
     profile = graph_profile(graph_endpoint, ca_file, authority=f"{graph_endpoint.url}/contoso.example")
     profile = accounts.save_profile(replace(profile, name=profile_name))
     secrets.store_secret(profile.name, SecretKind.CLIENT_SECRET, SECRET)
-    oauth.forget_sessions()
     yield profile
-    oauth.forget_sessions()
     accounts.remove_profile(profile.name)
 
 

@@ -13,13 +13,15 @@ from tests.graph.support import APP_ID, MAILBOX, RecordingTokenSource, graph_pro
 from wizard.services import message as message_service
 from wizard.services.model import AuthMode
 from wizard.services.transports.base import Scope, TransportError
-from wizard.services.transports.graph import GraphTransport
+from wizard.services.transports.graph import GraphLimits, GraphTransport
 
 pytestmark = pytest.mark.asyncio
 
 
-def transport(endpoint: GraphEndpoint, ca_file: str, source: RecordingTokenSource, **changes: object) -> GraphTransport:
-    return GraphTransport.for_profile(graph_profile(endpoint, ca_file, **changes), source.credential())  # type: ignore[arg-type]
+def transport(endpoint: GraphEndpoint, ca_file: str, source: RecordingTokenSource, limits: GraphLimits | None = None,
+              **changes: object) -> GraphTransport:
+    return GraphTransport.for_profile(graph_profile(endpoint, ca_file, **changes), source.credential(),  # type: ignore[arg-type]
+                                      limits)
 
 
 async def send_one(endpoint: GraphEndpoint, ca_file: str, message: bytes, recipients: list[str],
@@ -177,7 +179,8 @@ async def test_profile_without_oauth_credential_is_a_config_error(graph_endpoint
 async def test_at_most_four_requests_per_app_are_in_flight(graph_endpoint: GraphEndpoint, ca_file: str) -> None:
     graph_endpoint.hold = True
     token = graph_endpoint.issue_token()
-    transports = [transport(graph_endpoint, ca_file, RecordingTokenSource([token])) for _ in range(8)]
+    shared = GraphLimits()  # what the services object hands every transport of one Mailwright
+    transports = [transport(graph_endpoint, ca_file, RecordingTokenSource([token]), shared) for _ in range(8)]
     sends = [asyncio.create_task(t.send(MAILBOX, ["ops@example.net"], mime(subject=f"n{i}")))
              for i, t in enumerate(transports)]
     try:

@@ -35,7 +35,7 @@ from tests.gui.wizard_driver import (
 from tests.oauth.conftest import system_browser as system_browser
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard
-from wizard.services import accounts, oauth, secrets
+from wizard.services import accounts, secrets
 from wizard.services.config import ConfigStore
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth import token_store
@@ -69,11 +69,9 @@ def keyring_snapshot() -> Snapshot:
 @pytest.fixture
 def keyring_before(profile_name: str) -> Iterator[Snapshot]:
     """Another account's secret is in the keyring, so "untouched" compares a keyring that holds something."""
-    oauth.forget_sessions()
     neighbour = f"{profile_name}-neighbour"
     secrets.store_secret(neighbour, SecretKind.PASSWORD, "neighbour-password")
     yield keyring_snapshot()
-    oauth.forget_sessions()
     for name in (profile_name, neighbour):
         secrets.delete_profile_secrets(name)
         token_store.delete(name)

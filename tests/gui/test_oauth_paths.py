@@ -46,9 +46,7 @@ GOOGLE_SECRET = "google-secret"  # what the local identity provider expects of i
 
 @pytest.fixture(autouse=True)
 def clean_keyring_and_tokens(profile_name: str) -> Iterator[None]:
-    oauth.forget_sessions()
     yield
-    oauth.forget_sessions()
     oauth.forget_profile(profile_name)
     secrets.delete_profile_secrets(profile_name)
 

@@ -54,7 +54,7 @@ from tests.oauth.conftest import system_browser
 from wizard.pages.ids import PageId
 from wizard.pages.welcome import describe_profile
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
-from wizard.services import oauth, secrets
+from wizard.services import secrets
 from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.secrets import SecretKind
@@ -71,9 +71,7 @@ CERTIFICATE_CLIENT = "aaaaaaaa-0000-4000-8000-0000000000c1"
 
 @pytest.fixture(autouse=True)
 def clean_keyring_and_tokens(profile_name: str) -> Iterator[None]:
-    oauth.forget_sessions()
     yield
-    oauth.forget_sessions()
     secrets.delete_profile_secrets(profile_name)
     token_store.delete(profile_name)
 

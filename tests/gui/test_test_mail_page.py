@@ -193,7 +193,6 @@ async def test_microsoft_365_oauth_account_sends_with_its_signed_in_token(
         draft=Profile(name=profile_name, provider=ProviderKind.M365_SMTP, auth=AuthMode.OAUTH_INTERACTIVE,
                       from_address=USER, username=USER, host=xoauth2_smtp_server.host, port=xoauth2_smtp_server.port,
                       tenant=TENANT, client_id=PUBLIC_CLIENT, authority=identity_provider.url, ca_file=ca_file))
-    oauth.forget_sessions()
     await oauth.login(state.profile(), secrets=state.secrets)  # what the sign-in page did before: in memory
     opened = Opened(qtbot, state)
     assert await opened.send() == (True,), opened.shown_diagnosis()

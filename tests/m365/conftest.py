@@ -12,11 +12,10 @@ from tests.fixtures.graph_endpoint import GraphEndpoint, graph_endpoint
 from tests.fixtures.identity_provider import App, IdentityProvider, identity_provider
 from tests.fixtures.xoauth2_smtp import xoauth2_smtp_server
 from tests.gui.conftest import collect_qt_garbage
-from tests.oauth.conftest import fresh_sessions, system_browser
+from tests.oauth.conftest import system_browser
 from wizard.services import m365
 
-__all__ = ["collect_qt_garbage", "fresh_sessions", "graph_endpoint", "identity_provider", "system_browser",
-           "xoauth2_smtp_server"]
+__all__ = ["collect_qt_garbage", "graph_endpoint", "identity_provider", "system_browser", "xoauth2_smtp_server"]
 
 SENDER = "app@example.com"  # the identity provider's signed-in user, and a mailbox of the Graph endpoint
 FAST = m365.WaitPolicy(limit_s=20.0, first_delay_s=0.05, max_delay_s=0.2)

@@ -19,7 +19,6 @@ from tests.fixtures.identity_provider import (
 )
 from tests.fixtures.xoauth2_smtp import xoauth2_smtp_server
 from tests.gui.conftest import collect_qt_garbage
-from wizard.services import oauth
 from wizard.services.model import AuthMode, Profile, ProviderKind
 
 # collect_qt_garbage (autouse): the pages' Python wrappers are collected here, on the GUI thread, not later
@@ -62,13 +61,6 @@ def system_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setattr(webbrowser, "_browsers", {})
     yield script
     assert os.environ["BROWSER"] == str(script)
-
-
-@pytest.fixture(autouse=True)
-def fresh_sessions() -> Iterator[None]:
-    oauth.forget_sessions()
-    yield
-    oauth.forget_sessions()
 
 
 def m365_profile(idp: IdentityProvider, name: str, auth: AuthMode = AuthMode.OAUTH_INTERACTIVE,

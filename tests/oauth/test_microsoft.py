@@ -64,7 +64,7 @@ async def test_rotated_refresh_token_survives_restarts(identity_provider: Identi
     await oauth.login(profile)
 
     for _ in range(2):  # each refresh token works once: only the newest persisted one can succeed
-        oauth.forget_sessions()
+        # each module-level call builds its session from the encrypted cache on disk, as after a restart
         token = await oauth.get_token(profile, force_refresh=True)
         assert identity_provider.token_is_valid(token.token) is not None
 

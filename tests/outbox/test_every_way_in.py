@@ -26,12 +26,12 @@ from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, ReceivedMessag
 from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.cli import main
 from wizard.services import accounts
+from wizard.services.app_services import Services
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import Outbox
 from wizard.services.relay import start_relay
 from wizard.services.secret_source import DraftSecrets
-from wizard.services.sender import Sender
 
 DIALOG = "send-test dialog"
 WAYS = ["relay", "send", "send --eml", "wizard.submit", "send-test",
@@ -80,8 +80,8 @@ class Ways:
         accounts.save_profile(profile, GOOD_PASSWORD)
         self.capsys.readouterr()
         refused = await getattr(self, "_" + way.replace(" ", "_").replace("-", "_").replace(".", "_"))(profile, mail)
-        if way not in ACCOUNT_WAYS - {"send"} and not refused:  # queued: the real sender delivers it
-            assert await Sender(Outbox(), lambda: ConfigStore().load()).drain() == 1
+        if way not in ACCOUNT_WAYS - {"send"} and not refused:  # queued: the app's sender delivers it
+            assert await Services.open().sender().drain() == 1
         return Arrival(refused, list(self.server.messages))
 
     async def _cli(self, *argv: str) -> str:

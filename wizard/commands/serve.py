@@ -48,16 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.services.app_services import Services
     from wizard.services.config import data_home
-    from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.services.logs import serve_logging
     from wizard.services.metrics import MeteredOutbox
-    from wizard.services.outbox import OUTBOX_FILE, Outbox
+    from wizard.services.outbox import OUTBOX_FILE
     from wizard.services.outbox_open import open_outbox
     from wizard.services.relay import is_loopback
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
-    from wizard.services.sender import Sender, SenderBusyError
+    from wizard.services.sender import SenderBusyError
     from wizard.services.settings import parse_host_port
     from wizard.services.systemd_notify import keep_watchdog_fed, notify
 
@@ -75,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
                            "is given (they name your profiles and accounts' health).")
 
     async def serve() -> None:
-        load_config = CachedConfigLoader()
+        # The composition root of this process: the outbox, the OAuth sessions and Graph's limits live here.
         # Another program holding the outbox locked at start (a database browser, a backup): wait, saying so.
-        outbox: Outbox = await open_outbox(lambda: MeteredOutbox() if metrics_address else Outbox(),
-                                           data_home() / OUTBOX_FILE, on_wait=lambda text: print(text, flush=True))
-        sender = Sender(outbox, load_config, keep_idle_s=KEEP_IDLE_S)
+        services = await open_outbox(lambda: Services.open(outbox_class=MeteredOutbox if metrics_address else None),
+                                     data_home() / OUTBOX_FILE, on_wait=lambda text: print(text, flush=True))
+        outbox, load_config = services.outbox, services.load_config
+        sender = services.sender(keep_idle_s=KEEP_IDLE_S)
         if not args.wait and not await sender.take_over():
             raise sender.lock.busy()
         stop = asyncio.Event()

@@ -319,11 +319,9 @@ class MailwrightWizard(QWizard):
     @override
     def done(self, result: int) -> None:
         """Finish, Cancel, Escape and closing the window all end here: nothing to put back in the keyring (the
-        wizard never wrote to it before Save), only the token sessions built on the draft's secrets to drop."""
+        wizard never wrote to it before Save), and no token session to drop (the pages' OAuth calls build theirs
+        per call, over the draft's secrets)."""
         self.cancel_tasks()
-        oauth = sys.modules.get("wizard.services.oauth")  # loaded only if an OAuth sign-in or check ran
-        if oauth is not None:
-            oauth.forget_sessions(self.state.secrets)
         super().done(result)
 
     @override

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from typing import TYPE_CHECKING
 
 from wizard.services import diagnostics, secrets
 from wizard.services.config import ConfigStore
@@ -18,6 +19,10 @@ from wizard.services.secret_source import KEYRING, DraftSecrets, SecretSource
 from wizard.services.secrets import KeyringUnavailableError, SecretKind
 from wizard.services.transports.base import Credential, PasswordCredential, Scope, Transport, TransportError
 from wizard.services.transports.smtp import SmtpTransport
+
+if TYPE_CHECKING:
+    from wizard.services.oauth import TokenService
+    from wizard.services.transports.graph import GraphLimits
 
 
 class MissingSecretError(LookupError):
@@ -78,7 +83,8 @@ def needs_password(profile: Profile) -> bool:
     return profile.auth is AuthMode.PASSWORD and bool(profile.username)
 
 
-async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> Credential:
+async def credential_for(profile: Profile, secrets: SecretSource = KEYRING,
+                         tokens: TokenService | None = None) -> Credential:
     """The credential the profile's transport signs in with (None: no sign-in configured). A secret source
     blocks (keyring, files): it is asked in a worker thread."""
     if profile.auth is AuthMode.PASSWORD:
@@ -90,14 +96,16 @@ async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> C
         return PasswordCredential(profile.username, password)
     # msal and friends load only when an OAuth account signs in, and off the event loop (~300 ms)
     oauth = await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
-    result: Credential = await oauth.credential_for(profile, secrets)
+    result: Credential = await oauth.credential_for(profile, secrets, tokens)
     return result
 
 
-async def transport_for(profile: Profile, secrets: SecretSource = KEYRING) -> Transport:
-    """A ready-to-open transport for the profile; raises TransportError(kind=AUTH) if the secret is missing."""
+async def transport_for(profile: Profile, secrets: SecretSource = KEYRING, *, tokens: TokenService | None = None,
+                        graph_limits: GraphLimits | None = None) -> Transport:
+    """A ready-to-open transport for the profile; raises TransportError(kind=AUTH) if the secret is missing.
+    `tokens` and `graph_limits` are the running Mailwright's (app_services.Services.transport_for passes them)."""
     try:
-        credential = await credential_for(profile, secrets)
+        credential = await credential_for(profile, secrets, tokens)
     except MissingSecretError as exc:
         raise TransportError(exc.diagnosis, Scope.ACCOUNT) from exc
     except KeyringUnavailableError as exc:
@@ -105,7 +113,7 @@ async def transport_for(profile: Profile, secrets: SecretSource = KEYRING) -> Tr
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.transports import graph
 
-        transport: Transport = graph.GraphTransport.for_profile(profile, credential)
+        transport: Transport = graph.GraphTransport.for_profile(profile, credential, graph_limits)
         return transport
     return SmtpTransport.for_profile(profile, credential)
 

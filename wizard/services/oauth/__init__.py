@@ -12,6 +12,7 @@ Public API (stable; the Graph transport and accounts.py build on it):
     state = await oauth.status(profile)                   # -> TokenStatus (account, scopes, age, expiry)
     result = await oauth.logout(profile)                  # -> LogoutResult(removed, revoke_instructions)
     oauth.forget_profile(name)                            # profile removed: token cache + imported Google client
+    tokens = oauth.TokenService()                         # the sessions of one running app: pass tokens=tokens
     oauth.scopes_for(profile)                             # what is requested (pure)
 
   Every call but `forget_profile` and `scopes_for` takes `secrets=`: the secret source that answers the
@@ -54,62 +55,77 @@ if TYPE_CHECKING:
     from wizard.services.oauth.google import GoogleTokens
 
 __all__ = ["AccessToken", "DeviceCode", "LogoutResult", "OAuthError", "SignIn", "SignInCancelledError",
-           "TokenStatus", "credential_for", "forget_profile", "get_token", "login", "logout", "scopes_for", "status"]
+           "TokenService", "TokenStatus", "credential_for", "forget_profile", "get_token", "login", "logout",
+           "scopes_for", "status"]
 
-_sessions: dict[str, tuple[Profile, SecretSource, object]] = {}
 Session = TypeVar("Session", "MicrosoftTokens", "GoogleTokens")
 
 
-def _session(profile: Profile, kind: type[Session], secrets: SecretSource) -> Session:
-    """The token session of this profile, kept while the profile's settings and secret source stay the same."""
-    known = _sessions.get(profile.name)
-    if known and known[0] == profile and known[1] is secrets and isinstance(known[2], kind):
-        return known[2]
-    session = kind(profile, secrets)
-    _sessions[profile.name] = (profile, secrets, session)
-    return session
+class TokenService:
+    """The OAuth sessions (msal applications, Google credentials) of one running Mailwright, per profile.
+
+    The composition root (app_services.Services) owns one and passes it down, so the sender reuses a signed-in
+    session for every message. The module functions below take it as `tokens=`; without one they use a
+    session for that call only (a CLI command, the wizard's check of unsaved settings), which reads the token
+    cache from its secret source again.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, tuple[Profile, SecretSource, object]] = {}
+
+    def _session(self, profile: Profile, kind: type[Session], secrets: SecretSource) -> Session:
+        """The token session of this profile, kept while the profile's settings and secret source stay the same."""
+        known = self._sessions.get(profile.name)
+        if known and known[0] == profile and known[1] is secrets and isinstance(known[2], kind):
+            return known[2]
+        session = kind(profile, secrets)
+        self._sessions[profile.name] = (profile, secrets, session)
+        return session
+
+    def microsoft(self, profile: Profile, secrets: SecretSource = KEYRING) -> MicrosoftTokens:
+        return self._session(profile, MicrosoftTokens, secrets)
+
+    def google(self, profile: Profile, secrets: SecretSource = KEYRING) -> GoogleTokens:
+        from wizard.services.oauth.google import GoogleTokens
+
+        return self._session(profile, GoogleTokens, secrets)
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop the in-memory session of a profile (all when None), as a restart would; the caches stay."""
+        if name is None:
+            self._sessions.clear()
+        else:
+            self._sessions.pop(name, None)
 
 
-def _microsoft(profile: Profile, secrets: SecretSource) -> MicrosoftTokens:
-    return _session(profile, MicrosoftTokens, secrets)
-
-
-def _google(profile: Profile, secrets: SecretSource) -> GoogleTokens:
-    from wizard.services.oauth.google import GoogleTokens
-
-    return _session(profile, GoogleTokens, secrets)
-
-
-def forget_sessions(secrets: SecretSource | None = None) -> None:
-    """Drop in-memory state (as a restart would), of every source or of `secrets` only (a closed wizard's
-    draft); the encrypted caches on disk stay."""
-    for name, known in list(_sessions.items()):
-        if secrets is None or known[1] is secrets:
-            del _sessions[name]
-
-
-def forget_profile(name: str) -> bool:
+def forget_profile(name: str, tokens: TokenService | None = None) -> bool:
     """Delete everything this computer keeps for the profile's OAuth sign-in (blocking, file and keyring I/O):
     the encrypted token cache and its key, and an imported Google client file. True when something was removed."""
     from wizard.services.oauth import google_client
 
-    _sessions.pop(name, None)
+    if tokens is not None:
+        tokens.forget(name)
     removed_cache = token_store.delete(name)
     return google_client.delete(name) or removed_cache
 
 
-async def get_token(profile: Profile, *, force_refresh: bool = False, secrets: SecretSource = KEYRING) -> AccessToken:
+async def get_token(profile: Profile, *, force_refresh: bool = False, secrets: SecretSource = KEYRING,
+                    tokens: TokenService | None = None) -> AccessToken:
+    tokens = tokens or TokenService()
     if profile.provider is ProviderKind.GMAIL:
-        return await _google(profile, secrets).token(force_refresh)
-    return await _microsoft(profile, secrets).token(force_refresh)
+        return await tokens.google(profile, secrets).token(force_refresh)
+    return await tokens.microsoft(profile, secrets).token(force_refresh)
 
 
-async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> TokenCredential:
+async def credential_for(profile: Profile, secrets: SecretSource = KEYRING,
+                         tokens: TokenService | None = None) -> TokenCredential:
     """The XOAUTH2 / Graph credential: username = the mailbox, token_source(force_refresh) -> access token."""
+    tokens = tokens or TokenService()  # one session for this credential's whole life, at least
 
     async def token_source(force_refresh: bool) -> str:
         try:
-            return (await get_token(profile, force_refresh=force_refresh, secrets=secrets)).token
+            return (await get_token(profile, force_refresh=force_refresh, secrets=secrets,
+                                       tokens=tokens)).token
         except OAuthError as exc:
             raise as_transport_error(exc) from None
         except KeyringUnavailableError as exc:  # the client secret or token cache could not be read
@@ -119,12 +135,14 @@ async def credential_for(profile: Profile, secrets: SecretSource = KEYRING) -> T
 
 
 async def login(profile: Profile, *, device: bool = False, on_device_code: DeviceCodeCallback | None = None,
-                open_browser: BrowserOpener = open_system_browser, secrets: SecretSource = KEYRING) -> SignIn:
+                open_browser: BrowserOpener = open_system_browser, secrets: SecretSource = KEYRING,
+                tokens: TokenService | None = None) -> SignIn:
     """Sign in (consent) and keep the tokens in `secrets`. App-only modes just fetch a token to prove the
     credentials."""
+    tokens = tokens or TokenService()
     if profile.provider is ProviderKind.GMAIL:
-        return await _google(profile, secrets).sign_in(open_browser)
-    session = _microsoft(profile, secrets)
+        return await tokens.google(profile, secrets).sign_in(open_browser)
+    session = tokens.microsoft(profile, secrets)
     if device and not profile.auth.is_app_only:
         return await session.sign_in_device(on_device_code or _print_device_code)
     return await session.sign_in_interactive(open_browser)
@@ -134,12 +152,14 @@ def _print_device_code(code: DeviceCode) -> None:
     print(code.message or f"Open {code.verification_uri} and enter the code {code.user_code}", flush=True)
 
 
-async def status(profile: Profile, secrets: SecretSource = KEYRING) -> TokenStatus:
+async def status(profile: Profile, secrets: SecretSource = KEYRING,
+                 tokens: TokenService | None = None) -> TokenStatus:
     import asyncio
 
+    tokens = tokens or TokenService()
     if profile.provider is ProviderKind.GMAIL:
-        return await asyncio.to_thread(_google(profile, secrets).status)
-    session = _microsoft(profile, secrets)
+        return await asyncio.to_thread(tokens.google(profile, secrets).status)
+    session = tokens.microsoft(profile, secrets)
     account, entry, has_refresh = await asyncio.to_thread(session.cached_state)
     if entry is None and account is None:
         return TokenStatus(False)
@@ -161,10 +181,12 @@ async def status(profile: Profile, secrets: SecretSource = KEYRING) -> TokenStat
     )
 
 
-async def logout(profile: Profile, secrets: SecretSource = KEYRING) -> LogoutResult:
+async def logout(profile: Profile, secrets: SecretSource = KEYRING,
+                 tokens: TokenService | None = None) -> LogoutResult:
     import asyncio
 
-    _sessions.pop(profile.name, None)
+    if tokens is not None:
+        tokens.forget(profile.name)
     removed = await asyncio.to_thread(secrets.forget_token_cache, profile.name)
     if profile.provider is ProviderKind.GMAIL:
         from wizard.services.oauth.google import REVOKE_INSTRUCTIONS

@@ -116,33 +116,38 @@ class MailboxRequestWindow:
         return 0.0
 
 
-_windows: dict[str, MailboxRequestWindow] = {}
-# asyncio primitives belong to one loop; tests and the app may run several loops over time.
-_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = \
-    weakref.WeakKeyDictionary()
+class GraphLimits:
+    """Graph's limits shared by every transport of one running Mailwright: a request window per mailbox and
+    a concurrency gate per app. The composition root (app_services.Services) owns one and passes it to each
+    GraphTransport; a transport built without one has limits of its own."""
 
+    def __init__(self) -> None:
+        self._windows: dict[str, MailboxRequestWindow] = {}
+        # asyncio primitives belong to one loop; tests and the app may run several loops over time.
+        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = \
+            weakref.WeakKeyDictionary()
 
-def app_semaphore(app_key: str) -> asyncio.Semaphore:
-    per_loop = _semaphores.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault(app_key, asyncio.Semaphore(MAX_CONCURRENT_PER_APP))
+    def app_semaphore(self, app_key: str) -> asyncio.Semaphore:
+        per_loop = self._semaphores.setdefault(asyncio.get_running_loop(), {})
+        return per_loop.setdefault(app_key, asyncio.Semaphore(MAX_CONCURRENT_PER_APP))
 
-
-def mailbox_window(mailbox: str) -> MailboxRequestWindow:
-    return _windows.setdefault(mailbox.lower(), MailboxRequestWindow())
+    def mailbox_window(self, mailbox: str) -> MailboxRequestWindow:
+        return self._windows.setdefault(mailbox.lower(), MailboxRequestWindow())
 
 
 class GraphTransport(OpensAsContext):
     """One HTTP/1.1 connection pool to Graph, reused for every message until `close()`."""
 
-    def __init__(self, settings: GraphSettings, credential: Credential) -> None:
+    def __init__(self, settings: GraphSettings, credential: Credential, limits: GraphLimits | None = None) -> None:
         self.settings = settings
         self.credential = credential
+        self.limits = limits or GraphLimits()
         self._client: httpx.AsyncClient | None = None
         self._token = ""
 
     @classmethod
-    def for_profile(cls, profile: Profile, credential: Credential) -> GraphTransport:
-        return cls(GraphSettings.from_profile(profile), credential)
+    def for_profile(cls, profile: Profile, credential: Credential, limits: GraphLimits | None = None) -> GraphTransport:
+        return cls(GraphSettings.from_profile(profile), credential, limits)
 
     @property
     def is_open(self) -> bool:
@@ -189,7 +194,7 @@ class GraphTransport(OpensAsContext):
                        headers_extra: dict[str, str] | None = None) -> httpx.Response:
         """One request under the per-app and per-mailbox limits; a 401 refreshes the token exactly once."""
         s = self.settings
-        wait = mailbox_window(s.mailbox).reserve(time.monotonic())
+        wait = self.limits.mailbox_window(s.mailbox).reserve(time.monotonic())
         if wait > 0:
             reason = "more than 10,000 Graph requests for this mailbox in 10 minutes"
             raise TransportError(diagnostics.make("throttled", reply=reason, detail=reason), Scope.THROTTLE,
@@ -200,7 +205,7 @@ class GraphTransport(OpensAsContext):
             if authorized:
                 headers["Authorization"] = f"Bearer {self._token}"
             try:
-                async with app_semaphore(f"{s.graph_endpoint}|{s.client_id}"):
+                async with self.limits.app_semaphore(f"{s.graph_endpoint}|{s.client_id}"):
                     response = await self.client.request(method, url, content=content, json=json, headers=headers)
             except httpx.HTTPError as exc:
                 raise error_for_exception(exc, s.host, **self._context()) from exc
