@@ -1,10 +1,11 @@
 """Every rule through every way in, asserted on what the receiving server got (issue 13's done-when).
 
 The ways in: the loopback relay, `mailwright send`, `mailwright send --eml`, `wizard.submit`, `mailwright
-send-test` and the send-test dialog. The queued ones are delivered by the real sender; all of them reach a
-real aiosmtpd server (STARTTLS, AUTH, a trustme CA) with the password from the real keyring. The ways that
-send as the account (`send --body`, `send-test`, the dialog) cannot name another From: for them the account's
-own address is the sender under test.
+send-test`, the send-test dialog (the wizard's direct test) and the main window's test mail (through the
+outbox). The queued ones are delivered by the sender of a services object on the test's data home; all of
+them reach a real aiosmtpd server (STARTTLS, AUTH, a trustme CA) with the password from the real keyring.
+The ways that send as the account (`send --body`, `send-test`, the dialogs) cannot name another From: for
+them the account's own address is the sender under test.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from wizard.services.relay import start_relay
 from wizard.services.secret_source import DraftSecrets
 
 DIALOG = "send-test dialog"
-WAYS = ["relay", "send", "send --eml", "wizard.submit", "send-test",
-        pytest.param(DIALOG, marks=[pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)])]
-ACCOUNT_WAYS = {"send", "send-test", DIALOG}  # they always send as the profile's own address
+APP_DIALOG = "app test mail"
+_GUI = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
+WAYS = ["relay", "send", "send --eml", "wizard.submit", "send-test", pytest.param(DIALOG, marks=_GUI),
+        pytest.param(APP_DIALOG, marks=_GUI)]
+ACCOUNT_WAYS = {"send", "send-test", DIALOG, APP_DIALOG}  # they always send as the profile's own address
+QUEUED_WAYS = {"relay", "send", "send --eml", "wizard.submit"}  # delivered by the sender after they return
 RECIPIENT = "bob@example.net"
 
 
@@ -80,7 +84,7 @@ class Ways:
         accounts.save_profile(profile, GOOD_PASSWORD)
         self.capsys.readouterr()
         refused = await getattr(self, "_" + way.replace(" ", "_").replace("-", "_").replace(".", "_"))(profile, mail)
-        if way not in ACCOUNT_WAYS - {"send"} and not refused:  # queued: the app's sender delivers it
+        if way in QUEUED_WAYS and not refused:  # queued: the app's sender delivers it
             assert await Services.open().sender().drain() == 1
         return Arrival(refused, list(self.server.messages))
 
@@ -141,6 +145,29 @@ class Ways:
         qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
         (accepted,) = await finished.wait()
         await dialog.tasks.wait()
+        return "" if accepted else dialog.status.text()
+
+    async def _app_test_mail(self, profile: Profile, mail: Mail) -> str:
+        """The main window's *Send test mail…*: queued at priority 1, delivered by the app's background sender."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QPushButton
+
+        from tests.gui.conftest import SignalWaiter
+        from wizard.dialogs.outbox import OutboxTestMailDialog
+
+        services = Services.open()
+        deliveries: list[asyncio.Task[int]] = []
+        qtbot = self.request.getfixturevalue("qtbot")
+        dialog = OutboxTestMailDialog(profile, services.outbox, poll_s=0.05,
+                                      wake=lambda: deliveries.append(asyncio.ensure_future(services.sender().drain())))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.to.setText(RECIPIENT)
+        finished = SignalWaiter(dialog.send_finished)
+        qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+        (accepted,) = await finished.wait()
+        await dialog.tasks.wait()
+        assert [await delivery for delivery in deliveries] == ([1] if accepted else [])
         return "" if accepted else dialog.status.text()
 
 

@@ -202,3 +202,13 @@ def test_wizard_submit_queues_through_the_rules_into_the_data_homes_outbox(data_
     with pytest.raises(wizard.SenderNotAuthorizedError):
         wizard.submit(spoofed)
     assert len(Outbox().messages()) == 1
+
+
+def test_import_wizard_loads_nothing_else() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, wizard; print(sorted(m for m in sys.modules if m.startswith('wizard.') or m == 'email'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+    assert callable(wizard.submit) and issubclass(wizard.SenderNotAuthorizedError, wizard.SubmissionError)
