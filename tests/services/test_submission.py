@@ -212,3 +212,30 @@ def test_import_wizard_loads_nothing_else() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
     assert callable(wizard.submit) and issubclass(wizard.SenderNotAuthorizedError, wizard.SubmissionError)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--to", "bob@example.net\r\nBcc: everyone@example.net", "--subject", "x", "--body", "y"],
+    ["--to", "bob@example.net", "--subject", "x\r\nBcc: everyone@example.net", "--body", "y"],
+])
+def test_send_refuses_a_line_break_in_a_header_value_and_queues_nothing(
+        argv: list[str], capsys: pytest.CaptureFixture[str], data_home: Path) -> None:
+    from wizard.cli import main
+
+    ConfigStore().save_profile(MAIN)
+    assert main(["send", *argv]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert Outbox().messages() == []
+
+
+def test_send_eml_over_32_mib_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           data_home: Path) -> None:
+    from wizard.cli import main
+
+    ConfigStore().save_profile(MAIN)
+    eml = tmp_path / "big.eml"
+    line = b"x" * 76 + b"\n"
+    eml.write_bytes(b"From: app@example.com\nTo: bob@example.net\n\n" + line * (MAX_MESSAGE_BYTES // len(line) + 1))
+    assert main(["send", "--eml", str(eml), "--to", "bob@example.net", "--json"]) == 2
+    assert '"message_too_large"' in capsys.readouterr().out
+    assert Outbox().messages() == []
