@@ -89,7 +89,9 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
 
     renewal = CertificateRenewal()  # Microsoft 365 app certificates renewed 30 days before they expire
     renewal.start()
-    window = MainWindow(store, outbox, delivery)
+    alerts = services.alerts  # health alerts and events (an unauthorised sender) of this data home
+    alerts.on_queued = delivery.wake  # an alert mail goes out at once, not at the next poll
+    window = MainWindow(store, outbox, delivery, alerts)
     reporter.window = window
     tray = MailwrightTray.create_if_available(window, window)
     window.tray = tray

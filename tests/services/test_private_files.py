@@ -44,8 +44,8 @@ def new_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.usefixtures("usual_umask")
 def test_a_new_data_home_and_every_file_mailwright_creates_in_it_are_private(new_home: Path) -> None:
-    from wizard.services.alerts import AlertTracker
-    from wizard.services.health import DnsVerdict, DnsVerdictStore
+    from wizard.services.alerts import AlertEventLimiter, AlertTracker
+    from wizard.services.health import DnsVerdict, DnsVerdictStore, Issue
     from wizard.services.logs import serve_logging
     from wizard.services.sender_lock import SenderLock
 
@@ -57,12 +57,14 @@ def test_a_new_data_home_and_every_file_mailwright_creates_in_it_are_private(new
     DnsVerdictStore().record(DnsVerdict("example.com", True, "ok", 0.0))
     tracker = AlertTracker(new_home / "alerts-state.json")
     tracker._save()
+    AlertEventLimiter(new_home / "alert-events.json").claim("main", Issue.UNAUTHORIZED_SENDER, 0.0)
     lock = SenderLock.for_outbox(outbox.path)
     assert lock.try_acquire()
     with serve_logging(new_home, stderr=io.StringIO()) as log_file:
         logging.getLogger("wizard.test").warning("a line")
     files = ["config.toml", "outbox.sqlite3", "outbox.sqlite3-wal", "outbox.sqlite3-shm", "dns-verdicts.json",
-             "alerts-state.json", "outbox.sqlite3.sender.lock", "logs/mailwright.log"]
+             "alerts-state.json", "alert-events.json", "alert-events.json.lock", "outbox.sqlite3.sender.lock",
+             "logs/mailwright.log"]
     try:
         assert {name: mode(new_home / name) for name in files} == dict.fromkeys(files, 0o600)
         assert mode(new_home / "logs") == 0o700 and log_file == new_home / "logs" / "mailwright.log"

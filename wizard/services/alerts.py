@@ -13,33 +13,50 @@ repeated temporary failures, a failed check, a client secret expiring within 14 
 account no longer signed in, a Microsoft 365 certificate whose automatic renewal failed or that expired)
 and not again until that issue has cleared. The issues already alerted are remembered in the data
 home, so restarting the app does not repeat them.
+
+Events are alerts too: mail from a sender outside a profile's policy queued anyway (`unauthorized = "alert"`,
+submission.py's step 3) is raised through `AlertDispatcher.sender_not_authorized` by every way in (the relay,
+`mailwright send`, `wizard.submit`). An event alerts at most once per profile and kind in EVENT_QUIET_S; the
+next one says how many were not alerted on their own. The times are kept in the data home under a file lock,
+so the relay's process, the app and a CLI command share them.
+
+Alert mails go through the submission rules (`submission.submit`, what `wizard.submit` runs) like any other
+mail: the sending profile's policy, forced postmaster, display name, Date and Message-ID.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from wizard.services.config import Config
+from wizard.services.file_lock import exclusive_lock
 from wizard.services.health import Issue, ProfileHealth
 from wizard.services.message import sender_header
 from wizard.services.model import Profile
 from wizard.services.outbox import Outbox
 from wizard.services.private_files import write_private_text
 from wizard.services.settings import AlertSettings
+from wizard.services.submission import QueuedMessage, SubmissionError, submit
 from wizard.services.validation import InvalidInputError
+
+if TYPE_CHECKING:
+    import httpx  # loaded only when a webhook is posted (the relay's process imports this module)
 
 log = logging.getLogger(__name__)
 
 ALERT_STATE_FILE = "alerts-state.json"
+ALERT_EVENTS_FILE = "alert-events.json"
+EVENT_QUIET_S = 3600.0  # an event (an unauthorised sender) alerts at most once an hour per profile and kind
 ALERT_PRIORITY = 1
 WEBHOOK_TIMEOUT_S = 10.0
 ALERTING_ISSUES = frozenset({Issue.PAUSED, Issue.HELD, Issue.REPEATED_TEMPORARY_FAILURES, Issue.CHECK_FAILED,
@@ -145,12 +162,19 @@ async def send_alert_mail(alert: Alert, settings: AlertSettings, config: Config,
         return AlertDelivery(alert, "email", False,
                              f"No other profile to send the alert through (alerts.via_profile = "
                              f"'{settings.via_profile}'; the failing profile cannot send its own alert).")
-    stored = await outbox.aenqueue(alert_message(alert, via, settings.email_to), profile=via.name,
-                                   priority=ALERT_PRIORITY)
-    return AlertDelivery(alert, "email", True, f"queued as {stored.id} through profile '{via.name}'")
+    try:  # the one way in: the sending profile's policy, postmaster, display name, Date and Message-ID apply
+        queued = await asyncio.to_thread(submit, alert_message(alert, via, settings.email_to), config=config,
+                                         outbox=outbox, profile=via.name, priority=ALERT_PRIORITY)
+    except SubmissionError as exc:
+        return AlertDelivery(alert, "email", False, f"refused by the rules of profile '{via.name}': {exc}")
+    except Exception as exc:  # the outbox cannot store it (locked, disk full): reported like a webhook error
+        return AlertDelivery(alert, "email", False, f"not queued: {type(exc).__name__}: {exc}")
+    return AlertDelivery(alert, "email", True, f"queued as {queued.id} through profile '{via.name}'")
 
 
 async def post_webhook(alert: Alert, url: str, client: httpx.AsyncClient | None = None) -> AlertDelivery:
+    import httpx
+
     try:
         if client is None:
             async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as own:
@@ -163,36 +187,146 @@ async def post_webhook(alert: Alert, url: str, client: httpx.AsyncClient | None 
     return AlertDelivery(alert, "webhook", ok, f"HTTP {response.status_code}")
 
 
+def sender_policy_alert(queued: QueuedMessage, now: float | None = None) -> Alert:
+    """The alert for mail queued although its sender is outside the profile's policy (unauthorized = alert)."""
+    to = ", ".join(queued.recipients)
+    return Alert(queued.profile, "alert", "Mail from an unauthorised sender was queued", (Issue.UNAUTHORIZED_SENDER,),
+                 (*queued.alerts, f"Message {queued.message_id} to {to} was queued all the same: the profile lets "
+                                  "other senders through with an alert. Add the sender to the authorised senders, "
+                                  "or set unauthorised senders to block."),
+                 time.time() if now is None else now)
+
+
+class AlertEventLimiter:
+    """When each profile last alerted each kind of event, kept in the data home under a file lock (the relay's
+    process, the app and CLI commands share it): an event alerts at most once per `quiet_s`."""
+
+    def __init__(self, state_path: Path | None = None, quiet_s: float = EVENT_QUIET_S) -> None:
+        self.state_path = state_path
+        self.quiet_s = quiet_s
+        self._memory: dict[str, list[float]] = {}  # without a state file (tests, previews)
+        self._lock = threading.Lock()
+
+    def claim(self, profile: str, issue: Issue, now: float) -> int | None:
+        """None: alerted within `quiet_s`, stay quiet (counted); else how many were kept quiet since the last one."""
+        key = f"{profile}|{issue.value}"
+        with self._lock:
+            if self.state_path is None:
+                return self._claim(self._memory, key, now)
+            with exclusive_lock(self.state_path.with_name(self.state_path.name + ".lock")):
+                try:
+                    state = json.loads(self.state_path.read_text(encoding="utf-8"))
+                    if not isinstance(state, dict):
+                        state = {}
+                except (OSError, ValueError):
+                    state = {}
+                result = self._claim(state, key, now)
+                tmp = self.state_path.with_suffix(".tmp")
+                write_private_text(tmp, json.dumps(state))
+                os.replace(tmp, self.state_path)
+                return result
+
+    def _claim(self, state: dict[str, Any], key: str, now: float) -> int | None:
+        last, quiet = (state.get(key) or [None, 0])[:2]
+        if isinstance(last, int | float) and 0 <= now - last < self.quiet_s:
+            state[key] = [last, int(quiet) + 1]
+            return None
+        state[key] = [now, 0]
+        return int(quiet) if isinstance(quiet, int) else 0
+
+
 class AlertDispatcher:
-    """Health snapshots in, alert mails and webhook calls out; failures are reported, never raised."""
+    """Health snapshots and events in, alert mails and webhook calls out; failures are reported, never raised."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
-                 tracker: AlertTracker | None = None, enabled: bool = True) -> None:
+                 tracker: AlertTracker | None = None, enabled: bool = True,
+                 events: AlertEventLimiter | None = None, on_queued: Callable[[], None] | None = None) -> None:
         self.enabled = enabled  # False: a preview (screenshot) that must neither alert nor remember
         self.outbox = outbox
         self.load_config = load_config
         self.tracker = tracker or AlertTracker()
+        self.events = events or AlertEventLimiter()
+        self.on_queued = on_queued  # wakes the sender when an alert mail was queued
         self.deliveries: list[AlertDelivery] = []
+
+    @classmethod
+    def for_home(cls, home: Path, outbox: Outbox, load_config: Callable[[], Config], *,
+                 on_queued: Callable[[], None] | None = None) -> AlertDispatcher:
+        """The dispatcher of a data home: what was alerted is remembered there, across restarts and processes."""
+        return cls(outbox, load_config, tracker=AlertTracker(home / ALERT_STATE_FILE),
+                   events=AlertEventLimiter(home / ALERT_EVENTS_FILE), on_queued=on_queued)
 
     async def process(self, healths: Sequence[ProfileHealth]) -> list[Alert]:
         if not self.enabled:
             return []
         alerts = self.tracker.update(healths)
-        if not alerts:
-            return alerts
+        if alerts:
+            await self._send(alerts)
+        return alerts
+
+    async def sender_not_authorized(self, queued: QueuedMessage) -> Alert | None:
+        """Raise the alert for a message the sender policy let through with an alert (`queued.alerts`); None
+        when there is nothing to alert or the same profile alerted it within EVENT_QUIET_S."""
+        if not queued.alerts:
+            return None
+        return await self.raise_event(sender_policy_alert(queued))
+
+    def sender_not_authorized_now(self, queued: QueuedMessage) -> Alert | None:
+        """`sender_not_authorized` for synchronous callers (`wizard.submit`, `mailwright send`), with or without
+        an event loop in their thread: it runs on a loop of its own, in a thread of its own."""
+        if not queued.alerts:
+            return None
+        outcome: list[Alert | None] = []
+
+        def run() -> None:
+            try:
+                outcome.append(asyncio.run(self.sender_not_authorized(queued)))
+            except Exception:  # the dispatcher reports its failures; this is only a last resort
+                log.exception("The alert for an unauthorised sender failed")
+
+        thread = threading.Thread(target=run, name="mailwright-alert")
+        thread.start()
+        thread.join()
+        return outcome[0] if outcome else None
+
+    async def raise_event(self, alert: Alert) -> Alert | None:
+        """An alert for something that happened (not a state that lasts): at most once per profile and kind in
+        the limiter's quiet time; the one that goes out says how many were kept quiet before it."""
+        if not self.enabled:
+            return None
+        kind = alert.issues[0] if alert.issues else Issue.UNAUTHORIZED_SENDER
+        try:
+            quiet = await asyncio.to_thread(self.events.claim, alert.profile, kind, alert.raised_at)
+        except OSError as exc:  # the data home is not writable: alert rather than stay silent
+            log.warning("Alert rate limit not readable (%s): alerting anyway", exc)
+            quiet = 0
+        if quiet is None:
+            log.warning("Alert for profile %s not repeated within %.0f s: %s", alert.profile, self.events.quiet_s,
+                        "; ".join(alert.reasons))
+            return None
+        if quiet:
+            alert = Alert(alert.profile, alert.state, alert.label, alert.issues,
+                          (*alert.reasons, f"{quiet} more like it since the last alert were not alerted on their own."),
+                          alert.raised_at)
+        await self._send([alert])
+        return alert
+
+    async def _send(self, alerts: Sequence[Alert]) -> None:
         try:
             config = self.load_config()
         except (InvalidInputError, ValueError, OSError) as exc:
             log.warning("Alerts are not sent: %s", exc)
-            return alerts
+            return
         settings = config.alerts
         for alert in alerts:
             log.warning("Alert for profile %s: %s", alert.profile, "; ".join(alert.reasons))
             if settings.email_to:
-                self._record(await send_alert_mail(alert, settings, config, self.outbox))
+                delivery = await send_alert_mail(alert, settings, config, self.outbox)
+                self._record(delivery)
+                if delivery.ok and self.on_queued is not None:
+                    self.on_queued()
             if settings.webhook_url:
                 self._record(await post_webhook(alert, settings.webhook_url))
-        return alerts
 
     def _record(self, delivery: AlertDelivery) -> None:
         self.deliveries.append(delivery)

@@ -21,6 +21,7 @@ from wizard.services.outbox import OUTBOX_FILE, Outbox
 from wizard.services.submission import QueuedMessage, asubmit, submit
 
 if TYPE_CHECKING:
+    from wizard.services.alerts import AlertDispatcher
     from wizard.services.model import Profile
     from wizard.services.oauth import TokenService
     from wizard.services.sender import Sender
@@ -37,6 +38,7 @@ class Services:
     load_config: CachedConfigLoader = field(init=False)
     _tokens: TokenService | None = field(default=None, repr=False)
     _graph_limits: GraphLimits | None = field(default=None, repr=False)
+    _alerts: AlertDispatcher | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.load_config = CachedConfigLoader(self.store)
@@ -69,6 +71,16 @@ class Services:
             self._graph_limits = GraphLimits()
         return self._graph_limits
 
+    @property
+    def alerts(self) -> AlertDispatcher:
+        """The alerts of this data home (health alerts of the main window, events such as an unauthorised sender):
+        what was alerted is remembered in the data home."""
+        if self._alerts is None:
+            from wizard.services.alerts import AlertDispatcher
+
+            self._alerts = AlertDispatcher.for_home(self.home, self.outbox, self.load_config)
+        return self._alerts
+
     def config(self) -> Config:
         return self.load_config()
 
@@ -97,11 +109,18 @@ class Services:
 
     def submit(self, message: Message | bytes, profile: str | None = None, priority: int | None = None, *,
                envelope_from: str | None = None, recipients: Sequence[str] | None = None) -> QueuedMessage:
-        """`submission.submit` with this data home's configuration and outbox."""
-        return submit(message, config=self.config(), outbox=self.outbox, profile=profile,
-                      envelope_from=envelope_from, recipients=recipients, priority=priority)
+        """`submission.submit` with this data home's configuration and outbox; a sender the policy let through
+        with an alert is raised through the alerts dispatcher before this returns."""
+        queued = submit(message, config=self.config(), outbox=self.outbox, profile=profile,
+                        envelope_from=envelope_from, recipients=recipients, priority=priority)
+        if queued.alerts:
+            self.alerts.sender_not_authorized_now(queued)
+        return queued
 
     async def asubmit(self, message: Message | bytes, profile: str | None = None, priority: int | None = None, *,
                       envelope_from: str | None = None, recipients: Sequence[str] | None = None) -> QueuedMessage:
-        return await asubmit(message, config=self.config(), outbox=self.outbox, profile=profile,
-                             envelope_from=envelope_from, recipients=recipients, priority=priority)
+        queued = await asubmit(message, config=self.config(), outbox=self.outbox, profile=profile,
+                               envelope_from=envelope_from, recipients=recipients, priority=priority)
+        if queued.alerts:
+            await self.alerts.sender_not_authorized(queued)
+        return queued

@@ -81,6 +81,9 @@ class Issue(StrEnum):
     CERTIFICATE_RENEWAL_FAILED = "certificate_renewal_failed"
     CERTIFICATE_EXPIRING = "certificate_expiring"
     CERTIFICATE_EXPIRED = "certificate_expired"
+    # An event, not a state: mail from a sender outside the profile's policy was queued (unauthorized = alert).
+    # Raised by the submission rules through the alerts dispatcher; never part of a health snapshot.
+    UNAUTHORIZED_SENDER = "unauthorized_sender"
 
 
 @dataclass(frozen=True)

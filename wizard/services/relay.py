@@ -34,6 +34,7 @@ from wizard.services.submission import (
     InvalidMessageError,
     MessageTooLargeError,
     NoProfileError,
+    QueuedMessage,
     SenderNotAuthorizedError,
     asubmit,
     check_envelope_sender,
@@ -83,8 +84,9 @@ def storage_trouble_reply(error: BaseException) -> str:
 
 class RelayHandler:
     """aiosmtpd handler: the envelope sender's policy at MAIL FROM (an early refusal), the recipient limit at
-    RCPT TO, every rule of submission.py and the durable enqueue at DATA, then `on_queued` (wakes the sender).
-    The relay only translates the rules' verdicts into SMTP replies.
+    RCPT TO, every rule of submission.py and the durable enqueue at DATA, then `on_queued` (wakes the sender) and,
+    for mail the sender policy let through with an alert, `on_alert` (the alerts dispatcher; it must not delay
+    the reply). The relay only translates the rules' verdicts into SMTP replies.
 
     Local trouble is never answered 5xx: the client would bounce good mail. A full disk is `452 4.3.1`,
     anything else that goes wrong here (the outbox locked or busy, a config that cannot be read, an
@@ -93,10 +95,12 @@ class RelayHandler:
     """
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config],
-                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000) -> None:
+                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000,
+                 on_alert: Callable[[QueuedMessage], None] | None = None) -> None:
         self.outbox = outbox
         self.load_config = load_config
         self.on_queued = on_queued
+        self.on_alert = on_alert
         self.max_recipients = max_recipients
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
@@ -153,6 +157,8 @@ class RelayHandler:
             return storage_trouble_reply(exc)
         if self.on_queued is not None:
             self.on_queued()
+        if stored.alerts and self.on_alert is not None:
+            self.on_alert(stored)
         return f"250 2.0.0 Ok: queued as {stored.id} {stored.message_id}"
 
     async def handle_exception(self, error: Exception) -> str:
@@ -171,8 +177,9 @@ class RemoteRelayHandler(RelayHandler):
     """The relay handler for a network address: every AUTH attempt first passes the authenticator's brake."""
 
     def __init__(self, outbox: Outbox, load_config: Callable[[], Config], authenticator: RelayAuthenticator,
-                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000) -> None:
-        super().__init__(outbox, load_config, on_queued, max_recipients=max_recipients)
+                 on_queued: Callable[[], None] | None = None, *, max_recipients: int = 1000,
+                 on_alert: Callable[[QueuedMessage], None] | None = None) -> None:
+        super().__init__(outbox, load_config, on_queued, max_recipients=max_recipients, on_alert=on_alert)
         self.authenticator = authenticator
 
     async def handle_AUTH(self, server: SMTP, session: Session, envelope: Envelope,  # noqa: N802
@@ -231,7 +238,8 @@ def _relay_limits(load_config: Callable[[], Config]) -> RelaySettings:
 async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: str = "127.0.0.1", port: int = 2525,
                       *, allow_remote: bool = False, on_queued: Callable[[], None] | None = None,
                       security: RelaySecurity | None = None,
-                      observe: Callable[[str], None] | None = None) -> asyncio.Server:
+                      observe: Callable[[str], None] | None = None,
+                      on_alert: Callable[[QueuedMessage], None] | None = None) -> asyncio.Server:
     """Listen for submissions; the returned server is closed by the caller.
 
     Loopback only by default: anything on this computer may submit without signing in, which is safe only
@@ -245,7 +253,8 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
     smtp_options: dict[str, Any] = {"hostname": "mailwright-relay", "slots": slots, "timeout": limits.idle_timeout_s,
                                     "observe": observe}
     if is_loopback(host) and not limits.require_auth:
-        handler = RelayHandler(outbox, load_config, on_queued, max_recipients=limits.max_recipients)
+        handler = RelayHandler(outbox, load_config, on_queued, max_recipients=limits.max_recipients,
+                               on_alert=on_alert)
 
         def factory() -> SMTP:
             return RelaySMTP(handler, **smtp_options)
@@ -260,7 +269,7 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
             raise RelayConfigError(str(exc)) from None
         _filter_login_data_warning()
         signed_in = RemoteRelayHandler(outbox, load_config, authenticator, on_queued,
-                                       max_recipients=limits.max_recipients)
+                                       max_recipients=limits.max_recipients, on_alert=on_alert)
 
         def signed_in_factory() -> SMTP:
             return LoopbackSignInRelaySMTP(signed_in, authenticator=authenticator, auth_required=True,
@@ -282,7 +291,7 @@ async def start_relay(outbox: Outbox, load_config: Callable[[], Config], host: s
                                    f"send mail as this account. {exc}") from None
     _filter_login_data_warning()
     remote_handler = RemoteRelayHandler(outbox, load_config, security.authenticator, on_queued,
-                                        max_recipients=limits.max_recipients)
+                                        max_recipients=limits.max_recipients, on_alert=on_alert)
     tls, authenticator = security.tls, security.authenticator
     if tls.implicit:
         def implicit_factory() -> SMTP:

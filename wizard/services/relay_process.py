@@ -27,6 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.services.alerts import AlertDispatcher
+    from wizard.services.config import Config
+    from wizard.services.outbox import Outbox
+    from wizard.services.submission import QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +267,7 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
             wake.send(event.encode("ascii", "replace"))
 
     load_config = CachedConfigLoader(ConfigStore(spec.home))
+    alerts = _SenderAlerts(spec.home, outbox, load_config, queued)
     # A relay child of a Mailwright that was just killed lets the port go within milliseconds of noticing;
     # a restart racing it waits for that instead of failing.
     deadline = time.monotonic() + PORT_RELEASE_WAIT_S
@@ -268,7 +276,7 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
             try:
                 server = await start_relay(outbox, load_config, spec.host, spec.port,
                                            allow_remote=spec.allow_remote, on_queued=queued,
-                                           observe=observed if spec.events else None)
+                                           observe=observed if spec.events else None, on_alert=alerts.raise_for)
                 break
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
@@ -289,4 +297,36 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
     finally:
         server.close()
         await server.wait_closed()
+        await alerts.stop()
         wake.close()
+
+
+class _SenderAlerts:
+    """The relay's unauthorised-sender alerts, raised through an alerts dispatcher of the data home (its alert
+    mail is queued in the same outbox, then the parent's sender is woken) off the SMTP reply's path."""
+
+    def __init__(self, home: Path, outbox: Outbox, load_config: Callable[[], Config], on_queued: Callable[[], None]):
+        self.home = home
+        self.outbox = outbox
+        self.load_config = load_config
+        self.on_queued = on_queued
+        self._dispatcher: AlertDispatcher | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def raise_for(self, queued: QueuedMessage) -> None:
+        if self._dispatcher is None:
+            from wizard.services.alerts import AlertDispatcher
+
+            self._dispatcher = AlertDispatcher.for_home(self.home, self.outbox, self.load_config,
+                                                        on_queued=self.on_queued)
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
+            self._dispatcher.sender_not_authorized(queued))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Let alerts under way finish for a moment (well within the parent's STOP_TIMEOUT_S), then cancel them."""
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S / 2)
+            for task in pending:
+                task.cancel()

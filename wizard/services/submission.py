@@ -11,7 +11,8 @@ wizard's test page) pass `apply_rules` before they go to the provider. In this o
    added when missing;
 3. the sender policy (policy.py) on the envelope sender and on every address in `From:` and `Sender:`:
    block -> `SenderNotAuthorizedError`, nothing is queued; alert -> queued, and the alert is logged and
-   returned;
+   returned in `QueuedMessage.alerts`, which the way in raises through the alerts dispatcher
+   (`Services.submit`/`asubmit`, the relay's `on_alert`);
 4. the forced postmaster: From (and the envelope sender) become the postmaster, the original From goes to
    Reply-To unless the message has one;
 5. the account's display name, when From is the account's own address without a name;
