@@ -14,11 +14,13 @@ import asyncio
 import email.utils
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import SMTP
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -34,6 +36,11 @@ from wizard.services.outbox import Outbox
 from wizard.services.relay import start_relay
 from wizard.services.secret_source import DraftSecrets
 
+if TYPE_CHECKING:  # Qt loads only for the dialogs' ways in
+    from wizard.dialogs.outbox import OutboxTestMailDialog
+    from wizard.dialogs.send_test import SendTestDialog
+
+Dialog = TypeVar("Dialog", "SendTestDialog", "OutboxTestMailDialog")
 DIALOG = "send-test dialog"
 APP_DIALOG = "app test mail"
 _GUI = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
@@ -129,15 +136,15 @@ class Ways:
     async def _send_test(self, profile: Profile, mail: Mail) -> str:
         return await self._cli("send-test", "--to", RECIPIENT)
 
-    async def _send_test_dialog(self, profile: Profile, mail: Mail) -> str:
+    async def _click_send(self, make_dialog: Callable[[], Dialog]) -> tuple[Dialog, bool]:
+        """Open the dialog, type the recipient, click Send; True when it says the mail was accepted."""
         from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QPushButton
 
         from tests.gui.conftest import SignalWaiter
-        from wizard.dialogs.send_test import SendTestDialog
 
-        qtbot = self.request.getfixturevalue("qtbot")
-        dialog = SendTestDialog(profile, DraftSecrets(password=GOOD_PASSWORD))
+        qtbot = self.request.getfixturevalue("qtbot")  # the QApplication, before any widget
+        dialog = make_dialog()
         qtbot.addWidget(dialog)
         dialog.show()
         dialog.to.setText(RECIPIENT)
@@ -145,28 +152,23 @@ class Ways:
         qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
         (accepted,) = await finished.wait()
         await dialog.tasks.wait()
+        return dialog, bool(accepted)
+
+    async def _send_test_dialog(self, profile: Profile, mail: Mail) -> str:
+        from wizard.dialogs.send_test import SendTestDialog
+
+        dialog, accepted = await self._click_send(lambda: SendTestDialog(profile, DraftSecrets(password=GOOD_PASSWORD)))
         return "" if accepted else dialog.status.text()
 
     async def _app_test_mail(self, profile: Profile, mail: Mail) -> str:
         """The main window's *Send test mail…*: queued at priority 1, delivered by the app's background sender."""
-        from PySide6.QtCore import Qt
-        from PySide6.QtWidgets import QPushButton
-
-        from tests.gui.conftest import SignalWaiter
         from wizard.dialogs.outbox import OutboxTestMailDialog
 
         services = Services.open()
         deliveries: list[asyncio.Task[int]] = []
-        qtbot = self.request.getfixturevalue("qtbot")
-        dialog = OutboxTestMailDialog(profile, services.outbox, poll_s=0.05,
-                                      wake=lambda: deliveries.append(asyncio.ensure_future(services.sender().drain())))
-        qtbot.addWidget(dialog)
-        dialog.show()
-        dialog.to.setText(RECIPIENT)
-        finished = SignalWaiter(dialog.send_finished)
-        qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
-        (accepted,) = await finished.wait()
-        await dialog.tasks.wait()
+        dialog, accepted = await self._click_send(lambda: OutboxTestMailDialog(
+            profile, services.outbox, poll_s=0.05,
+            wake=lambda: deliveries.append(asyncio.ensure_future(services.sender().drain()))))
         assert [await delivery for delivery in deliveries] == ([1] if accepted else [])
         return "" if accepted else dialog.status.text()
 
