@@ -195,6 +195,23 @@ async def _relay_ingest(n: int, connections: int, home: Path) -> tuple[float, in
     return elapsed, commits
 
 
+def _fsync_latency(home: Path, samples: int = 200) -> float:
+    """Median seconds of one fdatasync on the data folder's file system: the relay answers 250 only after one."""
+    path = home / "fsync-probe"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    timings = []
+    try:
+        for _ in range(samples):
+            os.write(descriptor, b"x" * 512)
+            start = time.perf_counter()
+            os.fdatasync(descriptor)
+            timings.append(time.perf_counter() - start)
+    finally:
+        os.close(descriptor)
+        path.unlink()
+    return statistics.median(timings)
+
+
 def _enqueue_rates(home: Path, n: int) -> tuple[float, float]:
     from wizard.services.outbox import Outbox
 
@@ -236,6 +253,7 @@ def main() -> None:
             application_direct = _application_direct(port, n)
             one_process = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
+            fsync = _fsync_latency(Path(tmp))
             ingest_1 = asyncio.run(_relay_ingest(n, 1, Path(tmp)))
             ingest_4 = asyncio.run(_relay_ingest(n, 4, Path(tmp)))
     finally:
@@ -249,6 +267,10 @@ def main() -> None:
           f"sender connections per round: {', '.join(str(c) for _, _, c in pairs)})")
     print(f"end-to-end / direct ratio:        {statistics.median(ratios):7.2f}x  (target <= 1.2x; rounds: "
           f"{', '.join(f'{r:.2f}' for r in ratios)})")
+    # One submitting connection waits for each 250, and each 250 waits for one fsync: roughly a floor for the
+    # relay path on this disk (its intake does about the work the sink does for direct, plus the fsync).
+    print(f"fsync on the data folder:         {fsync * 1000:7.2f} ms median; one client waits for N of them: "
+          f"direct + N fsyncs is ratio {(direct + n * fsync) / direct:.2f}x")
     print(f"direct, the application's client: {application_direct:7.2f} s  {n / application_direct:8.0f} msg/s  "
           f"(smtplib in its own process; end-to-end ratio to it {e2e / application_direct:.2f}x)")
     print(f"relay and sender in one process:  {one_process:7.2f} s  ratio {one_process / direct:.2f}x (for comparison)")

@@ -23,7 +23,7 @@ from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import Sender
-from wizard.services.transports.base import SendResult, Transport
+from wizard.services.transports.base import BeforeData, SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
@@ -39,7 +39,8 @@ def mail() -> EmailMessage:
 class BuggyTransport(SmtpTransport):
     """A transport with a bug: its send raises something no transport expects."""
 
-    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> SendResult:
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult:
         raise ZeroDivisionError("a bug in a transport")
 
 

@@ -19,7 +19,7 @@ from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import ProviderLimits, Sender
 from wizard.services.sender_limits import mailbox_key
-from wizard.services.transports.base import RecipientResult, SendResult, Transport
+from wizard.services.transports.base import BeforeData, RecipientResult, SendResult, Transport
 
 
 class FakeClock:
@@ -51,9 +51,12 @@ class RecordingTransport:
             RecordingTransport.open_now += 1
             RecordingTransport.most_open = max(RecordingTransport.most_open, RecordingTransport.open_now)
 
-    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult:
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult:
         await self.open()
         await asyncio.sleep(0)  # a network round trip: other profiles run meanwhile
+        if before_data is not None:
+            await before_data()
         self.sent_at.append(self.clock())
         return SendResult("250 ok", tuple(RecipientResult(r, True, "250 ok") for r in recipients))
 

@@ -23,7 +23,7 @@ from wizard.services.outbox import MessageState, Outbox
 from wizard.services.sender import MAX_SEND_INTERVAL_MS, Sender
 from wizard.services.sender_boundary import OUTBOX
 from wizard.services.settings import DeliverySettings
-from wizard.services.transports.base import SendResult, Transport
+from wizard.services.transports.base import BeforeData, SendResult, Transport
 from wizard.services.transports.smtp import SmtpTransport
 
 CHILD = Path(__file__).with_name("full_disk_child.py")
@@ -94,7 +94,8 @@ def test_serve_keeps_delivering_the_healthy_profile_when_another_ca_file_is_garb
 class ExplodingTransport(SmtpTransport):
     """A transport with a bug: its send raises something no transport expects."""
 
-    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> SendResult:
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult:
         raise ZeroDivisionError("a bug in a transport")
 
 

@@ -313,7 +313,10 @@ class Outbox:
         return claimed
 
     def more_urgent_due(self, profile: str, priority: int) -> bool:
-        """Whether a message more urgent than `priority` is due for `profile` (one index probe)."""
+        """Whether a message more urgent than `priority` is due for `profile` (one index probe).
+
+        A read: in WAL mode it never waits for a writer, so the sender asks it on its own loop between two
+        messages (a trip to the outbox's thread per message cost more than the probe)."""
         if priority <= 1:
             return False
         with self._connect(durable=False) as connection:

@@ -49,7 +49,7 @@ from wizard.services.sender_boundary import OUTBOX, DeliveryProblems, StorageWai
 from wizard.services.sender_limits import PROVIDER_LIMITS, MailboxLimiter, ProviderLimits, mailbox_key
 from wizard.services.sender_lock import SenderBusyError, SenderLock
 from wizard.services.settings import DeliverySettings
-from wizard.services.transports.base import SendResult, Transport, TransportError
+from wizard.services.transports.base import BeforeData, SendResult, Transport, TransportError
 
 __all__ = ["PROVIDER_LIMITS", "ProviderLimits", "Sender", "SenderBusyError", "backoff_delay"]
 
@@ -72,6 +72,17 @@ REUSE_TIME_LIMIT_S = 300.0
 MAX_SEND_INTERVAL_MS = 3_600_000
 MAX_BACKOFF_S = 30 * 86400
 MAX_RETENTION_DAYS = 36_500
+
+
+def _waiter(task: asyncio.Task[None] | None) -> BeforeData | None:
+    """Waits for a result being written without taking its outcome (the sender awaits the task itself)."""
+    if task is None:
+        return None
+    pending = task
+
+    async def wait() -> None:
+        await asyncio.wait({pending})
+    return wait
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings, jitter: float) -> float:
@@ -208,22 +219,31 @@ class Sender:
                 if not batch:
                     break
                 tried = 0
+                # The previous message's result, being written while this one does MAIL and RCPT; the transport
+                # waits for it before DATA, so a crash resends at most the message in flight on the connection.
+                recording: asyncio.Task[None] | None = None
                 try:
                     for message in batch:
                         if not self._usable(state):
                             break
-                        if tried and message.priority > 1 and await self._more_urgent_due(profile.name,
+                        if tried and message.priority > 1 and self.outbox.more_urgent_due(profile.name,
                                                                                           message.priority):
                             break  # MailUp SMTP+: urgent mail goes next; the rest of this batch is claimed again
                         if handled and gap:
                             await self.sleep(gap)
                         handled += 1
-                        outcome = await self._deliver(message, state)
+                        outcome = await self._deliver(message, state, _waiter(recording))
                         tried += 1
-                        # Recorded as soon as the server answered: a crash resends only what is in flight.
-                        await self._store(self.outbox.record, [outcome], what="record a result")
+                        if recording is not None:
+                            await recording
+                        recording = asyncio.ensure_future(
+                            self._store(self.outbox.record, [outcome], what="record a result"))
                 finally:
-                    await self._unclaim([m.id for m in batch[tried:]])
+                    try:
+                        if recording is not None:
+                            await recording
+                    finally:
+                        await self._unclaim([m.id for m in batch[tried:]])
                 if len(batch) < limit:
                     break  # the queue was empty behind this batch; newer mail comes with the next wake or poll
             if not self._usable(state):
@@ -252,10 +272,6 @@ class Sender:
         except Exception:
             log.warning("Could not give back %d claimed message(s); they are due again when their lease ends",
                         len(ids), exc_info=True)
-
-    async def _more_urgent_due(self, profile: str, priority: int) -> bool:
-        urgent: bool = await self.outbox.run_async(self.outbox.more_urgent_due, profile, priority)
-        return urgent
 
     async def close_idle_connections(self) -> None:
         """Close the connections kept open between rounds (when the sender stops)."""
@@ -306,7 +322,7 @@ class Sender:
             connection = state.connections[candidate.name] = _Connection(candidate, limiter)
         return connection
 
-    async def _deliver(self, message: OutboxMessage, state: _Round) -> Outcome:
+    async def _deliver(self, message: OutboxMessage, state: _Round, before_data: BeforeData | None) -> Outcome:
         errors: list[TransportError] = []
         for candidate in state.route:
             if candidate.name in self._paused or candidate.name in state.down:
@@ -316,7 +332,7 @@ class Sender:
                 continue
             try:
                 await connection.limiter.before_send()
-                result = await self._send(connection, message)
+                result = await self._send(connection, message, before_data)
             except TransportError as error:
                 if error.recipients:  # nobody accepted it: each refusal is recorded, 4xx ones are tried again
                     return self._refused_outcome(message, error, state.settings)
@@ -347,12 +363,14 @@ class Sender:
             return Outcome(message.id, MessageState.HELD, first.reply, first.code)
         return self._retry_or_fail(message, later.reply, later.code, state.settings, None, None, later.retry_after_s)
 
-    async def _send(self, connection: _Connection, message: OutboxMessage) -> SendResult:
+    async def _send(self, connection: _Connection, message: OutboxMessage,
+                    before_data: BeforeData | None) -> SendResult:
         used_before = connection.transport is not None and (connection.kept or connection.carried > 0)
         connection.kept = False
         transport = connection.transport or await self._open(connection)
         try:
-            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw)
+            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw,
+                                        before_data=before_data)
         except TransportError as error:
             if not (used_before and _server_closed_session(error)):
                 raise
@@ -361,7 +379,8 @@ class Sender:
             with contextlib.suppress(Exception):
                 await transport.close()
             transport = await self._open(connection)
-            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw)
+            result = await transport.send(message.envelope_from, list(message.pending_recipients), message.raw,
+                                        before_data=before_data)
         connection.carried += 1
         return result
 

@@ -14,8 +14,8 @@ from typing import Protocol, Self
 
 from wizard.services.errors import Scope, Stage, TransportError
 
-__all__ = ["Credential", "OpensAsContext", "PasswordCredential", "RecipientResult", "Scope", "SendResult", "Stage",
-           "TokenCredential", "Transport", "TransportError"]
+__all__ = ["BeforeData", "Credential", "OpensAsContext", "PasswordCredential", "RecipientResult", "Scope",
+           "SendResult", "Stage", "TokenCredential", "Transport", "TransportError"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,16 @@ class TokenCredential:
 Credential = PasswordCredential | TokenCredential | None
 
 
+# Awaited by a transport just before it hands over a message's content (SMTP DATA, Graph's POST): the sender
+# writes the previous message's result meanwhile, so that write overlaps this message's MAIL and RCPT.
+BeforeData = Callable[[], Awaitable[object]]
+
+
 class Transport(Protocol):
     async def open(self) -> None: ...
 
-    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult: ...
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult: ...
 
     async def close(self) -> None: ...
 

@@ -39,6 +39,7 @@ from wizard.services import diagnostics
 from wizard.services.graph_guide import REQUEST_LIMIT_BYTES, graph_endpoint_for
 from wizard.services.model import Profile
 from wizard.services.transports.base import (
+    BeforeData,
     Credential,
     OpensAsContext,
     RecipientResult,
@@ -218,7 +219,8 @@ class GraphTransport(OpensAsContext):
             return response
         raise AssertionError("unreachable")
 
-    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult:
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult:
         """Send one message; Graph addresses it from its headers, so envelope-only recipients become Bcc."""
         await self.open()
         self._token = await self._token_source().token_source(False)
@@ -228,6 +230,8 @@ class GraphTransport(OpensAsContext):
         except MessageTooLargeError as exc:
             raise TransportError(diagnostics.make("message_too_large", reply=str(exc), detail=str(exc)),
                                  Scope.MESSAGE, 413, stage=Stage.GRAPH) from exc
+        if before_data is not None:
+            await before_data()
         try:
             if attachments:
                 response = await self._send_through_draft(remainder, attachments)

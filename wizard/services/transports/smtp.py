@@ -23,6 +23,7 @@ from wizard.services.model import Profile, Security
 from wizard.services.smtp_closing import close_smtp
 from wizard.services.transports import smtp_mode
 from wizard.services.transports.base import (
+    BeforeData,
     Credential,
     OpensAsContext,
     PasswordCredential,
@@ -268,7 +269,8 @@ class SmtpTransport(OpensAsContext):
             raise translate(exc, self.settings, Stage.MAIL, from_address=sender) from exc
         return diagnostics.format_reply(response.code, response.message)
 
-    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult:
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes, *,
+                   before_data: BeforeData | None = None) -> SendResult:
         """One transaction; refused recipients are reported, not resent. Raises when nobody accepted it
         (an `SmtpReplyError` at RCPT whose `recipients` hold every reply)."""
         await self.open()
@@ -295,6 +297,8 @@ class SmtpTransport(OpensAsContext):
                 raise SmtpReplyError(Stage.RCPT, code, text, recipients=refused, context={
                     "host": self.settings.host, "port": self.settings.port, "from_address": sender})
             stage = Stage.DATA
+            if before_data is not None:
+                await before_data()
             response = await smtp.data(message)
         except asyncio.CancelledError:
             self._drop()
