@@ -176,6 +176,13 @@ def _print_registration(registration: Registration) -> None:
     if registration.thumbprint:
         print(f"Certificate:       {registration.thumbprint}, expires {registration.not_after[:10]} "
               "(renewed automatically 30 days before)")
+    renewal = registration.renewal
+    if renewal is not None:
+        when = f"{renewal.when:%Y-%m-%d %H:%M} UTC"
+        print(f"Last renewal:      {'done on ' + when if renewal.ok else 'failed on ' + when}")
+        if not renewal.ok:
+            print(f"                   {renewal.title}. {renewal.explanation}")
+            print(f"                   Retry: mailwright m365 rotate {registration.profile}")
     if registration.pending:
         print(f"Still to do:       {', '.join(registration.pending)}")
     if registration.exchange_script and "exchange" in registration.pending:
@@ -204,17 +211,24 @@ def run_show(args: argparse.Namespace) -> int:
 def run_rotate(args: argparse.Namespace) -> int:
     from wizard.services import m365
     from wizard.services.m365 import keypair
-    from wizard.services.m365.rotation import rotate
+    from wizard.services.m365.rotation import renew
 
     if not 1 <= args.cert_months <= keypair.MAX_MONTHS:
         return usage_error(f"--cert-months is 1 to {keypair.MAX_MONTHS}, not {args.cert_months}.", as_json=args.json)
     try:
-        registration = asyncio.run(rotate(args.name, months=args.cert_months,
-                                          on_step=None if args.json else (lambda text: print(text, flush=True))))
+        outcome = asyncio.run(renew(args.name, months=args.cert_months,
+                                    on_step=None if args.json else (lambda text: print(text, flush=True))))
     except m365.M365Error as exc:
         return _failed(args, exc.diagnosis.to_json(), None)
-    except KeyError as exc:
-        return usage_error(str(exc.args[0]), as_json=args.json)
+    if outcome.diagnosis is not None or outcome.registration is None:
+        # Recorded with the profile like an automatic renewal's failure: `m365 show` and the main window say it.
+        diagnosis = outcome.diagnosis or m365.M365Error("rotation_failed").diagnosis
+        code = _failed(args, diagnosis.to_json(), m365.registration(args.name) if args.json else None)
+        if not args.json:
+            print(f"\nThis failure is recorded with the profile (mailwright m365 show {args.name}); the current "
+                  "certificate stays in use.", file=sys.stderr)
+        return code
+    registration = outcome.registration
     if args.json:
         emit_json({"ok": True, "profile": args.name, "registration": registration.to_json()})
     else:

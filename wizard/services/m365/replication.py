@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,6 +25,10 @@ class WaitPolicy:
     limit_s: float = 300.0  # default 5 minutes
     first_delay_s: float = 2.0
     max_delay_s: float = 30.0
+    # The bound is kept on this clock and the waits go through this sleep: tests pass a clock they drive (shared
+    # with the test identity provider's replication), so no test waits in wall time.
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def delays(self) -> Callable[[], float]:
         delay = self.first_delay_s
@@ -57,7 +61,8 @@ class ReplicationTimeoutError(Exception):
 async def wait_until_ready(attempt: Callable[[], Awaitable[T]], policy: WaitPolicy,
                            on_wait: WaitCallback | None = None) -> T:
     """Runs `attempt` until it stops raising NotReadyError, sleeping with backoff; a tick per second."""
-    started = time.monotonic()
+    clock = policy.clock
+    started = clock()
     next_delay = policy.delays()
     number = 0
     while True:
@@ -66,12 +71,12 @@ async def wait_until_ready(attempt: Callable[[], Awaitable[T]], policy: WaitPoli
             return await attempt()
         except NotReadyError as exc:
             reason = str(exc)
-            left = policy.limit_s - (time.monotonic() - started)
+            left = policy.limit_s - (clock() - started)
             if left <= 0:
-                raise ReplicationTimeoutError(time.monotonic() - started, reason) from None
+                raise ReplicationTimeoutError(clock() - started, reason) from None
             delay = min(next_delay(), left)
-            deadline = time.monotonic() + delay
-            while (remaining := deadline - time.monotonic()) > 0:
+            deadline = clock() + delay
+            while (remaining := deadline - clock()) > 0:
                 if on_wait is not None:
                     on_wait(WaitTick(number, round(remaining + 0.49), round(left - (delay - remaining)), reason))
-                await asyncio.sleep(min(1.0, remaining))
+                await policy.sleep(min(1.0, remaining))

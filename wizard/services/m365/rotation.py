@@ -105,10 +105,15 @@ async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitP
     trial = replace(profile, certificate_path=str(keypair.key_path(name, ".next")))
     say("Waiting until the new certificate can sign in…")
     try:
+        # Entra replicates a new key like a new app (AADSTS700027 for a while): the old key stays until the new
+        # one has signed in.
         await wait_until_ready(lambda: app_is_known(trial), wait or WaitPolicy())
-    except ReplicationTimeoutError as exc:
-        raise M365Error("rotation_failed", detail=f"The new certificate was added but cannot sign in yet "
-                                                  f"({exc.reason}); the old one stays in use.") from None
+    except (ReplicationTimeoutError, OAuthError) as exc:
+        reason = exc.reason if isinstance(exc, ReplicationTimeoutError) else exc.diagnosis.detail or exc.diagnosis.title
+        withdrawn = await _withdraw(endpoints, registration, current, key_id)
+        await asyncio.to_thread(keypair.key_path(name, ".next").unlink, True)
+        raise M365Error("rotation_failed", detail=f"The new certificate was added but could not sign in ({reason}); "
+                                                  f"the old one stays in use{withdrawn}.") from None
     await asyncio.to_thread(os.replace, keypair.key_path(name, ".next"), keypair.key_path(name))
     switched = replace(profile, certificate_thumbprint=fresh.thumbprint)
     await asyncio.to_thread(accounts.save_profile, switched)
@@ -128,6 +133,19 @@ async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitP
     else:
         say("The old certificate was removed.")
     return updated
+
+
+async def _withdraw(endpoints: Endpoints, registration: Registration, current: keypair.KeyPair, key_id: str) -> str:
+    """Takes back a new key that never worked (proof signed by the current key), so the app is left as it was.
+    Returns words to add to the failure ('' when it was taken back)."""
+    try:
+        token = await asyncio.to_thread(_app_token, endpoints, registration.app_id, current)
+        async with Directory(endpoints, token) as directory:
+            await directory.remove_key(registration.application_id, key_id, current.proof(registration.application_id))
+    except (DirectoryError, M365Error) as exc:
+        log.warning("m365 rotation: the unused new key of %s could not be removed: %s", registration.profile, exc)
+        return f"; the unused new certificate could not be removed from the app ({exc}) and expires on its own"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,45 @@ async def rotate_due(now: datetime.datetime | None = None, wait: WaitPolicy | No
         return await _rotate_due(now, wait)
     finally:
         lock.release()
+
+
+async def renew(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitPolicy | None = None,
+                on_step: StepCallback | None = None, now: datetime.datetime | None = None) -> RotationOutcome:
+    """A renewal someone asked for (`m365 rotate`, the main window's Fix…): `rotate`, its failure recorded in the
+    profile's record exactly like an automatic one's. Raises M365Error only when there is nothing to renew (no
+    set-up, no certificate) or another process is renewing right now."""
+    registration = await asyncio.to_thread(record.load, name)
+    if registration is None:
+        raise M365Error("not_set_up", profile=name)
+    if not registration.thumbprint:
+        raise M365Error("rotation_failed", detail=f"Profile '{name}' signs in as its mailbox owner; it has no "
+                                                  "certificate to renew.")
+    lock = SenderLock(data_home() / "m365" / "renewal.lock")
+    if not await asyncio.to_thread(lock.try_acquire):
+        raise M365Error("rotation_failed", detail="Another Mailwright process (the app or serve) is renewing "
+                                                  "certificates right now; try again in a few minutes.")
+    try:
+        outcome = await _rotate_one(name, months, wait, on_step, now)
+    finally:
+        lock.release()
+    if outcome.diagnosis is not None:
+        await asyncio.to_thread(_record_failure, name, outcome.diagnosis, now)
+    return outcome
+
+
+async def _rotate_one(name: str, months: int, wait: WaitPolicy | None, on_step: StepCallback | None,
+                      now: datetime.datetime | None) -> RotationOutcome:
+    try:
+        renewed = await rotate(name, months=months, wait=wait, on_step=on_step, now=now)
+    except M365Error as exc:
+        log.warning("m365 rotation of %s failed: %s", name, exc.diagnosis.title)
+        return RotationOutcome(name, None, exc.diagnosis)
+    except OAuthError as exc:
+        return RotationOutcome(name, None, exc.diagnosis)
+    except (KeyError, OSError, ValueError) as exc:
+        return RotationOutcome(name, None, M365Error("rotation_failed", detail=str(exc)).diagnosis)
+    log.info("m365 rotation of %s: new certificate %s", name, renewed.thumbprint)
+    return RotationOutcome(name, renewed, None)
 
 
 def _record_failure(name: str, diagnosis: Diagnosis, now: datetime.datetime | None) -> None:
@@ -178,21 +235,8 @@ async def _rotate_due(now: datetime.datetime | None, wait: WaitPolicy | None) ->
 async def _rotate_each(now: datetime.datetime | None, wait: WaitPolicy | None) -> list[RotationOutcome]:
     outcomes = []
     for registration in await asyncio.to_thread(record.all_registrations):
-        if not registration.rotation_due(now):
-            continue
-        try:
-            renewed = await rotate(registration.profile, wait=wait, now=now)
-        except M365Error as exc:
-            log.warning("m365 rotation of %s failed: %s", registration.profile, exc.diagnosis.title)
-            outcomes.append(RotationOutcome(registration.profile, None, exc.diagnosis))
-        except OAuthError as exc:
-            outcomes.append(RotationOutcome(registration.profile, None, exc.diagnosis))
-        except (KeyError, OSError, ValueError) as exc:
-            diagnosis = M365Error("rotation_failed", detail=str(exc)).diagnosis
-            outcomes.append(RotationOutcome(registration.profile, None, diagnosis))
-        else:
-            log.info("m365 rotation of %s: new certificate %s", registration.profile, renewed.thumbprint)
-            outcomes.append(RotationOutcome(registration.profile, renewed, None))
+        if registration.rotation_due(now):
+            outcomes.append(await _rotate_one(registration.profile, keypair.DEFAULT_MONTHS, wait, None, now))
     return outcomes
 
 
