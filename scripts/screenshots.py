@@ -129,6 +129,9 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
         draft=replace(microsoft, provider=ProviderKind.GRAPH, auth=AuthMode.CLIENT_SECRET),
         enterprise_object_id=DEMO_OBJECT))
 
+    await shot_m365_setup(shot, WizardState(draft=replace(microsoft, provider=ProviderKind.GRAPH),
+                                            m365_setup_mode="graph-app"))
+
     window = MailwrightWizard(load_saved_accounts(), dns_nameserver=nameserver)
     window.resize(*SCREENSHOT_SIZE)
     window.sender_page.detect_options = {"nameserver": nameserver, "timeout_s": 3.0, "probe_ports": (),
@@ -205,6 +208,44 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
     window.close()
     await shot_main_window(shot)
     return written
+
+
+async def shot_m365_setup(shot: Callable[[Any, str], Any], state: Any) -> None:
+    """"Set it up for me" before the administrator signs in, and after a set-up: the page's own result path fed the
+    steps and the outcome a real `set_up` reports (the tenant's sign-in is not something a screenshot can do, and
+    nothing may reach the keyring here)."""
+    from wizard.app import SCREENSHOT_SIZE
+    from wizard.pages.ids import PageId
+    from wizard.pages.wizard import MailwrightWizard, SavedAccounts
+    from wizard.services import m365
+    from wizard.services.check import CheckReport, Step, StepStatus
+    from wizard.services.m365.record import Grant
+
+    window = MailwrightWizard(SavedAccounts(state), start=PageId.M365_SETUP, autostart_check=False)
+    window.resize(*SCREENSHOT_SIZE)
+    await shot(window, "m365_setup")
+    page = window.m365_setup_page
+    steps = [("sign_in", "Signed in as admin@example.com."),
+             ("tenant", "Tenant Contoso; example.com is verified."),
+             ("certificate", "RSA 3072 key and certificate made (valid 12 months)."),
+             ("application", "Registered \u201cMailwright default (support@example.com)\u201d."),
+             ("grants", "Granted Microsoft Graph Mail.Send (application)."),
+             ("profile", "Profile saved."), ("replication", "The app is known to the sign-in service."),
+             ("check", "The check passed.")]
+    for name, text in steps:
+        page._on_step(name, text)
+    registration = m365.Registration(
+        "default", "graph-app", DEMO_TENANT, "Mailwright default (support@example.com)", DEMO_OBJECT, DEMO_CLIENT,
+        "5f0c2d1e-8a4b-4c7d-9e21-3b6a0f9d8c47", DEMO_USER,
+        grants=(Grant("Microsoft Graph Mail.Send (application)", "x"),),
+        thumbprint="3F9A1C0B7E55D2A4C8E16B90F4D7A2C31E8B5D06", not_after="2027-12-02T02:00:00+00:00")
+
+    async def done() -> m365.SetupResult:
+        return m365.SetupResult(registration, state.profile(), CheckReport([Step("token", StepStatus.PASSED),
+                                                                            Step("send", StepStatus.PASSED)]))
+    await page._finish(done())
+    await shot(window, "m365_setup-done")
+    window.close()
 
 
 async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
