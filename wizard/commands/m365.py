@@ -49,9 +49,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                             "before it expires)")
     setup.add_argument("--json", action="store_true", help="print the result as JSON")
     setup.set_defaults(handler=run_setup)
-    show = actions.add_parser("show", help="what Mailwright created in the tenant for a profile, and the "
-                                           "certificate's expiry")
+    show = actions.add_parser("show", help="the profile's app as it is in the tenant now (an administrator signs in, "
+                                           "read-only), and where it differs from what Mailwright recorded")
     show.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
+    show.add_argument("--offline", action="store_true",
+                      help="print only this computer's record of what was created (no sign-in)")
+    show.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
+    show.add_argument("--admin-client-id", metavar="ID", default="",
+                      help="public client the administrator signs in with (default: Microsoft Graph Command Line "
+                           "Tools)")
     show.add_argument("--json", action="store_true", help="print the result as JSON")
     show.set_defaults(handler=run_show)
     rotate = actions.add_parser("rotate", help="renew the app's certificate now (no administrator needed: the app "
@@ -198,14 +204,26 @@ def run_show(args: argparse.Namespace) -> int:
         return usage_error(str(exc), as_json=args.json)
     if registration is None:
         return _failed(args, m365.M365Error("not_set_up", profile=args.name).diagnosis.to_json(), None)
+    if args.offline:
+        return _show_offline(args, registration)
+    from wizard.commands.m365_show import show_live
+
+    return show_live(args, registration)
+
+
+def _show_offline(args: argparse.Namespace, registration: Registration) -> int:
     if args.json:
-        emit_json({"ok": True, "profile": args.name, "registration": registration.to_json(),
+        emit_json({"ok": True, "profile": args.name, "offline": True, "registration": registration.to_json(),
                    "rotation_due": registration.rotation_due()})
     else:
-        _print_registration(registration)
-        if registration.rotation_due():
-            print(f"\nThe certificate expires within 30 days: mailwright m365 rotate {args.name}")
+        print_record(registration)
     return EXIT_OK
+
+
+def print_record(registration: Registration) -> None:
+    _print_registration(registration)
+    if registration.rotation_due():
+        print(f"\nThe certificate expires within 30 days: mailwright m365 rotate {registration.profile}")
 
 
 def run_rotate(args: argparse.Namespace) -> int:

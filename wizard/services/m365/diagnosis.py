@@ -88,6 +88,15 @@ _WORDS: dict[str, _Words] = {
         "Profile '{profile}' was not set up by Mailwright",
         "There is no record of an app that Mailwright registered for this profile.",
         "Run \u201cmailwright m365 setup {profile} --from ADDRESS --mode ...\u201d first."),
+    "sign_in_impossible": _Words(
+        "No administrator could sign in",
+        "{reason}",
+        "Sign in with --device (the code works on any other device), or use --offline for this computer's record "
+        "alone."),
+    "tenant_changed": _Words(
+        "The app in the tenant no longer matches this computer's record",
+        "{reason}",
+        "Do what each difference says, then run \u201cmailwright check --profile {profile}\u201d."),
     "rotation_failed": _Words(
         "The certificate could not be renewed",
         "{reason}",

@@ -114,6 +114,34 @@ class Directory:
             raise
         return found
 
+    async def _optional(self, step: str, path: str) -> Any:
+        try:
+            return await self._request(step, "GET", path)
+        except DirectoryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def service_principal(self, app_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._optional("Reading the app's service principal",
+                                                            f"/servicePrincipals(appId='{app_id}')")
+        return found
+
+    async def principal(self, object_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._optional("Reading a service principal",
+                                                            f"/servicePrincipals/{object_id}")
+        return found
+
+    async def app_role_assignments(self, principal_id: str) -> list[dict[str, Any]]:
+        found = await self._request("Reading the granted application permissions", "GET",
+                                    f"/servicePrincipals/{principal_id}/appRoleAssignments")
+        return list(found.get("value", []))
+
+    async def delegated_grants(self, principal_id: str) -> list[dict[str, Any]]:
+        found = await self._request("Reading the granted delegated permissions", "GET",
+                                    f"/servicePrincipals/{principal_id}/oauth2PermissionGrants")
+        return list(found.get("value", []))
+
     async def delete_application(self, object_id: str) -> bool:
         """Deletes the app (its service principal and grants go with it). False when it was already gone."""
         try:
