@@ -205,8 +205,11 @@ class MainWindow(QMainWindow):
             self.tray_model.announce(f"Mailwright: {alert.profile}", "; ".join(alert.reasons))
 
     def _rebuild_cards(self, config: Config) -> None:
+        replaced: dict[str, ProfileCard] = {}
         for name in [n for n in self.cards if n not in config.profiles or config.profiles[n] != self.cards[n].profile]:
             card = self.cards.pop(name)
+            if name in config.profiles:
+                replaced[name] = card
             card.tasks.cancel()
             card.hide()
             card.deleteLater()  # its task (if any) is cancelled; the card stays alive until it has ended
@@ -217,10 +220,13 @@ class MainWindow(QMainWindow):
                 card = ProfileCard(profile, self.dns_store, self.cards_box, self.dns_nameserver)
                 card.check_finished.connect(self._on_check_finished)
                 card.dns_finished.connect(lambda _name: self._on_timer())
+                card.renewal_finished.connect(lambda _name, _outcome: self._on_timer())
                 card.test_button.clicked.connect(lambda _=False, n=name: self.open_test_mail(n))
                 card.outbox_button.clicked.connect(lambda _=False: self.open_outbox())
                 card.resume_button.clicked.connect(lambda _=False, n=name: self.resume_profile(n))
                 card.fix_requested.connect(self.fix_profile)
+                if name in replaced:
+                    card.carry_over(replaced[name])
                 self.cards[name] = card
             self.cards_layout.insertWidget(index, self.cards[name])
         self.config = config

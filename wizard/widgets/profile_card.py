@@ -1,6 +1,7 @@
 """One account's card in the main window: state, last success, outbox counts, DNS verdict, token/secret expiry,
 and the buttons to check, send a test mail, open the outbox, see the DNS health, resume held mail, and Fix… (the
-wizard at the page that fixes a failing or paused account)."""
+wizard at the page that fixes a failing or paused account; for a Microsoft 365 certificate whose renewal failed or
+is due, the renewal itself, run here as a cancellable task with its outcome on the card)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,13 @@ from wizard.widgets.colours import problem_style, state_text_style
 if TYPE_CHECKING:
     from wizard.dialogs.dns_health import DnsHealthDialog
     from wizard.services.dns_health import CheckResult, HealthReport
+    from wizard.services.m365 import WaitPolicy
+    from wizard.services.m365.rotation import RotationOutcome
 
 # Problems a wizard page fixes even while the account still sends (a warning, not yet a failure).
 FIXABLE_WARNINGS = frozenset({Issue.NOT_SIGNED_IN, Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED})
+# Problems Fix… solves by renewing the app's certificate now (services.m365.rotation.renew), not in the wizard.
+RENEWABLE = frozenset({Issue.CERTIFICATE_RENEWAL_FAILED, Issue.CERTIFICATE_EXPIRING})
 DNS_PROVIDER_IDS = {ProviderKind.GMAIL: "google", ProviderKind.M365_SMTP: "m365", ProviderKind.GRAPH: "m365"}
 W = TypeVar("W", bound=QWidget)
 
@@ -84,6 +89,7 @@ class ProfileCard(QGroupBox):
     check_finished = Signal(str, object)  # profile name, CheckReport
     fix_requested = Signal(str, object)  # profile name, the PageId of the wizard page that fixes the problem
     dns_finished = Signal(str)  # profile name: its DNS verdict was recorded
+    renewal_finished = Signal(str, object)  # profile name, RotationOutcome (recorded with the profile)
 
     def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
                  dns_nameserver: str | None = None) -> None:
@@ -94,6 +100,7 @@ class ProfileCard(QGroupBox):
         self.tasks = TaskTracker(self)
         self.health: ProfileHealth | None = None
         self.dns_dialog: DnsHealthDialog | None = None
+        self.renewal_wait: WaitPolicy | None = None  # tests shorten the wait for the new key
         named(self, f"profileCard-{profile.name}", f"Account {profile.name}")
         self.setTitle(profile.name)
         self.state_badge = named(QLabel(), "stateLabel", "State")
@@ -127,6 +134,7 @@ class ProfileCard(QGroupBox):
         self.fix_button = self._button("fixButton", "Fix…", "Open the wizard at the page that fixes this account")
         self.fix_button.hide()
         self._check_failure_shown = False  # the activity line already says why the last check failed
+        self._activity_error = False
         self.fix_button.clicked.connect(self._on_fix_clicked)
         self.check_button.clicked.connect(self._on_check_clicked)
         self.dns_button.clicked.connect(self.open_dns)
@@ -184,8 +192,17 @@ class ProfileCard(QGroupBox):
         self.reasons.setText("\n".join(reasons))
         self.reasons.setVisible(bool(reasons) and health.state is not HealthState.OK)
         self.resume_button.setVisible(health.state is HealthState.PAUSED or health.held > 0)
-        self.fix_button.setVisible(health.state in (HealthState.FAILING, HealthState.PAUSED)
+        renewal = self.renews_certificate
+        self.fix_button.setVisible(health.state in (HealthState.FAILING, HealthState.PAUSED) or renewal
                                    or bool(FIXABLE_WARNINGS.intersection(health.issues)))
+        self.fix_button.setToolTip("Renew the app's certificate now" if renewal else "")
+        self.fix_button.setAccessibleName("Renew the certificate now" if renewal
+                                          else "Open the wizard at the page that fixes this account")
+
+    @property
+    def renews_certificate(self) -> bool:
+        """Fix… renews the certificate (its renewal failed or is due) instead of opening the wizard."""
+        return self.health is not None and bool(RENEWABLE.intersection(self.health.issues))
 
     def show_sender_problem(self, diagnosis: Diagnosis | None) -> None:
         """What the running sender currently meets for this account (an unexpected error, a CA file it cannot
@@ -194,14 +211,56 @@ class ProfileCard(QGroupBox):
         self.sender_problem.setVisible(diagnosis is not None)
 
     def _on_fix_clicked(self) -> None:
+        if self.renews_certificate:
+            self._on_renew()
+            return
         code = self.health.diagnosis_code if self.health is not None else ""
         self.fix_requested.emit(self.profile.name, fix_page(self.profile, code))
 
+    @async_slot()
+    async def _on_renew(self) -> None:
+        await self.tasks.run(self.renew())
+
+    async def renew(self) -> RotationOutcome | None:
+        """Renews the certificate now; the outcome is recorded with the profile (as an automatic renewal's) and
+        said on the card. The blocking parts (key generation, msal, the key files) run in worker threads."""
+        from wizard.services.m365 import M365Error
+        from wizard.services.m365.rotation import renew
+
+        self.fix_button.setEnabled(False)
+        self.show_activity("Renewing the certificate…")
+        try:
+            outcome = await renew(self.profile.name, wait=self.renewal_wait,
+                                  on_step=lambda text: self.show_activity(f"Renewing the certificate: {text}"))
+        except asyncio.CancelledError:
+            self.show_activity("Renewal cancelled; the current certificate stays in use.")
+            raise
+        except M365Error as exc:  # nothing to renew, or another process is renewing right now
+            self.show_activity(f"Renewal not started: {exc.diagnosis.title}. {exc.diagnosis.explanation}", error=True)
+            return None
+        finally:
+            self.fix_button.setEnabled(True)
+        if outcome.registration is not None:
+            self.show_activity(f"Certificate renewed: {outcome.registration.thumbprint}, valid until "
+                               f"{outcome.registration.not_after[:10]}.")
+        elif outcome.diagnosis is not None:
+            # The card's reasons then say it in full, from the record (when, the diagnosis, what to do).
+            self.show_activity(f"Renewal failed again: {outcome.diagnosis.explanation}", error=True)
+        self.renewal_finished.emit(self.profile.name, outcome)
+        return outcome
+
     def show_activity(self, text: str, error: bool = False, *, check_failure: bool = False) -> None:
         self._check_failure_shown = check_failure
+        self._activity_error = error
         self.activity.setText(text)
         self.activity.setStyleSheet(problem_style() if error else "")
         self.activity.setVisible(bool(text))
+
+    def carry_over(self, previous: ProfileCard) -> None:
+        """This card replaces `previous` (the profile's settings changed, e.g. a renewal switched its certificate):
+        keep saying what the last action did."""
+        self.show_activity(previous.activity.text(), previous._activity_error,
+                           check_failure=previous._check_failure_shown)
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.progress.setVisible(busy)
