@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from wizard.dialogs.outbox import OutboxDialog, OutboxTestMailDialog
+from wizard.dialogs.outbox import OutboxDialog
+from wizard.dialogs.outbox_test_mail import OutboxTestMailDialog
 from wizard.dialogs.profiles import ProfilesDialog
 from wizard.dialogs.relay_users import RelayUsersDialog
 from wizard.qt_async import TaskTracker, async_slot

@@ -1,44 +1,65 @@
-"""The Outbox window (queued, sending, sent, failed, held; retry/delete/release/export), and the test mail
-that goes through the outbox like the application's mail does.
+"""The Outbox window: the newest messages with what happened to them; retry, delete, release held mail, export.
 
-The window is refreshed by a QTimer poll: each refresh is one small indexed SELECT on a local WAL database
-(readers never wait for the sender's writes), so it stays well under a frame and does not block the loop.
+Every read and write runs on the outbox's database thread (`Outbox.run_async`), never on the GUI thread, whose
+loop also runs the background sender: a tick reads the summaries (no bodies) of the newest `shown` messages and
+the counts per state, and the table model applies only what changed (outbox_model.py). However many messages
+wait, a tick reads the same few hundred rows.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
     QPushButton,
-    QStyle,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 from typing_extensions import override
 
-from wizard.dialogs.send_test import SendTestDialog
+from wizard.dialogs.outbox_model import COLUMNS, OutboxTableModel, local_time
+from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import diagnostics
-from wizard.services.message import build_test_message, envelope_recipients, queue_id
-from wizard.services.model import Profile
-from wizard.services.outbox import MessageState, Outbox, OutboxError, OutboxMessage
-from wizard.services.secret_source import KEYRING
-from wizard.services.submission import QueuedMessage, SubmissionError, asubmit
-from wizard.services.validation import InvalidInputError
+from wizard.services.outbox import Outbox, OutboxError
+from wizard.services.outbox_schema import MessageState, MessageSummary
 
-TEST_MAIL_PRIORITY = 1  # very high: the admin is waiting for it
-FINAL_STATES = (MessageState.SENT, MessageState.FAILED, MessageState.HELD)
+PAGE_ROWS = 200  # rows read per tick; "Show more" adds another page
+_FILTERS = (("All messages", None), ("Queued", MessageState.QUEUED), ("Sending", MessageState.SENDING),
+            ("Sent", MessageState.SENT), ("Failed", MessageState.FAILED), ("Held", MessageState.HELD))
 
-COLUMNS = ("Id", "State", "Priority", "Attempts", "Profile", "Recipients", "Last reply", "Diagnosis")
+
+def details_text(message: MessageSummary) -> str:
+    """Everything known about one message without its body: the full last reply, each recipient's answer,
+    and the diagnosis in plain words."""
+    lines = [f"Message {message.id}  {message.message_id}",
+             f"Account: {message.profile}" + (f" (delivered by {message.delivered_by})"
+                                               if message.delivered_by and message.delivered_by != message.profile
+                                               else ""),
+             f"Envelope sender: {message.envelope_from}",
+             f"Queued at {local_time(message.created_at)}; {message.attempts} attempt(s)"]
+    for address in message.recipients:
+        answer = message.recipient_results.get(address) or ("waiting" if address in message.pending_recipients
+                                                            else "")
+        lines.append(f"To {address}: {answer}" if answer else f"To {address}")
+    if message.last_reply:
+        lines += ["", "Last reply from the server:", message.last_reply]
+    if message.diagnosis_code:
+        diagnosis = diagnostics.make(message.diagnosis_code, detail=message.last_reply)
+        lines += ["", diagnosis.title, diagnosis.explanation, f"Fix: {diagnosis.fix}"]
+    return "\n".join(lines)
 
 
 class OutboxDialog(QDialog):
@@ -47,190 +68,225 @@ class OutboxDialog(QDialog):
         self.setWindowTitle("Outbox")
         self.setObjectName("outboxDialog")
         self.outbox = outbox
-        self.model = QStandardItemModel(0, len(COLUMNS), self)
-        self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.shown = PAGE_ROWS
+        self.tasks = TaskTracker(self)
+        self._reading = False
+        self.model = OutboxTableModel(self)
+
+        self.counts = QLabel()
+        self.counts.setObjectName("outboxCounts")
+        self.counts.setAccessibleName("Messages per state")
+        self.filter = QComboBox()
+        self.filter.setObjectName("outboxFilter")
+        self.filter.setAccessibleName("Show messages")
+        for text, state in _FILTERS:
+            self.filter.addItem(text, state)
+        top = QHBoxLayout()
+        top.addWidget(self.counts, 1)
+        top.addWidget(self.filter)
+
         self.table = QTableView(self)
         self.table.setObjectName("outboxTable")
         self.table.setAccessibleName("Outbox messages")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        buttons = QHBoxLayout()
-        self.retry_button = self._button("retryButton", "Retry", self.retry_selected, buttons)
-        self.delete_button = self._button("deleteButton", "Delete", self.delete_selected, buttons)
-        self.release_button = self._button("releaseButton", "Release held", self.release_held, buttons)
-        self.export_button = self._button("exportButton", "Export .eml…", self._choose_export, buttons)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addLayout(buttons)
-        self.resize(900, 400)
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh)
-        self.timer.start(poll_ms)
-        self.refresh()
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never measures every row's text
+        header.setStretchLastSection(True)
+        for column, width in zip(range(len(COLUMNS)), (140, 200, 170, 170, 65, 65, 140, 260), strict=False):
+            header.resizeSection(column, width)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("outboxDetails")
+        self.details.setAccessibleName("Message details")
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a message to see the server's full reply and what it means.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setSizes([380, 140])
 
-    def _button(self, name: str, text: str, slot: object, layout: QHBoxLayout) -> QPushButton:
+        buttons = QHBoxLayout()
+        self.retry_button = self._button("retryButton", "Retry", buttons)
+        self.delete_button = self._button("deleteButton", "Delete", buttons)
+        self.release_button = self._button("releaseButton", "Release held", buttons)
+        self.export_button = self._button("exportButton", "Export .eml…", buttons)
+        buttons.addStretch(1)
+        self.more_button = self._button("moreButton", "Show more", buttons)
+        self.status = QLabel()
+        self.status.setObjectName("outboxStatus")
+        self.status.setAccessibleName("Outbox action result")
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        self.resize(1100, 600)
+
+        self.retry_button.clicked.connect(self._on_retry)
+        self.delete_button.clicked.connect(self._on_delete)
+        self.release_button.clicked.connect(self._on_release)
+        self.export_button.clicked.connect(self._choose_export)
+        self.more_button.clicked.connect(self._on_more)
+        self.filter.currentIndexChanged.connect(self._on_filter)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.timer = QTimer(self)
+        self.timer.setInterval(poll_ms)
+        self.timer.timeout.connect(self._tick)
+        self.tasks.busy_changed.connect(lambda _busy: self._update_buttons())
+        self._update_buttons()
+
+    def _button(self, name: str, text: str, layout: QHBoxLayout) -> QPushButton:
         button = QPushButton(text, self)
         button.setObjectName(name)
         button.setAccessibleName(text)
-        button.clicked.connect(slot)
         layout.addWidget(button)
         return button
 
-    def refresh(self) -> None:
-        selected = self.selected_id()
-        messages = self.outbox.messages()
-        self.model.setRowCount(0)
-        for message in messages:
-            values = (message.id, message.state.value, message.priority, message.attempts, message.profile,
-                      ", ".join(message.recipients), message.last_reply, message.diagnosis_code)
-            self.model.appendRow([QStandardItem(str(value)) for value in values])
-        if selected is not None:
-            for row, message in enumerate(messages):
-                if message.id == selected:
-                    self.table.selectRow(row)
+    # -- reading ----------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # the app's loop is not running (starting or shutting down): nothing to read into
+        self._on_tick()
+
+    @async_slot()
+    async def _on_tick(self) -> None:
+        if not self._reading:  # a slow disk: skip a tick rather than queue reads behind each other
+            await self.tasks.run(self.refresh())
+
+    async def refresh(self) -> None:
+        """Read the newest summaries and the counts on the database thread, then apply the changes."""
+        self._reading = True
+        try:
+            state = _FILTERS[max(self.filter.currentIndex(), 0)][1]  # Qt hands a StrEnum back as str
+            newest, counts = await self.outbox.run_async(self.outbox.viewer_snapshot, self.shown, state)
+        except OutboxError as exc:
+            self.status.setText(str(exc))
+            return
+        finally:
+            self._reading = False
+        self.model.merge(newest)
+        total = sum(counts.values())
+        words = ", ".join(f"{counts[s]:,} {s.value}" for s in MessageState if counts.get(s))
+        shown = self.model.rowCount()
+        self.counts.setText(f"{total:,} messages: {words}" + (f" (showing the newest {shown:,})"
+                                                              if shown < total else "") if total else
+                            "The outbox is empty.")
+        self.more_button.setVisible(shown >= self.shown)
+        self._show_details()
+
+    def _on_filter(self) -> None:
+        self.shown = PAGE_ROWS
+        self.model.merge([])
+        self._on_tick()
+
+    def _on_more(self) -> None:
+        self.shown += PAGE_ROWS
+        self._on_tick()
+
+    # -- selection --------------------------------------------------------------------------------
+    def selected(self) -> MessageSummary | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.message(rows[0].row()) if rows else None
 
     def selected_id(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows:
-            return None
-        return int(self.model.item(rows[0].row(), 0).text())
+        message = self.selected()
+        return message.id if message is not None else None
 
-    def retry_selected(self) -> None:
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._show_details()
+        self._update_buttons()
+
+    def _show_details(self) -> None:
+        message = self.selected()
+        text = details_text(message) if message is not None else ""
+        if text != self.details.toPlainText():
+            self.details.setPlainText(text)
+
+    def _update_buttons(self) -> None:
+        message = self.selected()
+        busy = self.tasks.busy
+        self.retry_button.setEnabled(not busy and message is not None
+                                     and message.state in {MessageState.FAILED, MessageState.HELD,
+                                                           MessageState.QUEUED})
+        self.delete_button.setEnabled(not busy and message is not None and message.state is not MessageState.SENDING)
+        self.export_button.setEnabled(not busy and message is not None)
+
+    def state_of_row(self, row: int) -> MessageState:
+        return self.model.message(row).state
+
+    # -- actions (on the database thread) ---------------------------------------------------------
+    @async_slot()
+    async def _on_retry(self) -> None:
         message_id = self.selected_id()
         if message_id is not None:
-            try:
-                self.outbox.retry(message_id)
-            except OutboxError:
-                pass  # already sent or sending: the next refresh shows why
-        self.refresh()
+            await self.tasks.run(self._act(f"Message {message_id} is queued again.", self.outbox.retry, message_id))
 
-    def delete_selected(self) -> None:
+    @async_slot()
+    async def _on_delete(self) -> None:
         message_id = self.selected_id()
         if message_id is not None:
-            try:
-                self.outbox.delete(message_id)
-            except OutboxError:
-                pass
-        self.refresh()
+            await self.tasks.run(self._act(f"Message {message_id} was deleted.", self.outbox.delete, message_id))
 
-    def release_held(self) -> None:
-        self.outbox.release()
-        self.refresh()
+    @async_slot()
+    async def _on_release(self) -> None:
+        await self.tasks.run(self.release_held())
 
-    def export_selected(self, path: Path) -> bool:
+    async def release_held(self) -> None:
+        released = await self.outbox.run_async(self.outbox.release)
+        self.status.setText(f"{released} held message(s) queued again." if released else "No message was held.")
+        await self.refresh()
+
+    async def _act(self, done: str, action: object, *args: object) -> None:
+        try:
+            await self.outbox.run_async(action, *args)  # type: ignore[arg-type]
+        except OutboxError as exc:
+            self.status.setText(str(exc))  # e.g. already sent or sending
+        else:
+            self.status.setText(done)
+        await self.refresh()
+
+    async def export_selected(self, path: Path) -> bool:
+        """Write the selected message's bytes, exactly as queued, to `path` (read and written off the loop)."""
         message_id = self.selected_id()
         if message_id is None:
             return False
-        path.write_bytes(self.outbox.get(message_id).raw)
+        try:
+            message = await self.outbox.run_async(self.outbox.get, message_id)
+            await asyncio.to_thread(path.write_bytes, message.raw)
+        except (OutboxError, OSError) as exc:
+            self.status.setText(f"Not exported: {exc}")
+            return False
+        self.status.setText(f"Message {message_id} exported to {path}.")
         return True
 
     def _choose_export(self) -> None:
         if self.selected_id() is None:
             return
-        name, _ = QFileDialog.getSaveFileName(self, "Export message", "message.eml", "E-mail (*.eml)")
-        if name:
-            self.export_selected(Path(name))
+        dialog = QFileDialog(self, "Export message", "message.eml", "E-mail (*.eml)")
+        dialog.setObjectName("exportDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(self._on_export_file)
+        dialog.open()  # never exec(): it would nest an event loop under qasync
 
-    def state_of_row(self, row: int) -> MessageState:
-        return MessageState(self.model.item(row, 1).text())
-
-
-class OutboxTestMailDialog(SendTestDialog):
-    """The send-test dialog, but the message goes through the outbox at priority 1 and the running
-    background sender delivers it; the dialog reports the row's final state, never "sent" before the
-    server accepted the message."""
-
-    outcome = Signal(str)  # the final MessageState value, or "cancelled"
-
-    def __init__(self, profile: Profile, outbox: Outbox, wake: Callable[[], None] = lambda: None,
-                 parent: QWidget | None = None, poll_s: float = 0.2,
-                 is_sending: Callable[[], bool] = lambda: True) -> None:
-        super().__init__(profile, KEYRING, parent)  # never used: the background sender signs in
-        self.outbox = outbox
-        self.wake = wake
-        self.is_sending = is_sending
-        self.poll_s = poll_s
-        self.queued: QueuedMessage | None = None
-        self.setWindowTitle(f"Send test mail through '{profile.name}'")
-        self.status.setText("The message goes through the outbox (priority 1), like your application's mail: "
-                            "the background sender delivers it and this window shows the server's answer.")
+    @async_slot(str)
+    async def _on_export_file(self, name: str) -> None:
+        await self.tasks.run(self.export_selected(Path(name)))
 
     @override
-    async def _send(self) -> None:
-        self.diagnosis.show_diagnosis(None)
-        self._show_outcome(None, "")
-        try:
-            message = await asyncio.to_thread(build_test_message, self.mail())
-        except InvalidInputError as exc:
-            self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, str(exc))
-            self.send_finished.emit(False)
-            return
-        recipients = envelope_recipients(message)
-        try:
-            self.queued = await asubmit(message, config=None, outbox=self.outbox, profile=self.profile,
-                                        envelope_from=self.profile.from_address, recipients=recipients,
-                                        priority=TEST_MAIL_PRIORITY)
-        except SubmissionError as exc:
-            self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not queued: {exc}")
-            self.send_finished.emit(False)
-            return
-        self.wake()
-        self.status.setText(f"Queued as message {self.queued.id} (priority 1); waiting for the background sender to "
-                            f"deliver it to {', '.join(recipients)}…")
-        try:
-            final = await self._wait_final(self.queued.id)
-        except asyncio.CancelledError:
-            self.status.setText(f"Stopped waiting. Message {self.queued.id} stays in the outbox and is still "
-                                "delivered; the Outbox window shows what happens to it.")
-            self.outcome.emit("cancelled")
-            self.send_finished.emit(False)
-            raise
-        self._show_final(final)
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.timer.isActive():  # read while shown only: a hidden window costs the loop nothing
+            self.timer.start()
+            self._tick()
 
-    async def _wait_final(self, row_id: int) -> OutboxMessage:
-        announced = ""
-        while True:
-            current = await asyncio.to_thread(self.outbox.get, row_id)
-            if current.state in FINAL_STATES:
-                return current
-            waiting = await self._why_waiting(current)
-            if waiting and waiting != announced:
-                announced = waiting
-                self.status.setText(waiting)
-            await asyncio.sleep(self.poll_s)
-
-    async def _why_waiting(self, current: OutboxMessage) -> str:
-        """Why a queued message is not sent yet, in plain words ("" while it is simply next in line)."""
-        if current.state is not MessageState.QUEUED:
-            return ""
-        if not self.is_sending():
-            return (f"Message {current.id} is queued, but sending is paused: it is sent when you click "
-                    "Start sending (main window or tray menu).")
-        paused = await self.outbox.run_async(self.outbox.paused_profiles)
-        if self.profile.name in paused:
-            return (f"Message {current.id} is queued, but the account is paused after a sign-in failure "
-                    f"({paused[self.profile.name].reply}): fix it and press Resume.")
-        if current.attempts and current.last_reply:
-            return f"Attempt {current.attempts} got a temporary error; the sender retries later: {current.last_reply}"
-        return ""
-
-    def _show_final(self, message: OutboxMessage) -> None:
-        if message.state is MessageState.SENT:
-            lines = [f"The server accepted the message: {message.last_reply}"]
-            queued = queue_id(message.last_reply)
-            if queued:
-                lines.append(f"Queue id: {queued} (quote it if you ask the provider where the message went)")
-            lines.append(f"Message-ID: {message.message_id}")
-            refused = {a: r for a, r in message.recipient_results.items() if not r.startswith("2")}
-            lines.extend(f"Refused recipient {address}: {why}" for address, why in refused.items())
-            self._show_outcome(QStyle.StandardPixmap.SP_DialogApplyButton, "\n".join(lines))
-        else:
-            text = ("The message was not sent." if message.state is MessageState.FAILED else
-                    "The message is held: the account's sign-in failed. It is kept and sent once the account is "
-                    "fixed and resumed.")
-            self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxCritical, text)
-            code = message.diagnosis_code or "unknown"
-            self.diagnosis.show_diagnosis(diagnostics.make(code, detail=message.last_reply))
-        self.outcome.emit(message.state.value)
-        self.send_finished.emit(message.state is MessageState.SENT)
+    @override
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.timer.stop()
+        self.tasks.cancel()
+        super().hideEvent(event)

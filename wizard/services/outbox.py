@@ -42,6 +42,7 @@ from wizard.services.outbox_schema import (
     MessageSummary,
     OutboxMessage,
     ProfilePause,
+    header_summary,
     migrate,
     row_to_message,
     row_to_summary,
@@ -94,25 +95,30 @@ class _NewRow:
     raw: bytes
     now: float
     relay_user: str = ""
+    subject: str = ""
+    header_from: str = ""
 
     def params(self) -> tuple[object, ...]:
         rcpts = json.dumps(list(self.recipients))
         return (self.message_id, self.profile, self.priority, self.envelope_from, rcpts, rcpts, self.raw,
-                MessageState.QUEUED.value, self.now, self.now, self.now, self.relay_user)
+                MessageState.QUEUED.value, self.now, self.now, self.now, self.relay_user, self.subject,
+                self.header_from)
 
     def message(self, row_id: int) -> OutboxMessage:
         return OutboxMessage(id=row_id, message_id=self.message_id, profile=self.profile, priority=self.priority,
                              envelope_from=self.envelope_from, recipients=self.recipients,
                              pending_recipients=self.recipients, raw=self.raw, state=MessageState.QUEUED,
                              attempts=0, created_at=self.now, first_attempt_at=None, next_attempt_at=self.now,
-                             last_reply="", diagnosis_code="", recipient_results={})
+                             last_reply="", diagnosis_code="", recipient_results={}, subject=self.subject,
+                             header_from=self.header_from)
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
 
 _INSERT = ("INSERT INTO messages (message_id, profile, priority, envelope_from, recipients, pending_recipients,"
-           " raw, state, created_at, next_attempt_at, updated_at, relay_user) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+           " raw, state, created_at, next_attempt_at, updated_at, relay_user, subject, header_from)"
+           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
@@ -207,7 +213,8 @@ class Outbox:
         if not rcpts:
             raise OutboxError("The message has no recipients.")
         raw, message_id = ensure_message_id(raw, sender.rpartition("@")[2])
-        return _NewRow(message_id, profile, priority, sender, tuple(rcpts), raw, self.clock(), relay_user)
+        return _NewRow(message_id, profile, priority, sender, tuple(rcpts), raw, self.clock(), relay_user,
+                       *header_summary(raw))
 
     def enqueue(self, message: EmailMessage | bytes, *, profile: str, envelope_from: str | None = None,
                 recipients: Sequence[str] | None = None, priority: int = DEFAULT_PRIORITY,
@@ -493,6 +500,11 @@ class Outbox:
             rows = connection.execute(f"SELECT {SUMMARY_COLUMNS} FROM messages {where} ORDER BY id DESC LIMIT ?",
                                       [*params, limit]).fetchall()
         return [row_to_summary(row) for row in rows]
+
+    def viewer_snapshot(self, limit: int, state: MessageState | None = None,
+                        ) -> tuple[list[MessageSummary], dict[MessageState, int]]:
+        """What the outbox window shows each tick: the newest `limit` summaries (of one state) and the counts."""
+        return self.summaries(limit=limit, state=state), self.counts()
 
     def counts(self) -> dict[MessageState, int]:
         with self._connect() as connection:

@@ -6,7 +6,9 @@ written by an older Mailwright opens with every message intact.
 
 from __future__ import annotations
 
+import email.header
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,7 +34,9 @@ CREATE TABLE IF NOT EXISTS messages (
     diagnosis_code TEXT NOT NULL DEFAULT '',
     recipient_results TEXT NOT NULL DEFAULT '{}',
     updated_at REAL NOT NULL,
-    delivered_by TEXT NOT NULL DEFAULT ''
+    delivered_by TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    header_from TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_due ON messages (state, priority, next_attempt_at);
 -- Newest first per state (`queue list --state`, the viewer's filter) and the counts per state, without the bodies.
@@ -52,6 +56,9 @@ CREATE TABLE IF NOT EXISTS paused_profiles (
 COLUMN_MIGRATIONS = (
     ("delivered_by", "TEXT NOT NULL DEFAULT ''"),
     ("relay_user", "TEXT NOT NULL DEFAULT ''"),  # the signed-in relay user who submitted it
+    # What the outbox window lists without reading bodies; "" for mail queued by an older Mailwright.
+    ("subject", "TEXT NOT NULL DEFAULT ''"),
+    ("header_from", "TEXT NOT NULL DEFAULT ''"),
 )
 
 
@@ -100,6 +107,8 @@ class MessageSummary:
     diagnosis_code: str
     recipient_results: dict[str, str]
     delivered_by: str = ""  # the profile that delivered it (differs from `profile` after a fallback)
+    subject: str = ""  # the Subject and From headers, decoded, as queued
+    header_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class OutboxMessage(MessageSummary):
 # Every column but the body, for reading summaries of many rows without loading megabytes of mail.
 SUMMARY_COLUMNS = ("id, message_id, profile, priority, envelope_from, recipients, pending_recipients, state, attempts,"
                    " created_at, first_attempt_at, next_attempt_at, last_reply, diagnosis_code, recipient_results,"
-                   " delivered_by")
+                   " delivered_by, subject, header_from")
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,29 @@ def _summary_fields(row: sqlite3.Row) -> dict[str, Any]:
             "attempts": row["attempts"], "created_at": row["created_at"], "first_attempt_at": row["first_attempt_at"],
             "next_attempt_at": row["next_attempt_at"], "last_reply": row["last_reply"],
             "diagnosis_code": row["diagnosis_code"], "recipient_results": json.loads(row["recipient_results"]),
-            "delivered_by": row["delivered_by"]}
+            "delivered_by": row["delivered_by"], "subject": row["subject"], "header_from": row["header_from"]}
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_SUMMARY_HEADERS = {name: re.compile(rb"^" + name + rb":[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
+                    for name in (b"Subject", b"From")}
+
+
+def header_summary(raw: bytes) -> tuple[str, str]:
+    """The decoded Subject and From of a raw message (searched in its header block only: the body is not parsed)."""
+    end = _HEADER_END.search(raw)
+    limit = end.start() if end else len(raw)
+    values = []
+    for pattern in _SUMMARY_HEADERS.values():
+        found = pattern.search(raw, 0, limit)
+        text = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+        if "=?" in text:  # RFC 2047 encoded words
+            try:
+                text = str(email.header.make_header(email.header.decode_header(text)))
+            except (ValueError, LookupError):
+                pass  # shown as written
+        values.append(text[:300])
+    return values[0], values[1]
 
 
 def row_to_summary(row: sqlite3.Row) -> MessageSummary:
