@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
         for dialog in (self.outbox_dialog, self.profiles_dialog, *self.test_dialogs):
             if dialog is not None:
                 dialog.close()
+        if self.outbox_dialog is not None:
+            await self.outbox_dialog.stopped()  # its reading task ends on this loop, not after it
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:

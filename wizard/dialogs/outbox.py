@@ -9,9 +9,10 @@ wait, a tick reads the same few hundred rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +42,19 @@ _FILTERS = (("All messages", None), ("Queued", MessageState.QUEUED), ("Sending",
             ("Sent", MessageState.SENT), ("Failed", MessageState.FAILED), ("Held", MessageState.HELD))
 
 
+def recipient_status(message: MessageSummary, address: str) -> str:
+    """What became of one recipient: the server's answer to it, else what the message's state says."""
+    answer = message.recipient_results.get(address)
+    if answer:
+        return answer
+    if message.state is MessageState.FAILED:
+        return "not delivered (see the reply below)"
+    if address not in message.pending_recipients:
+        return ""
+    return {MessageState.SENDING: "sending now", MessageState.HELD: "held with the message"}.get(message.state,
+                                                                                                "waiting")
+
+
 def details_text(message: MessageSummary) -> str:
     """Everything known about one message without its body: the full last reply, each recipient's answer,
     and the diagnosis in plain words."""
@@ -51,8 +65,7 @@ def details_text(message: MessageSummary) -> str:
              f"Envelope sender: {message.envelope_from}",
              f"Queued at {local_time(message.created_at)}; {message.attempts} attempt(s)"]
     for address in message.recipients:
-        answer = message.recipient_results.get(address) or ("waiting" if address in message.pending_recipients
-                                                            else "")
+        answer = recipient_status(message, address)
         lines.append(f"To {address}: {answer}" if answer else f"To {address}")
     if message.last_reply:
         lines += ["", "Last reply from the server:", message.last_reply]
@@ -69,8 +82,10 @@ class OutboxDialog(QDialog):
         self.setObjectName("outboxDialog")
         self.outbox = outbox
         self.shown = PAGE_ROWS
-        self.tasks = TaskTracker(self)
-        self._reading = False
+        self.poll_s = poll_ms / 1000
+        self.tasks = TaskTracker(self)  # the actions (retry, delete, release, export)
+        self._poller: asyncio.Task[None] | None = None  # reads while the window is shown
+        self._wake: asyncio.Event | None = None
         self.model = OutboxTableModel(self)
 
         self.counts = QLabel()
@@ -133,9 +148,6 @@ class OutboxDialog(QDialog):
         self.more_button.clicked.connect(self._on_more)
         self.filter.currentIndexChanged.connect(self._on_filter)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
-        self.timer = QTimer(self)
-        self.timer.setInterval(poll_ms)
-        self.timer.timeout.connect(self._tick)
         self.tasks.busy_changed.connect(lambda _busy: self._update_buttons())
         self._update_buttons()
 
@@ -147,29 +159,61 @@ class OutboxDialog(QDialog):
         return button
 
     # -- reading ----------------------------------------------------------------------------------
-    def _tick(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # the app's loop is not running (starting or shutting down): nothing to read into
-        self._on_tick()
+    @property
+    def reading(self) -> bool:
+        return self._poller is not None and not self._poller.done()
 
-    @async_slot()
-    async def _on_tick(self) -> None:
-        if not self._reading:  # a slow disk: skip a tick rather than queue reads behind each other
-            await self.tasks.run(self.refresh())
+    def start_reading(self) -> None:
+        """Read now and then every `poll_s` while shown, in one task on the running loop (none: nothing to do)."""
+        if self.reading:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # shown before the app's loop runs: showEvent comes again when it is
+        self._wake = asyncio.Event()
+        self._poller = loop.create_task(self._poll(), name="outbox viewer")
+        self._poller.add_done_callback(self._poll_ended)
+
+    def stop_reading(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def stopped(self) -> None:
+        """Until the reading task has ended (after `stop_reading` or a hide): nothing of it outlives the loop."""
+        self.stop_reading()
+        if self._poller is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+
+    def _poll_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # a bug: to the app's error report
+            task.get_loop().call_exception_handler({"message": "The outbox window stopped reading",
+                                                    "exception": task.exception(), "task": task})
+
+    def _read_now(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _poll(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            await self.refresh()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
     async def refresh(self) -> None:
         """Read the newest summaries and the counts on the database thread, then apply the changes."""
-        self._reading = True
+        view = (_FILTERS[max(self.filter.currentIndex(), 0)][1], self.shown)  # Qt hands a StrEnum back as str
         try:
-            state = _FILTERS[max(self.filter.currentIndex(), 0)][1]  # Qt hands a StrEnum back as str
-            newest, counts = await self.outbox.run_async(self.outbox.viewer_snapshot, self.shown, state)
+            newest, counts = await self.outbox.run_async(self.outbox.viewer_snapshot, view[1], view[0])
         except OutboxError as exc:
             self.status.setText(str(exc))
             return
-        finally:
-            self._reading = False
+        if view != (_FILTERS[max(self.filter.currentIndex(), 0)][1], self.shown):
+            return  # the filter or the page changed while reading: the read that follows shows it
         self.model.merge(newest)
         total = sum(counts.values())
         words = ", ".join(f"{counts[s]:,} {s.value}" for s in MessageState if counts.get(s))
@@ -183,11 +227,11 @@ class OutboxDialog(QDialog):
     def _on_filter(self) -> None:
         self.shown = PAGE_ROWS
         self.model.merge([])
-        self._on_tick()
+        self._read_now()
 
     def _on_more(self) -> None:
         self.shown += PAGE_ROWS
-        self._on_tick()
+        self._read_now()
 
     # -- selection --------------------------------------------------------------------------------
     def selected(self) -> MessageSummary | None:
@@ -281,12 +325,10 @@ class OutboxDialog(QDialog):
     @override
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self.timer.isActive():  # read while shown only: a hidden window costs the loop nothing
-            self.timer.start()
-            self._tick()
+        self.start_reading()  # read while shown only: a hidden window costs the loop nothing
 
     @override
     def hideEvent(self, event: QHideEvent) -> None:
-        self.timer.stop()
+        self.stop_reading()
         self.tasks.cancel()
         super().hideEvent(event)
