@@ -31,7 +31,7 @@ from wizard.services.transports.base import (
     SendResult,
     TokenCredential,
 )
-from wizard.services.transports.smtp_errors import EXPECTED, describe_certificate_error, tls_context
+from wizard.services.transports.smtp_errors import EXPECTED, atls_context, describe_certificate_error, tls_context
 from wizard.services.transports.smtp_errors import translate as translate_error
 from wizard.services.validation import is_loopback
 
@@ -93,7 +93,7 @@ class SmtpTransport(OpensAsContext):
         """TCP connect (and the TLS handshake for implicit TLS); returns the server's greeting. A security mode
         that does not match the port is named within seconds (tls_mode_mismatch), in both directions."""
         s = self.settings
-        context = tls_context(s.ca_file) if s.security is not Security.NONE else None
+        context = await atls_context(s.ca_file) if s.security is not Security.NONE else None
         self._smtp = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout_s,
                                      use_tls=s.security is Security.TLS, start_tls=False, tls_context=context)
         try:
@@ -124,7 +124,7 @@ class SmtpTransport(OpensAsContext):
             done, _ = await asyncio.wait({connecting}, timeout=s.banner_wait_s)
             if not done:
                 probe = asyncio.ensure_future(smtp_mode.speaks_tls(
-                    s.host, s.port, context or tls_context(), min(smtp_mode.PROBE_TIMEOUT_S, s.timeout_s)))
+                    s.host, s.port, context or await atls_context(), min(smtp_mode.PROBE_TIMEOUT_S, s.timeout_s)))
                 racing: list[asyncio.Future[Any]] = [connecting, probe]
                 finished, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
                 if connecting not in finished and probe.result():

@@ -7,8 +7,11 @@ as `internal_error`.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
 import ssl
+import threading
 
 import aiosmtplib
 
@@ -42,10 +45,43 @@ _STAGE_BY_EXCEPTION: tuple[tuple[type[aiosmtplib.SMTPResponseException], Stage],
 )
 
 
+# Verified contexts, built once per CA file (and again when the file changes). Loading the system store costs
+# 40-60 ms of CPU: paid on the event loop for every connection attempt, it stalled the app's window each time the
+# sender retried an account (benchmarks/responsiveness.py --queued). A context is only read once configured, so
+# connections share it, as aiosmtplib and httpx allow.
+_CONTEXTS: dict[tuple[str, int, int], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+_CONTEXTS_KEPT = 16
+
+
+def _context_key(ca_file: str) -> tuple[str, int, int] | None:
+    if not ca_file:
+        return ("", 0, 0)
+    try:
+        info = os.stat(ca_file)
+    except OSError:
+        return None  # not cached: building the context names the problem
+    return (ca_file, info.st_mtime_ns, info.st_size)
+
+
+def _cached_context(ca_file: str) -> ssl.SSLContext | None:
+    key = _context_key(ca_file)
+    if key is None:
+        return None
+    with _CONTEXTS_LOCK:
+        return _CONTEXTS.get(key)
+
+
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
     """Verified TLS (1.2+). A custom CA file replaces the system store, it never disables checks.
     A CA file that is missing, unreadable or not PEM raises `TransportError(ca_file_unreadable)`: the account's
     settings are wrong, so its mail is held; other profiles are not affected."""
+    key = _context_key(ca_file)
+    if key is not None:
+        with _CONTEXTS_LOCK:
+            cached = _CONTEXTS.get(key)
+        if cached is not None:
+            return cached
     try:
         context = ssl.create_default_context(cafile=ca_file or None)
     except (OSError, ValueError) as exc:  # FileNotFoundError, PermissionError, ssl.SSLError (no PEM inside)
@@ -54,7 +90,18 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
         raise TransportError(diagnostics.make(DiagnosisCode.CA_FILE_UNREADABLE, reason=reason, detail=reason),
                              Scope.ACCOUNT, stage=Stage.TLS) from exc
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if key is not None:
+        with _CONTEXTS_LOCK:
+            if len(_CONTEXTS) >= _CONTEXTS_KEPT:
+                _CONTEXTS.clear()  # CA files edited again and again: start over rather than grow
+            _CONTEXTS[key] = context
     return context
+
+
+async def atls_context(ca_file: str = "") -> ssl.SSLContext:
+    """`tls_context` for the event loop: one not built yet is built on a worker thread."""
+    cached = _cached_context(ca_file)
+    return cached if cached is not None else await asyncio.to_thread(tls_context, ca_file)
 
 
 def root_cause(exc: BaseException) -> BaseException:
