@@ -272,17 +272,22 @@ def assess(config: Config, stats: Mapping[str, ProfileStats], *, now: float,
             for name, profile in config.profiles.items()]
 
 
+def _m365_registrations() -> dict[str, Registration]:
+    # imported here, on the worker thread: the m365 package brings msal and the OAuth code (~150 ms, first time)
+    from wizard.services.m365.record import readable_registrations
+
+    return readable_registrations()
+
+
 async def load_health(config: Config, outbox: Outbox, *, failed_checks: Mapping[str, Diagnosis] | None = None,
                       dns_store: DnsVerdictStore | None = None, now: float | None = None,
                       needs_sign_in: Set[str] = frozenset()) -> list[ProfileHealth]:
     """Read the outbox (stats, paused profiles), the DNS verdicts and the Microsoft 365 records off the event loop,
     then assess."""
-    from wizard.services.m365.record import readable_registrations
-
     stats = await asyncio.to_thread(read_profile_stats, outbox.path)
     paused = await outbox.run_async(outbox.paused_profiles)
     verdicts = await asyncio.to_thread((dns_store or DnsVerdictStore()).load)
-    registrations = await asyncio.to_thread(readable_registrations)
+    registrations = await asyncio.to_thread(_m365_registrations)
     return assess(config, stats, now=time.time() if now is None else now, paused=paused,
                   failed_checks=failed_checks, dns=verdicts, needs_sign_in=needs_sign_in, m365=registrations)
 
