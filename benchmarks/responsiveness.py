@@ -367,7 +367,7 @@ def outbox_viewer(queued: int, body_kb: int) -> int:
         app.setQuitOnLastWindowClosed(False)  # closing the windows at the end must not stop the loop early
         collector = MainThreadGarbageCollector(app)
         try:
-            phases = qasync.run(viewer.measure(StallMeter(), home))
+            phases = qasync.run(viewer.measure(StallMeter(), home, collector))
         finally:
             collector.stop()
     worst = 0.0
