@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from tests.fixtures.waiting import eventually
 from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.dialogs.outbox import OutboxDialog
-from wizard.dialogs.outbox_model import COLUMNS, local_time
+from wizard.dialogs.outbox_model import COLUMNS, local_time, table_time
 from wizard.services import diagnostics
 from wizard.services.outbox import Outbox, OutboxMessage
 from wizard.services.outbox_schema import MessageState, header_summary
@@ -87,12 +87,14 @@ async def test_rows_show_time_subject_sender_recipient_state_attempts_and_the_di
         queued = outbox.get(first)
         assert [opened.model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))] == [
             "Queued at", "Subject", "From", "To", "State", "Attempts", "Next attempt", "Last reply", "Diagnosis"]
-        assert cell(opened, 0, "Queued at") == local_time(queued.created_at)
+        assert cell(opened, 0, "Queued at") == table_time(queued.created_at)
+        queued_at = opened.model.index(0, COLUMNS.index("Queued at"))
+        assert opened.model.data(queued_at, Qt.ItemDataRole.ToolTipRole) == local_time(queued.created_at)
         assert cell(opened, 0, "Subject") == "Reçu"
         assert cell(opened, 0, "From") == "Example Shop <app@example.com>"
         assert (cell(opened, 0, "To"), cell(opened, 0, "State"), cell(opened, 0, "Attempts")) == (
             "a@example.net", "queued", "0")
-        assert cell(opened, 0, "Next attempt") == local_time(queued.next_attempt_at)
+        assert cell(opened, 0, "Next attempt") == table_time(queued.next_attempt_at)
 
         outbox.hold_profile("main", AUTH_REPLY, "auth_failed")
         await eventually(lambda: opened.state_of_row(0) is MessageState.HELD, "the held state")

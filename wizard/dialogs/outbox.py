@@ -58,7 +58,9 @@ def recipient_status(message: MessageSummary, address: str) -> str:
 def details_text(message: MessageSummary) -> str:
     """Everything known about one message without its body: the full last reply, each recipient's answer,
     and the diagnosis in plain words."""
-    lines = [f"Message {message.id}  {message.message_id}",
+    lines = [f"Subject: {message.subject}" if message.subject else "(no subject)",
+             *([f"From: {message.header_from}"] if message.header_from else []),
+             f"Message {message.id}  {message.message_id}",
              f"Account: {message.profile}" + (f" (delivered by {message.delivered_by})"
                                                if message.delivered_by and message.delivered_by != message.profile
                                                else ""),
@@ -67,11 +69,11 @@ def details_text(message: MessageSummary) -> str:
     for address in message.recipients:
         answer = recipient_status(message, address)
         lines.append(f"To {address}: {answer}" if answer else f"To {address}")
-    if message.last_reply:
-        lines += ["", "Last reply from the server:", message.last_reply]
-    if message.diagnosis_code:
+    if message.diagnosis_code:  # what it means first: the pane is short, the reply can be long
         diagnosis = diagnostics.make(message.diagnosis_code, detail=message.last_reply)
         lines += ["", diagnosis.title, diagnosis.explanation, f"Fix: {diagnosis.fix}"]
+    if message.last_reply:
+        lines += ["", "Last reply from the server:", message.last_reply]
     return "\n".join(lines)
 
 
@@ -112,7 +114,7 @@ class OutboxDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never measures every row's text
         header.setStretchLastSection(True)
-        for column, width in zip(range(len(COLUMNS)), (140, 200, 170, 170, 65, 65, 140, 260), strict=False):
+        for column, width in zip(range(len(COLUMNS)), (105, 150, 155, 140, 55, 70, 105, 175), strict=False):
             header.resizeSection(column, width)
         self.details = QPlainTextEdit()
         self.details.setObjectName("outboxDetails")
@@ -122,7 +124,7 @@ class OutboxDialog(QDialog):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)
-        splitter.setSizes([380, 140])
+        splitter.setSizes([330, 190])
 
         buttons = QHBoxLayout()
         self.retry_button = self._button("retryButton", "Retry", buttons)

@@ -36,6 +36,12 @@ def local_time(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
 
 
+def table_time(timestamp: float | None) -> str:
+    """Month, day and time (the year is in the tooltip and the details): the table stays narrow enough to show
+    the diagnosis column."""
+    return time.strftime("%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
+
+
 def one_line(text: str, limit: int = REPLY_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
@@ -44,9 +50,9 @@ def one_line(text: str, limit: int = REPLY_CHARS) -> str:
 def cells(message: MessageSummary) -> tuple[str, ...]:
     """What each column shows for one message."""
     waiting = message.state in {MessageState.QUEUED, MessageState.HELD}
-    return (local_time(message.created_at), message.subject, message.header_from or message.envelope_from,
+    return (table_time(message.created_at), message.subject, message.header_from or message.envelope_from,
             ", ".join(message.recipients), _STATE_WORDS[message.state], str(message.attempts),
-            local_time(message.next_attempt_at) if waiting and message.state is MessageState.QUEUED else "",
+            table_time(message.next_attempt_at) if waiting and message.state is MessageState.QUEUED else "",
             one_line(message.last_reply), diagnosis_title(message.diagnosis_code))
 
 
@@ -70,9 +76,20 @@ class OutboxTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._cells[index.row()][index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == COLUMNS.index("Last reply"):
-            return self.messages[index.row()].last_reply or None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(index.row(), index.column())
         return None
+
+    def _tooltip(self, row: int, column: int) -> str | None:
+        message, text = self.messages[row], self._cells[row][column]
+        name = COLUMNS[column]
+        if name == "Queued at":
+            return local_time(message.created_at)
+        if name == "Next attempt":
+            return local_time(message.next_attempt_at) if text else None
+        if name == "Last reply":
+            return message.last_reply or None
+        return text or None  # the whole text of a cell the column cuts short
 
     @override
     def headerData(self, section: int, orientation: Qt.Orientation,
