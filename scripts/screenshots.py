@@ -296,9 +296,42 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
         await window.refresh()
         await window.service_panel.refresh()
         await shot(window, "main")
+        await shot_outbox(window, outbox, shot)
     finally:
         await window.shutdown()
         window.close()
+
+
+async def shot_outbox(window: Any, outbox: Any, shot: Callable[[Any, str], Any]) -> None:
+    """The Outbox window with sent, queued, failed and held mail; the failed message selected (its details)."""
+    from email.message import EmailMessage
+
+    def queue(to: str, subject: str, priority: int = 3) -> int:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = f"Example Support <{DEMO_USER}>", to, subject
+        message.set_content("Your order has shipped.")
+        return int(outbox.enqueue(message, profile="support", priority=priority).id)
+
+    failed = queue("nobody@example.net", "Your order has shipped", priority=1)  # claimed before the queued one
+    claimed = outbox.claim("support")
+    assert claimed is not None and claimed.id == failed
+    outbox.mark_failed(failed, "550 5.1.1 <nobody@example.net>: Recipient address rejected: User unknown in "
+                       "virtual mailbox table", "recipient_rejected")
+    queue("billing@example.org", "Invoice 2026-0412")
+    held = outbox.enqueue(b"From: alerts@example.com\r\nTo: ops@example.com\r\nSubject: Disk almost full\r\n\r\n"
+                          b"92 %\r\n", profile="alerts", envelope_from="alerts@example.com",
+                          recipients=["ops@example.com"])
+    outbox.hold_profile("alerts", "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria "
+                        "to be authenticated successfully", "auth_failed")
+    assert outbox.get(held.id).state.value == "held"
+    dialog = window.open_outbox()
+    dialog.resize(1100, 600)
+    await dialog.refresh()
+    row = dialog.model.row_of(failed)
+    assert row is not None
+    dialog.table.selectRow(row)
+    await shot(dialog, "outbox")
+    dialog.close()
 
 
 def dark_palette() -> Any:
