@@ -54,13 +54,15 @@ async def measure(meter: Any, home: Path, collector: Any) -> dict[str, Any]:
     from wizard.app_loop import warm_up
     from wizard.main_window import MainWindow
     from wizard.services.alerts import AlertDispatcher
+    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery
-    from wizard.services.config import ConfigStore
-    from wizard.services.outbox import Outbox
+    from wizard.services.idle_connections import KEEP_IDLE_S
 
-    store = ConfigStore(home)
-    outbox = await asyncio.to_thread(Outbox, home / "outbox.sqlite3")
-    delivery = BackgroundDelivery(outbox, store.load, config_home=store.home)
+    # as wizard.app_loop._open_main_window: the composition root, its outbox and the app's sender
+    services = await asyncio.to_thread(Services.open, home)
+    store, outbox = services.store, services.outbox
+    delivery = BackgroundDelivery(outbox, store.load, sender=services.sender(keep_idle_s=KEEP_IDLE_S),
+                                  config_home=store.home)
     phases: dict[str, Any] = {}
     state: dict[str, Any] = {}
     meter.start()
