@@ -5,6 +5,8 @@ connection, so the running background sender keeps retrying and everything stays
 Phases, each measured by responsiveness.StallMeter (a 5 ms QTimer on the app's loop; a stall is how late a tick
 came):
 
+- idle:     3 s with nothing on the loop but the meter (the baseline: what the machine's load alone costs);
+
 - open:     the main window is built, shown and refreshed as the app does, then the outbox viewer is opened and
             its first read applied;
 - steady:   10 s with both open: the viewer reads every second, the main window refreshes, the sender retries;
@@ -66,6 +68,11 @@ async def measure(meter: Any, home: Path, collector: Any) -> dict[str, Any]:
     phases: dict[str, Any] = {}
     state: dict[str, Any] = {}
     meter.start()
+
+    async def idle() -> None:  # the baseline: only the meter's timer on this loop, on this machine, now
+        await asyncio.sleep(3.0)
+
+    phases["idle"] = await meter.phase(idle)
     # as wizard.app_loop._open_app: the warm-up (imports, then gc.freeze of the long-lived heap) runs beside the
     # opening of the main window
     warming = asyncio.create_task(warm_up(collector))
