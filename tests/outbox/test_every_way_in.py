@@ -37,7 +37,7 @@ from wizard.services.relay import start_relay
 from wizard.services.secret_source import DraftSecrets
 
 if TYPE_CHECKING:  # Qt loads only for the dialogs' ways in
-    from wizard.dialogs.outbox import OutboxTestMailDialog
+    from wizard.dialogs.outbox_test_mail import OutboxTestMailDialog
     from wizard.dialogs.send_test import SendTestDialog
 
 Dialog = TypeVar("Dialog", "SendTestDialog", "OutboxTestMailDialog")
@@ -162,7 +162,7 @@ class Ways:
 
     async def _app_test_mail(self, profile: Profile, mail: Mail) -> str:
         """The main window's *Send test mail…*: queued at priority 1, delivered by the app's background sender."""
-        from wizard.dialogs.outbox import OutboxTestMailDialog
+        from wizard.dialogs.outbox_test_mail import OutboxTestMailDialog
 
         services = Services.open()
         deliveries: list[asyncio.Task[int]] = []
