@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 import wizard
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory
 from wizard.services import oauth
 from wizard.services.app_services import Services
-from wizard.services.model import AuthMode, Profile, ProviderKind
+from wizard.services.model import AuthMode, Profile, ProviderKind, Security
+from wizard.services.secret_source import DraftSecrets
 
 SERVICES = Path(wizard.__file__).parent / "services"
 _MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "deque", "OrderedDict", "Counter", "WeakKeyDictionary",
@@ -83,3 +85,22 @@ async def test_every_graph_transport_of_one_services_object_shares_its_limits(da
     assert first.limits is second.limits is services.graph_limits  # type: ignore[attr-defined]
     other = await Services.open(data_home / "other").transport_for(profile)
     assert other.limits is not services.graph_limits  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_the_sender_of_a_services_object_signs_in_with_its_secret_source(
+        smtp_server: SmtpServerFactory, data_home: Path) -> None:
+    sink = smtp_server("starttls")
+    profile = Profile(name="main", from_address=GOOD_USER, host=sink.host, port=sink.port, security=Security.STARTTLS,
+                      username=GOOD_USER, ca_file=sink.ca_file)
+    services = Services.open()
+    services.store.save_profile(profile)  # settings only: the keyring holds no password for it
+    services.outbox.enqueue(b"From: app@example.com\r\nTo: bob@example.net\r\nSubject: x\r\n\r\nhi\r\n",
+                            profile="main", recipients=["bob@example.net"])
+    await services.sender().drain()  # the keyring's answer: no password, nothing sent, the mail held
+    assert sink.messages == []
+    assert [m.state.value for m in services.outbox.messages()] == ["held"]
+    given = Services.open(secrets=DraftSecrets(password=GOOD_PASSWORD))
+    assert given.outbox.release("main") == 1  # held after the failed sign-in; the account is fixed now
+    assert await given.sender().drain() == 1
+    assert [m.rcpt_tos for m in sink.messages] == [["bob@example.net"]]

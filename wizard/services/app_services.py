@@ -1,10 +1,11 @@
 """The long-lived objects of one running Mailwright, built once at start and passed down (the composition root).
 
 The app (wizard/app_loop.py), the CLI commands and `wizard.submit` build one `Services` for a data home; tests
-build one on a temporary data home. It holds the config store, the outbox, the OAuth token service (the
-signed-in sessions) and Graph's rate limiters. Nothing here is a module global: two `Services` on two data
-homes share no state. The token service and the limiters are created on first use, so `wizard.submit` and
-the wizard's first page do not import msal or httpx.
+build one on a temporary data home. It holds the config store, the outbox, the secret source its transports
+read (the keyring; a system service's unit points keyring at the service store), the OAuth token
+service (the signed-in sessions), Graph's rate limiters and the alerts dispatcher. Nothing here is a module
+global: two `Services` on two data homes share no state. The token service, the limiters and the dispatcher
+are created on first use, so `wizard.submit` and the wizard's first page do not import msal or httpx.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from wizard.services.config import Config, ConfigStore, data_home
 from wizard.services.config_cache import CachedConfigLoader
 from wizard.services.outbox import OUTBOX_FILE, Outbox
+from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.submission import QueuedMessage, asubmit, submit
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class Services:
     outbox: Outbox
     # config.toml is parsed again only after it changed: submitting 1,000 messages must not parse it 1,000 times.
     load_config: CachedConfigLoader = field(init=False)
+    secrets: SecretSource = field(default=KEYRING, repr=False)  # what saved profiles sign in with
     _tokens: TokenService | None = field(default=None, repr=False)
     _graph_limits: GraphLimits | None = field(default=None, repr=False)
     _alerts: AlertDispatcher | None = field(default=None, repr=False)
@@ -45,13 +48,14 @@ class Services:
 
     @classmethod
     def open(cls, home: Path | None = None, *, commit_on_loop: bool = False,
-             outbox_class: type[Outbox] | None = None) -> Services:
+             outbox_class: type[Outbox] | None = None, secrets: SecretSource = KEYRING) -> Services:
         """The services of a data home (default: `MAILWRIGHT_HOME` or the platform's data directory);
-        `outbox_class` is an Outbox subclass (serve's metered outbox)."""
+        `outbox_class` is an Outbox subclass (serve's metered outbox), `secrets` where its transports read
+        the profiles' secrets."""
         home = home or data_home()
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         outbox = (outbox_class or Outbox)(home / OUTBOX_FILE, commit_on_loop=commit_on_loop)
-        return cls(home=home, store=ConfigStore(home), outbox=outbox)
+        return cls(home=home, store=ConfigStore(home), outbox=outbox, secrets=secrets)
 
     @property
     def tokens(self) -> TokenService:
@@ -99,7 +103,7 @@ class Services:
                 await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
             tokens = self.tokens
         limits = self.graph_limits if profile.provider is ProviderKind.GRAPH else None
-        return await accounts.transport_for(profile, tokens=tokens, graph_limits=limits)
+        return await accounts.transport_for(profile, self.secrets, tokens=tokens, graph_limits=limits)
 
     def sender(self, *, load_config: Callable[[], Config] | None = None, keep_idle_s: float = 0.0) -> Sender:
         """The background sender for this data home's outbox (the app and `serve` run one)."""
