@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
     def open_test_mail(self, name: str) -> OutboxTestMailDialog:
         card = self.cards[name]
         dialog = OutboxTestMailDialog(card.profile, self.outbox, self.delivery.wake, self,
-                                      is_sending=lambda: self.delivery.sending)
+                                      is_sending=lambda: self.delivery.sending, alerts=self.dispatcher)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         dialog.finished.connect(lambda _r: self._on_timer())
         dialog.outcome.connect(lambda _state: self._on_timer())

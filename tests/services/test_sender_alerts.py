@@ -16,10 +16,12 @@ from email.policy import SMTP, default
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 import wizard
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, RunningSmtpServer, SmtpServerFactory, free_port
 from tests.fixtures.webhook import HttpsWebhook, https_webhook
+from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.services import accounts
 from wizard.services.alerts import AlertDispatcher, AlertEventLimiter, sender_policy_alert
 from wizard.services.app_services import Services
@@ -206,3 +208,37 @@ async def test_the_alert_after_a_quiet_time_says_how_many_were_kept_quiet(data_h
     later = await dispatcher.raise_event(sender_policy_alert(queued, now=5000.0))
     assert later is not None
     assert later.reasons[-1] == "1 more like it since the last alert were not alerted on their own."
+
+
+@pytest.mark.gui
+@pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
+@pytest.mark.asyncio
+async def test_the_main_windows_test_mail_raises_the_alert_of_its_account_too(
+        home: Home, https_webhook: HttpsWebhook, qtbot: QtBot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from tests.gui.conftest import SignalWaiter
+    from wizard.dialogs.outbox_test_mail import OutboxTestMailDialog
+
+    home.alerts_to(https_webhook.url)
+    # the account's own address is not among its authorised senders: its test mail goes out with an alert
+    home.store.save_profile(replace(home.main, authorized_senders=("someone@example.com",)))
+    services = Services.open()
+    deliveries: list[asyncio.Task[int]] = []
+    dialog = OutboxTestMailDialog(services.config().profile(home.main.name), services.outbox, poll_s=0.05,
+                                  wake=lambda: deliveries.append(asyncio.ensure_future(services.sender().drain())),
+                                  alerts=services.alerts)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.to.setText("bob@example.net")
+    finished = SignalWaiter(dialog.send_finished)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    (accepted,) = await finished.wait()
+    await dialog.tasks.wait()
+    assert [await delivery for delivery in deliveries] == [2]  # the test mail and the alert mail
+    assert accepted, dialog.status.text()
+    [body] = https_webhook.received()
+    assert (body["profile"], body["issues"]) == (home.main.name, ["unauthorized_sender"])
+    assert GOOD_USER in str(body["reasons"])
+    assert sorted(rcpt_tos for rcpt_tos, _ in home.arrived()) == [["bob@example.net"], [ADMIN]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStyle, QWidget
@@ -18,6 +19,9 @@ from wizard.services.secret_source import KEYRING
 from wizard.services.submission import QueuedMessage, SubmissionError, asubmit
 from wizard.services.validation import InvalidInputError
 
+if TYPE_CHECKING:
+    from wizard.services.alerts import AlertDispatcher
+
 TEST_MAIL_PRIORITY = 1  # very high: the admin is waiting for it
 FINAL_STATES = (MessageState.SENT, MessageState.FAILED, MessageState.HELD)
 
@@ -31,9 +35,10 @@ class OutboxTestMailDialog(SendTestDialog):
 
     def __init__(self, profile: Profile, outbox: Outbox, wake: Callable[[], None] = lambda: None,
                  parent: QWidget | None = None, poll_s: float = 0.2,
-                 is_sending: Callable[[], bool] = lambda: True) -> None:
+                 is_sending: Callable[[], bool] = lambda: True, alerts: AlertDispatcher | None = None) -> None:
         super().__init__(profile, KEYRING, parent)  # never used: the background sender signs in
         self.outbox = outbox
+        self.alerts = alerts  # an account whose policy lets its own address through only with an alert
         self.wake = wake
         self.is_sending = is_sending
         self.poll_s = poll_s
@@ -61,6 +66,8 @@ class OutboxTestMailDialog(SendTestDialog):
             self._show_outcome(QStyle.StandardPixmap.SP_MessageBoxWarning, f"The message was not queued: {exc}")
             self.send_finished.emit(False)
             return
+        if self.queued.alerts and self.alerts is not None:
+            await self.alerts.sender_not_authorized(self.queued)
         self.wake()
         self.status.setText(f"Queued as message {self.queued.id} (priority 1); waiting for the background sender to "
                             f"deliver it to {', '.join(recipients)}…")
