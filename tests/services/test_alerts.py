@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import trustme
 
-from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory, server_context
 from wizard.services import accounts
 from wizard.services.alerts import (
     Alert,
@@ -83,6 +85,7 @@ class WebhookReceiver:
     bodies: list[dict[str, object]] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     port: int = 0
+    scheme: str = "https"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
@@ -97,17 +100,31 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.port}/hook"
 
 
-@pytest_asyncio.fixture
-async def webhook() -> AsyncIterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+async def _receiving(context: ssl.SSLContext | None) -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver(scheme="https" if context else "http")
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0, ssl=context)
     receiver.port = server.sockets[0].getsockname()[1]
     yield receiver
     server.close()
     await server.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def webhook(trusted_ca: trustme.CA, ca_file: str, monkeypatch: pytest.MonkeyPatch
+                  ) -> AsyncIterator[WebhookReceiver]:
+    """A webhook receiver over TLS, its certificate trusted through SSL_CERT_FILE (as an admin's CA bundle)."""
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    async for receiver in _receiving(server_context(trusted_ca, "127.0.0.1", "localhost")):
+        yield receiver
+
+
+@pytest_asyncio.fixture
+async def plain_http_webhook() -> AsyncIterator[WebhookReceiver]:
+    async for receiver in _receiving(None):
+        yield receiver
 
 
 @pytest.mark.asyncio
@@ -120,6 +137,18 @@ async def test_the_webhook_receives_the_alert_as_json(webhook: WebhookReceiver) 
     assert body["issues"] == ["paused"]
     assert body["reasons"] == ["535 5.7.8 bad"]
     assert "POST /hook" in webhook.headers[0]
+
+
+@pytest.mark.asyncio
+async def test_a_plain_http_webhook_is_refused_even_when_the_settings_check_was_bypassed(
+        plain_http_webhook: WebhookReceiver) -> None:
+    """config.toml's loader refuses http://, but post_webhook must not rely on every caller having used it: the
+    alert names profiles and failures, and a webhook URL often carries a token."""
+    alert = Alert("main", "paused", "Paused", (Issue.PAUSED,), ("535 5.7.8 bad",), 1.0)
+    delivery = await post_webhook(alert, plain_http_webhook.url)
+    assert not delivery.ok
+    assert "https://" in delivery.detail
+    assert plain_http_webhook.headers == []  # nothing reached the plain-text receiver
 
 
 @pytest.mark.asyncio

@@ -47,7 +47,7 @@ from wizard.services.outbox import Outbox
 from wizard.services.private_files import write_private_text
 from wizard.services.settings import AlertSettings
 from wizard.services.submission import QueuedMessage, SubmissionError, submit
-from wizard.services.validation import InvalidInputError
+from wizard.services.validation import InvalidInputError, validate_https_url
 
 if TYPE_CHECKING:
     import httpx  # loaded only when a webhook is posted (the relay's process imports this module)
@@ -173,6 +173,12 @@ async def send_alert_mail(alert: Alert, settings: AlertSettings, config: Config,
 
 
 async def post_webhook(alert: Alert, url: str, client: httpx.AsyncClient | None = None) -> AlertDelivery:
+    """POST the alert as JSON. https only, checked here too: the settings loader refuses http://, but a caller
+    that built its settings another way must not send the alert (and a token in the URL) in clear."""
+    try:
+        validate_https_url("alerts.webhook_url", url)
+    except InvalidInputError as exc:
+        return AlertDelivery(alert, "webhook", False, str(exc))
     import httpx
 
     try:
