@@ -190,9 +190,9 @@ async def test_concurrent_async_enqueues_share_a_commit_and_return_only_once_sto
     commits: list[int] = []
     insert_rows = outbox._insert_rows
 
-    def counted(rows: Any) -> Any:
+    def counted(rows: Any, **options: Any) -> Any:
         commits.append(len(rows))
-        return insert_rows(rows)
+        return insert_rows(rows, **options)
 
     outbox._insert_rows = counted  # type: ignore[method-assign]
     recipients = [f"r{number}@example.net" for number in range(5)]

@@ -85,8 +85,7 @@ async def test_a_full_disk_is_answered_452_and_the_same_message_is_accepted_once
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_an_outbox_locked_by_another_process_is_answered_451_not_500(data_home: Path) -> None:
-    outbox = Outbox(commit_on_loop=True)
-    _relay_connection(outbox, "busy_timeout = 200")  # the relay's 30 s wait, shortened for the test
+    outbox = Outbox(commit_on_loop=True, lock_wait_s=0.2)  # the relay's wait (relay.QUEUE_WAIT_S), shortened
     holder = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sqlite3, sys\n"
         f"c = sqlite3.connect({str(outbox.path)!r}, isolation_level=None)\n"

@@ -12,7 +12,10 @@ one dedicated thread per outbox: no two threads of this process fight over SQLit
 (whose busy handler sleeps in milliseconds). Concurrent `aenqueue` calls share one commit
 (group commit): each still returns only after its own row is durable. A process whose event loop only
 takes submissions (the relay's own process) commits on the loop instead (`commit_on_loop`): the hop to
-the thread and back cost more CPU than the commit, on the path every submission waits for.
+the thread and back cost more CPU than the commit, on the path every submission waits for. On the loop a
+commit never waits for SQLite's write lock (that would stop every other connection of the relay): when
+another program holds it, the rows go to the outbox's thread, which waits at most `lock_wait_s` and then
+raises "database is locked" (the relay answers 451).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wizard.services.config import data_home
+from wizard.services.errors import DiagnosisCode, storage_error
 from wizard.services.outbox_schema import (
     SUMMARY_COLUMNS,
     MessageState,
@@ -143,11 +147,14 @@ class Outbox:
     """The queue. `clock` is injectable so retry and lease tests never sleep."""
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time, *,
-                 commit_on_loop: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+                 commit_on_loop: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S,
+                 lock_wait_s: float | None = None) -> None:
         self.path = path or data_home() / OUTBOX_FILE
         self.clock = clock
         self.busy_timeout_s = busy_timeout_s
         self.commit_on_loop = commit_on_loop
+        # commit_on_loop: how long an enqueue waits on the outbox's thread for another program's write lock.
+        self.lock_wait_s = busy_timeout_s if lock_wait_s is None else lock_wait_s
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_COMMIT_THREAD)
         self._waiting: list[tuple[_NewRow, concurrent.futures.Future[OutboxMessage]]] = []
@@ -165,10 +172,13 @@ class Outbox:
         # Autocommit mode: each statement commits on its own; multi-statement work uses BEGIN IMMEDIATE.
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+            wait_s = getattr(self._local, "lock_wait_s", None)
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s if wait_s is None else wait_s,
+                                         isolation_level=None)
             connection.row_factory = sqlite3.Row
             # Before anything is written: a new outbox gives freed pages back in small steps (purge), never
-            # with a VACUUM that rewrites the whole file under the write lock. No effect on an existing file.
+            # with a VACUUM that rewrites the whole file under the write lock. No effect on an existing file
+            # (but it waits for another program's write lock, as long as this thread waits for it).
             connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
             connection.execute("PRAGMA journal_mode=WAL")
             self._local.connection = connection
@@ -182,6 +192,13 @@ class Outbox:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+
+    def _wait_for_lock(self, seconds: float) -> None:
+        """How long this thread's statements wait for another connection's write lock (SQLite's busy timeout)."""
+        if getattr(self._local, "lock_wait_s", None) != seconds:
+            self._local.lock_wait_s = seconds  # also for this thread's connection, if it is opened now
+            with self._connect() as connection:
+                connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     @contextlib.contextmanager
     def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -265,7 +282,7 @@ class Outbox:
                 batch, self._pending = self._pending, []
                 try:
                     rows = [row for row, _ in batch]
-                    stored = self._insert_rows(rows) if self.commit_on_loop else await self._in_thread(
+                    stored = await self._commit_on_loop(rows) if self.commit_on_loop else await self._in_thread(
                         self._insert_rows, rows)
                 except Exception as exc:
                     for _, future in batch:
@@ -278,7 +295,19 @@ class Outbox:
         finally:
             self._flushing = None
 
-    def _insert_rows(self, rows: Sequence[_NewRow]) -> list[OutboxMessage]:
+    async def _commit_on_loop(self, rows: Sequence[_NewRow]) -> list[OutboxMessage]:
+        """Commit on the loop if the write lock is free now; else on the outbox's thread, waiting `lock_wait_s`."""
+        try:
+            return self._insert_rows(rows, lock_wait_s=0.0)
+        except sqlite3.OperationalError as exc:
+            storage = storage_error(exc)
+            if storage is None or storage.code is not DiagnosisCode.OUTBOX_BUSY:
+                raise
+        return await self._in_thread(self._insert_rows, rows, lock_wait_s=self.lock_wait_s)
+
+    def _insert_rows(self, rows: Sequence[_NewRow], *, lock_wait_s: float | None = None) -> list[OutboxMessage]:
+        if lock_wait_s is not None:
+            self._wait_for_lock(lock_wait_s)
         with self._transaction(durable=True) as connection:
             ids = [connection.execute(_INSERT, row.params()).lastrowid for row in rows]
         return [row.message(row_id) for row, row_id in zip(rows, ids, strict=True) if row_id is not None]

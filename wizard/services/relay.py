@@ -43,6 +43,12 @@ from wizard.services.submission import (
 
 log = logging.getLogger(__name__)
 
+# How long a client's DATA waits for the outbox while another program (a database browser, a backup) holds its
+# write lock, before `451 4.3.0` (the client keeps the message and tries again). The commit waits on the outbox's
+# thread, never on the relay's event loop: the other connections are served meanwhile. A message that arrives
+# while an earlier one is waiting waits for that one first, so no client waits more than twice this.
+QUEUE_WAIT_S = 5.0
+
 
 class RelayConfigError(Exception):
     """The relay cannot start safely with these settings (remote bind without the flag, TLS or AUTH users)."""

@@ -244,12 +244,13 @@ async def _serve(spec: RelaySpec, control: multiprocessing.connection.Connection
     from wizard.services.config_cache import CachedConfigLoader
     from wizard.services.logs import configure_logging
     from wizard.services.outbox import Outbox
-    from wizard.services.relay import RelayConfigError, start_relay
+    from wizard.services.relay import QUEUE_WAIT_S, RelayConfigError, start_relay
 
     if spec.log_to_file:
         configure_logging(spec.home)
     try:
-        outbox = Outbox(spec.outbox_path, commit_on_loop=True)  # this loop only takes submissions
+        # This loop only takes submissions; a client waits at most QUEUE_WAIT_S for another program's lock.
+        outbox = Outbox(spec.outbox_path, commit_on_loop=True, lock_wait_s=QUEUE_WAIT_S)
     except (sqlite3.Error, OSError) as exc:  # damaged, unreadable, or locked past the busy timeout
         control.send(("error", False, f"the outbox {spec.outbox_path} cannot be opened ({exc}); no mail is "
                       "accepted until it can"))

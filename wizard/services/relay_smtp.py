@@ -9,7 +9,9 @@ and failing it later. The null sender and the recipient limit are the handler's 
 they depend on the profile and the transaction.
 
 Limits (the `[relay]` settings): connections at the same time (`421 4.7.0` instead of the greeting beyond
-them) and an idle timeout (`421 4.4.2`, then the connection is closed, as Postfix's smtpd_timeout).
+them) and an idle timeout (`421 4.4.2`, then the connection is closed, as Postfix's smtpd_timeout): the time
+without a byte from the client. aiosmtpd restarts its timer per command only, which would cut off one DATA
+transfer longer than the idle time however steadily it progresses; every received chunk counts here.
 
 aiosmtpd 1.4 parses every MAIL FROM / RCPT TO argument with the email package's RFC 5322 header
 parser and defines a typing Protocol class inside `_getaddr` on each call; together that was about a
@@ -91,6 +93,11 @@ class RelaySMTP(SMTP):
         super().__init__(handler, **kwargs)
         self._slots = slots
         self._observe = observe  # "connection", "reply 250" …: counted for the metrics (serve --metrics)
+        self._last_received = 0.0  # loop time of the client's latest bytes
+
+    def data_received(self, data: bytes) -> None:
+        self._last_received = self.loop.time()  # cheaper than restarting the timer for every chunk
+        super().data_received(data)
 
     async def push(self, status: str) -> None:  # type: ignore[override]  # aiosmtpd: AnyStr
         if self._observe is not None:
@@ -114,6 +121,10 @@ class RelaySMTP(SMTP):
                 self._slots.give_back()
 
     def _timeout_cb(self) -> None:
+        quiet_s = self.loop.time() - self._last_received
+        if quiet_s < self._timeout_duration:  # bytes came in since the timer started (a DATA transfer): not idle
+            self._reset_timeout(self._timeout_duration - quiet_s)
+            return
         transport = self.transport
         if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
             transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode("ascii"))

@@ -65,7 +65,7 @@ class RelaySettings:
     # 1000, anvil-style 50 connections, smtpd_timeout = 300 s (RFC 5321 4.5.3.2.7: at least 5 minutes).
     max_recipients: int = 1000  # per message: 452 4.5.3 beyond
     max_connections: int = 50  # at the same time: 421 4.7.0 beyond
-    idle_timeout_s: int = 300  # no command for this long: 421 4.4.2, closed
+    idle_timeout_s: int = 300  # no byte from the client for this long: 421 4.4.2, closed
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any]) -> RelaySettings:
@@ -315,8 +315,8 @@ REGISTRY: tuple[Setting, ...] = (
             1, 100_000),
     Setting("relay.max_connections", "Client connections at the same time; one beyond gets 421 4.7.0.", int,
             1, 10_000),
-    Setting("relay.idle_timeout_s", "Seconds a client may stay silent before 421 4.4.2 and disconnection.", int,
-            1, 3600),
+    Setting("relay.idle_timeout_s", "Seconds a client may send nothing (no command, no DATA bytes) before 421 4.4.2 "
+            "and disconnection.", int, 1, 3600),
     Setting("service.metrics", "HOST:PORT where `mailwright serve` serves Prometheus /metrics and /healthz "
             "(empty: off; a network address needs --allow-remote).", str, normalise=_optional_listen),
     Setting("alerts.email_to", "Who gets an alert mail when a profile starts failing (empty: no alert mails).",
