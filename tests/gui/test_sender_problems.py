@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from email.message import EmailMessage
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.smtp_servers import RunningSmtpServer
+from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
 from tests.fixtures.waiting import eventually
 from tests.gui.conftest import OFFSCREEN_NOISE
 from tests.outbox.test_sender_boundary import Locker
@@ -118,3 +122,38 @@ async def test_an_outbox_another_program_locks_is_named_in_the_banner_until_it_i
             locker.release()
         await eventually(lambda: outbox.get(queued).state is MessageState.SENT, "the message to be sent")
         await eventually(lambda: "outbox locked" not in window.banner.text(), "the banner to forget the lock")
+
+
+def _start_serve(home: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "wizard", "serve", "--poll-s", "0.05"],
+                            env={**os.environ, "MAILWRIGHT_HOME": str(home)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_while_serve_delivers_the_window_shows_what_serve_meets(
+        smtp_server: Callable[..., RunningSmtpServer], data_home: Path) -> None:
+    busy = smtp_server("plain", auth=False, handler=SinkHandler(
+        mail_reply="451 4.7.28 Our system has detected an unusual rate of unsolicited mail"))
+    store = ConfigStore()
+    store.save_profile(plain_profile("main", busy))
+    outbox = Outbox()
+    outbox.enqueue(mail(), profile="main")
+    serve = _start_serve(data_home)
+    try:
+        assert serve.stdout is not None and await asyncio.to_thread(serve.stdout.readline) == "sender running\n"
+        async with window_for(outbox, store, Sender(outbox, store.load)) as window:
+            assert f"(pid {serve.pid}) is delivering this outbox" in window.summary.text()
+            card = window.cards["main"]
+            await eventually(lambda: card.sender_problem.isVisible(), "the card to show what serve meets", 60)
+            assert card.sender_problem.text().startswith("Sending: The provider is limiting how fast you send")
+            assert not window.delivery.sender.lock.held  # serve's problem, published by serve
+            serve.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(serve.wait, 30)
+            # serve is gone: its file is stale; this window becomes the sender and shows only what it meets itself.
+            await eventually(lambda: window.delivery.sender.lock.held, "the window to take over", 60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        await asyncio.to_thread(serve.communicate, timeout=30)

@@ -1,6 +1,7 @@
 """`mailwright queue list|status|show ID|retry ID|delete ID|delete --profile P|purge|release [PROFILE] [--json]`:
 inspect and steer the outbox. `list` and `status` also name the paused profiles (account failed, mail held) with
-the reason, and the "orphaned" mail of deleted profiles (nothing sends it) with the fix."""
+the reason, and the "orphaned" mail of deleted profiles (nothing sends it) with the fix. `status` also says who
+sends the outbox and what that sender meets ("problems", published by it: sender_state.py), or that nothing does."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         given = f", not {args.target!r}" if args.target is not None else ""
         return usage_error(f"queue {args.action} needs a message id{alternative}: a number from 1 to {MAX_ID} as "
                            f"`mailwright queue list` shows it{given}.", as_json=args.json)
+    sender_lines: list[str] = []
     try:
         if args.action == "list":
             state = MessageState(args.state) if args.state else None
@@ -85,10 +87,15 @@ def run(args: argparse.Namespace) -> int:
                                        "paused": [pause(p) for p in outbox.paused_profiles().values()],
                                        "orphaned": [o.to_json() for o in orphans()]}
         elif args.action == "status":
+            from wizard.services.sender_state import read_sender_state
+
             status = outbox.status()
+            # What the running sender (`serve` or the app, another process) meets; nothing from a dead one.
+            sender = read_sender_state(outbox.path)
             payload = {"ok": True, "counts": {state.value: count for state, count in status.counts.items()},
                        "paused": [pause(p) for p in status.paused.values()],
-                       "orphaned": [o.to_json() for o in orphans()]}
+                       "orphaned": [o.to_json() for o in orphans()], **sender.to_json()}
+            sender_lines = sender.lines()
         elif args.action == "show":
             payload = {"ok": True, "message": row(outbox.get(int(args.target)))}
         elif args.action == "retry":
@@ -122,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
                   f"fix the account, then `mailwright queue release {item['profile']}`")
         for item in payload["orphaned"]:
             print(OrphanedMail(item["profile"], item["count"]).advice())
+        for line in sender_lines:
+            print(line)
     else:
         for key, value in payload.items():
             if key != "ok":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.relay import is_loopback
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import SenderBusyError
+    from wizard.services.sender_state import SenderStatePublisher
     from wizard.services.settings import parse_host_port
     from wizard.services.systemd_notify import keep_watchdog_fed, notify
 
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         relay = None
         metrics = None
         renewal = None
+        publishing: asyncio.Task[None] | None = None
         running = asyncio.Event()
         watchdog = asyncio.create_task(keep_watchdog_fed(lambda: running.is_set() and sender.lock.held))
         try:
@@ -116,8 +119,14 @@ def run(args: argparse.Namespace) -> int:
             running.set()
             notify("READY=1", "STATUS=Delivering mail" + (f"; relay on {args.relay}" if relay_address else ""))
             log.info("serve: sender running (pid %d)", os.getpid())
+            # What the sender meets, for `queue status` and the app's window (other processes): sender_state.py.
+            publishing = asyncio.create_task(SenderStatePublisher(sender).run(stop))
             await sender.run(stop, poll_s=args.poll_s)
         finally:
+            if publishing is not None:
+                publishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publishing  # removes this sender's state file
             running.clear()
             notify("STOPPING=1")
             watchdog.cancel()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wizard.services.relay_process import RelayProcess
     from wizard.services.sender import Sender
     from wizard.services.sender_lock import SenderLockOwner
+    from wizard.services.sender_state import SenderStatePublisher
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ class BackgroundDelivery:
         # Starting, moving and stopping the relay one at a time: a stop while a start is still waiting for its
         # child to listen would otherwise miss that child, which then runs on with nobody to stop it.
         self._relay_changes = asyncio.Lock()
+        self._publisher: SenderStatePublisher | None = None
+
+    def _state_file(self) -> SenderStatePublisher:
+        if self._publisher is None:
+            from wizard.services.sender_state import SenderStatePublisher
+
+            self._publisher = SenderStatePublisher(self.sender)
+        return self._publisher
 
     @property
     def started(self) -> bool:
@@ -125,8 +134,21 @@ class BackgroundDelivery:
 
     @property
     def problems(self) -> dict[str, Diagnosis]:
-        """What currently stops sending: per profile name, and under `OUTBOX` ('') for the whole outbox."""
-        return self.sender.problem_diagnoses
+        """What currently stops or slows sending: per profile name, and under `OUTBOX` ('') for the whole outbox.
+        Of this process's sender, or, while another process (`serve`) delivers this outbox, what that one
+        published (sender_state.py). Paused accounts are not here: the outbox records them."""
+        from wizard.services.sender_state import read_published, sender_problems
+
+        other = self.other_sender
+        if other is not None:
+            problems = read_published(self.outbox.path, other.pid, other.host).problems
+        else:
+            problems = tuple(sender_problems(self.sender)[0])
+        found: dict[str, Diagnosis] = {}
+        for problem in problems:  # a profile's failure (sorted first) says more than its being slowed
+            if problem.state != "paused":
+                found.setdefault(problem.profile, problem.diagnosis)
+        return found
 
     def resume_sending(self) -> None:
         if self.sending:
@@ -162,6 +184,7 @@ class BackgroundDelivery:
                     took_over = False
                 if took_over:
                     await self.sender.run_round()
+                    self._state_file().publish()  # for `queue status` and other windows (other processes)
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
                 except TimeoutError:
@@ -178,6 +201,8 @@ class BackgroundDelivery:
                 await asyncio.wait_for(task, grace_s)
             except TimeoutError:
                 pass  # wait_for cancelled it; an interrupted message is due again at the next start
+        if self._publisher is not None:
+            self._publisher.remove()
         self.sender.give_up()
         async with self._relay_changes:
             self._started = False  # a relay change still waiting for its turn must not start one after this

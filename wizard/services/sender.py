@@ -138,7 +138,7 @@ class Sender:
         # Off by default: `drain` alone closes what it opened. The running sender (serve, the app) keeps them.
         self._kept: IdleConnections[_Connection] = IdleConnections(keep_idle_s, self._close_connection)
         self.reuse_time_limit_s = REUSE_TIME_LIMIT_S
-        self.problems = DeliveryProblems()
+        self.problems = DeliveryProblems(clock)
         # Results the server already confirmed are written even if the outbox is locked or full for a while.
         self.storage = StorageWait(sleep, give_up_after_s=storage_wait_s,
                                    on_wait=lambda error: self.problems.report(OUTBOX, error))
@@ -353,6 +353,7 @@ class Sender:
                             errors[0].reply if errors else "busy")
             else:
                 log.info("Message %s delivered by profile %s", message.message_id, candidate.name)
+            self.problems.delivered(candidate.name)
             return self._result_outcome(message, result, state.settings, candidate.name)
         if not errors:  # every fallback's mailbox was busy and the primary is paused: try again soon
             return self._retry_or_fail(message, "No profile of the route was available", "throttled",
@@ -404,6 +405,7 @@ class Sender:
         return transport
 
     async def _on_route_error(self, candidate: Profile, error: TransportError, state: _Round) -> None:
+        self.problems.delivery_failed(candidate.name, error, slowed=error.scope is Scope.THROTTLE)
         if error.scope is Scope.ACCOUNT:
             pause = ProfilePause(candidate.name, error.code, error.reply, self.clock())
             self._paused[candidate.name] = pause

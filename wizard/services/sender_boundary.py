@@ -26,6 +26,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 OUTBOX = ""  # the key of problems that concern the whole outbox, not one profile
 STORAGE_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+# A profile is shown as slowed for this long after its provider last said "over a limit", unless it delivers.
+SLOWED_SHOWN_S = 900.0
 
 
 def log_file_path() -> str:
@@ -39,14 +41,44 @@ def log_file_path() -> str:
 
 
 class DeliveryProblems:
-    """What currently keeps a profile (or, under `OUTBOX`, every profile) from sending."""
+    """What currently keeps a profile (or, under `OUTBOX`, every profile) from sending, since when; the profiles
+    their provider slowed down; the last delivery error (sender_state.py publishes them for other processes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self._current: dict[str, Diagnosis] = {}
+        self._since: dict[str, float] = {}
+        self._slowed: dict[str, tuple[Diagnosis, float, float]] = {}  # diagnosis, since, latest such reply
+        self.last_error: tuple[str, Diagnosis, float] | None = None  # profile, words, when
 
     @property
     def current(self) -> dict[str, Diagnosis]:
         return dict(self._current)
+
+    def since(self, key: str) -> float | None:
+        return self._since.get(key)
+
+    def slowed(self, now: float | None = None) -> dict[str, tuple[Diagnosis, float]]:
+        """Profiles whose provider answered "over a limit" (throttled) within SLOWED_SHOWN_S and that have not
+        delivered since: their diagnosis and since when."""
+        now = self.clock() if now is None else now
+        return {key: (diagnosis, since) for key, (diagnosis, since, latest) in self._slowed.items()
+                if now - latest < SLOWED_SHOWN_S}
+
+    def delivery_failed(self, key: str, error: BaseException, *, slowed: bool) -> None:
+        """A server's or the network's answer for profile `key` (not a bug): remembered as the last error, and as
+        slowed when it said the account is over a limit."""
+        diagnosis = describe(error)
+        now = self.clock()
+        self.last_error = (key, diagnosis, now)
+        if slowed:
+            since = self._slowed[key][1] if key in self._slowed else now
+            self._slowed[key] = (diagnosis, since, now)
+
+    def delivered(self, key: str) -> None:
+        """Profile `key` delivered a message: it is not slowed (any more)."""
+        if self._slowed:
+            self._slowed.pop(key, None)
 
     def report(self, key: str, error: BaseException) -> Diagnosis:
         """Record `error` as the problem of `key`; logged (with its traceback if unexpected) when it is new."""
@@ -54,7 +86,9 @@ class DeliveryProblems:
         diagnosis = describe(storage or error, log_path=log_file_path())
         previous = self._current.get(key)
         self._current[key] = diagnosis
+        self._since.setdefault(key, self.clock())
         if previous is None or previous.code != diagnosis.code:
+            self.last_error = (key, diagnosis, self.clock())
             where = f"Profile {key}" if key else "The outbox"
             if storage is not None:
                 log.error("%s: %s (%s); sending waits and resumes by itself", where, diagnosis.title, storage.detail)
@@ -64,6 +98,7 @@ class DeliveryProblems:
         return diagnosis
 
     def clear(self, key: str) -> None:
+        self._since.pop(key, None)
         if self._current.pop(key, None) is not None:
             log.warning("%s: delivery works again", f"Profile {key}" if key else "The outbox")
 
