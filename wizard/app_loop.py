@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from wizard.app import (
@@ -29,6 +30,11 @@ from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard
 from wizard.services.config import ConfigStore
 from wizard.services.logs import configure_logging
 
+if TYPE_CHECKING:
+    from wizard.services.app_services import Services
+
+# How long the app's start waits for an outbox another program holds locked before it says so (then waits on).
+OUTBOX_OPEN_WAIT_S = 1.0
 # Imported after the first paint, in a thread: the first lookup or check then does not stall the loop.
 WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
 
@@ -71,14 +77,43 @@ async def _until_finished(shown: ShownWizard) -> int:
     return result
 
 
+async def _open_services() -> Services:
+    """The app's services; while another program holds the outbox locked (a database browser, a backup), a note
+    says so in plain words and the app opens once it lets go (outbox_open.py), instead of an error report."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from wizard.services.app_services import Services
+    from wizard.services.config import data_home
+    from wizard.services.outbox import OUTBOX_FILE
+    from wizard.services.outbox_open import open_outbox
+
+    note: list[QMessageBox] = []
+
+    def waiting(text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Mailwright is waiting for its outbox",
+                          f"{text}\n\nMailwright opens as soon as the outbox is free.")
+        box.setObjectName("outbox_wait_note")
+        box.setStandardButtons(QMessageBox.StandardButton.NoButton)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+        note.append(box)
+
+    try:
+        return await open_outbox(lambda: Services.open(open_wait_s=OUTBOX_OPEN_WAIT_S), data_home() / OUTBOX_FILE,
+                                 on_wait=waiting)
+    finally:
+        for box in note:
+            box.close()
+            box.deleteLater()
+
+
 async def _open_main_window(reporter: ExceptionReporter) -> int:
     from wizard.main_window import MainWindow
-    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery, relay_address, relay_settings_from_config
     from wizard.services.idle_connections import KEEP_IDLE_S
     from wizard.tray import MailwrightTray
 
-    services = await asyncio.to_thread(Services.open)  # the composition root: one per running app
+    services = await _open_services()  # the composition root: one per running app
     store, outbox = services.store, services.outbox
     relay = relay_settings_from_config(store.path)
     delivery = BackgroundDelivery(outbox, store.load, sender=services.sender(keep_idle_s=KEEP_IDLE_S),

@@ -15,11 +15,12 @@ import aiosmtplib
 import pytest
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory, free_port
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
+from tests.outbox.test_sender_boundary import Locker
 from wizard import app
 from wizard.dialogs.error_report import redact
 from wizard.main_window import MainWindow
@@ -205,6 +206,49 @@ def test_run_with_an_account_opens_the_main_window_and_its_background_sender_del
         assert gc.isenabled()
     finally:
         secrets.delete_profile_secrets(profile_name)
+
+
+class _FreeTheOutboxWhenTold(_QuitWhenSent):
+    """The other program lets go of the outbox once the app said it waits for it; then as _QuitWhenSent."""
+
+    def __init__(self, outbox: Outbox, message_id: int, locker: Locker) -> None:
+        super().__init__(outbox, message_id)
+        self.locker = locker
+        self.notes: list[str] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(watched, QMessageBox) and watched.objectName() == "outbox_wait_note" \
+                and event.type() == QEvent.Type.Show and not self.notes:
+            self.notes.append(watched.text())
+            QTimer.singleShot(200, self.locker.release)
+        return super().eventFilter(watched, event)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("qapp", "restore_log_handlers")
+def test_run_with_the_outbox_locked_by_another_program_says_so_and_opens_once_it_is_free(
+        smtp_server: SmtpServerFactory, data_home: Path) -> None:
+    sink = smtp_server("plain", auth=False)
+    ConfigStore().save_profile(Profile(name="main", from_address=GOOD_USER, host=sink.host, port=sink.port,
+                                       security=Security.NONE, allow_plaintext_loopback=True))
+    outbox = Outbox()
+    raw = f"From: {GOOD_USER}\r\nTo: x@example.net\r\nSubject: queued before start\r\n\r\nhi\r\n".encode()
+    queued = outbox.enqueue(raw, profile="main", envelope_from=GOOD_USER, recipients=["x@example.net"])
+    locker = Locker(outbox.path)  # a database browser holds the outbox as the app starts
+    watcher = _FreeTheOutboxWhenTold(outbox, queued.id, locker)
+    application = QApplication.instance()
+    assert application is not None
+    application.installEventFilter(watcher)
+    try:
+        assert app.run([]) == 0
+    finally:
+        application.removeEventFilter(watcher)
+        locker.release()
+    [note] = watcher.notes
+    assert "Another program holds the outbox locked" in note and str(outbox.path) in note, note
+    assert "Traceback" not in note
+    assert watcher.titles == ["Mailwright"]  # then the main window opened
+    assert [m.rcpt_tos for m in sink.messages] == [["x@example.net"]]
 
 
 @pytest.mark.usefixtures("restore_log_handlers")

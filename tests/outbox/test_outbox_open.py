@@ -5,13 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.smtp_servers import RunningSmtpServer
+from tests.fixtures.waiting import eventually
 from tests.outbox.test_sender_boundary import Locker, message
+from wizard.services.background_delivery import BackgroundDelivery
+from wizard.services.config import ConfigStore
+from wizard.services.errors import DiagnosisCode
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import MessageState, Outbox
 from wizard.services.outbox_open import open_outbox
+from wizard.services.sender import Sender
+from wizard.services.sender_boundary import OUTBOX
 
 
 @pytest.mark.asyncio
@@ -66,3 +75,31 @@ def test_serve_waits_for_an_outbox_locked_at_start_instead_of_exiting(data_home:
         serve.terminate()
         _, stderr = serve.communicate(timeout=60)
     assert serve.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+@pytest.mark.asyncio
+async def test_the_apps_delivery_starts_while_another_program_locks_the_outbox_and_sends_once_it_lets_go(
+        smtp_server: Callable[..., RunningSmtpServer], data_home: Path) -> None:
+    server = smtp_server("plain", auth=False)
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", from_address="app@example.com", host=server.host, port=server.port,
+                               security=Security.NONE, allow_plaintext_loopback=True))
+    outbox = Outbox(busy_timeout_s=0.05)  # SQLite's 30 s wait, shortened: "locked past the busy timeout" is quick
+    queued = outbox.enqueue(message(), profile="main").id
+    locker = Locker(outbox.path)  # a database browser holds it as the app starts
+    # The sender waits for the outbox, then gives up the start-up steps (and tries them again later).
+    delivery = BackgroundDelivery(outbox, store.load, sender=Sender(outbox, store.load, storage_wait_s=0.3),
+                                  poll_s=0.05)
+    try:
+        await delivery.start()  # returns: the window can open and say what is wrong
+        await eventually(lambda: OUTBOX in delivery.problems, "the locked outbox to be named")
+        problem = delivery.problems[OUTBOX]
+        assert problem.code == DiagnosisCode.OUTBOX_BUSY and problem.title == "Another program holds the outbox locked"
+        assert outbox.get(queued).state is MessageState.QUEUED
+        locker.release()
+        await eventually(lambda: outbox.get(queued).state is MessageState.SENT, "the message to be sent")
+        await eventually(lambda: OUTBOX not in delivery.problems, "the problem to be forgotten")
+        assert [m.rcpt_tos for m in server.messages] == [["bob@example.net"]]
+    finally:
+        locker.release()
+        await delivery.stop()

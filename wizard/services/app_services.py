@@ -48,13 +48,15 @@ class Services:
 
     @classmethod
     def open(cls, home: Path | None = None, *, commit_on_loop: bool = False,
-             outbox_class: type[Outbox] | None = None, secrets: SecretSource = KEYRING) -> Services:
+             outbox_class: type[Outbox] | None = None, secrets: SecretSource = KEYRING,
+             open_wait_s: float | None = None) -> Services:
         """The services of a data home (default: `MAILWRIGHT_HOME` or the platform's data directory);
         `outbox_class` is an Outbox subclass (serve's metered outbox), `secrets` where its transports read
-        the profiles' secrets."""
+        the profiles' secrets, `open_wait_s` how long opening the outbox waits for another program's write lock
+        before "database is locked" (default: SQLite's busy timeout)."""
         home = home or data_home()
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        outbox = (outbox_class or Outbox)(home / OUTBOX_FILE, commit_on_loop=commit_on_loop)
+        outbox = (outbox_class or Outbox)(home / OUTBOX_FILE, commit_on_loop=commit_on_loop, open_wait_s=open_wait_s)
         return cls(home=home, store=ConfigStore(home), outbox=outbox, secrets=secrets)
 
     @property

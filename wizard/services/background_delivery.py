@@ -56,6 +56,7 @@ class BackgroundDelivery:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._started = False
+        self._startup_pending = False  # the sender's start-up steps (take_over(startup=True)) are still to do
         # Starting, moving and stopping the relay one at a time: a stop while a start is still waiting for its
         # child to listen would otherwise miss that child, which then runs on with nobody to stop it.
         self._relay_changes = asyncio.Lock()
@@ -77,11 +78,16 @@ class BackgroundDelivery:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
+        """Start sending (and the relay); returns without waiting for the outbox, which another program may hold
+        locked for long: the window opens and shows that (`problems`), and sending begins once it is free."""
         if not self._started:
-            # Only the holder of the outbox's sender lock sends; otherwise the loop below keeps trying to take
-            # over (the other Mailwright may quit or die), and the window shows whose progress it is.
-            await self.sender.take_over()
             self._started = True
+            self._startup_pending = True
+            # Only the holder of the outbox's sender lock sends; otherwise the loop keeps trying to take over (the
+            # other Mailwright may quit or die), and the window shows whose progress it is. The loop's first turn
+            # takes that lock (a file lock: at once) before it waits for anything.
+            self.resume_sending()
+            await asyncio.sleep(0)
             async with self._relay_changes:
                 await self._start_relay()
         self.resume_sending()
@@ -178,11 +184,14 @@ class BackgroundDelivery:
                 # The sender's boundary (Sender.run_round) keeps it alive through a bad config.toml, a locked or
                 # full outbox or a bug, shows the problem (problem_diagnoses) and tries again next round.
                 try:
-                    took_over = await self.sender.take_over(startup=False)
-                except Exception as exc:
+                    # Recovering abandoned rows (and holding queued mail, if so configured) at the first take-over
+                    # that gets through: the outbox may be locked or full at start, then this is tried again.
+                    took_over = await self.sender.take_over(startup=self._startup_pending)
+                except Exception as exc:  # StorageError: locked or full past the sender's wait; a bad config.toml
                     self.sender.problems.report(OUTBOX, exc)
                     took_over = False
                 if took_over:
+                    self._startup_pending = False
                     await self.sender.run_round()
                     self._state_file().publish()  # for `queue status` and other windows (other processes)
                 try:

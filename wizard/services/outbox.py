@@ -148,7 +148,7 @@ class Outbox:
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time, *,
                  commit_on_loop: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S,
-                 lock_wait_s: float | None = None) -> None:
+                 lock_wait_s: float | None = None, open_wait_s: float | None = None) -> None:
         self.path = path or data_home() / OUTBOX_FILE
         self.clock = clock
         self.busy_timeout_s = busy_timeout_s
@@ -163,8 +163,14 @@ class Outbox:
         self._flushing: asyncio.Task[None] | None = None
         with contextlib.suppress(OSError):  # a folder that is missing or not writable: SQLite's open says so
             create_private_file(self.path)  # 0600 before SQLite opens it; its -wal and -shm inherit the mode
+        # Opening creates or migrates the tables, which needs the write lock: wait for it `open_wait_s` (the app
+        # then says why it waits, outbox_open.py), not SQLite's whole busy timeout.
+        if open_wait_s is not None:
+            self._wait_for_lock(open_wait_s)
         with self._connect() as connection:
             migrate(connection)
+        if open_wait_s is not None:
+            self._wait_for_lock(busy_timeout_s)
 
     @contextlib.contextmanager
     def _connect(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
