@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import pytest
 
+from tests.fixtures.smtp_servers import RunningSmtpServer, SinkHandler
+from wizard.services.diagnostics import Diagnosis
 from wizard.services.errors import (
     DeliveryTimeoutError,
     DiagnosisCode,
@@ -13,9 +16,12 @@ from wizard.services.errors import (
     SmtpReplyError,
     Stage,
     StorageError,
+    TransportError,
     describe,
     failure_scope,
 )
+from wizard.services.model import Profile, Security
+from wizard.services.transports.smtp import SmtpTransport
 
 
 @pytest.mark.parametrize(("stage", "code", "enhanced", "scope"), [
@@ -67,9 +73,8 @@ def test_reply_error_carries_the_facts_as_fields() -> None:
 
 
 def test_a_timeout_is_a_timeout_error() -> None:
-    from wizard.services import diagnostics
 
-    error = DeliveryTimeoutError(diagnostics.make("timeout"), Scope.RETRY, stage=Stage.DATA)
+    error = DeliveryTimeoutError(DiagnosisCode.TIMEOUT, Scope.RETRY, stage=Stage.DATA)
     assert isinstance(error, TimeoutError) and error.scope is Scope.RETRY
 
 
@@ -79,3 +84,46 @@ def test_describe_names_storage_faults_and_unexpected_errors() -> None:
     assert isinstance(StorageError(DiagnosisCode.STORAGE_FULL, "full"), OSError)
     unexpected = describe(ZeroDivisionError("division by zero"), log_path="/data/logs/mailwright.log")
     assert unexpected.code == "internal_error" and "/data/logs/mailwright.log" in unexpected.fix
+
+
+# -- words only at the edge: transports raise facts, describe() renders them ----------------------------------------
+
+
+def test_no_transport_builds_a_diagnosis() -> None:
+    """The modules under services/transports raise typed errors with facts; only errors.describe (through the
+    diagnostics table) turns them into words, where a person reads them."""
+    import ast
+    from pathlib import Path
+
+    from wizard.services import transports
+
+    builders = {"Diagnosis", "diagnostics.make", "make", "diagnostics.Diagnosis"}
+    found = []
+    for path in sorted(Path(transports.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in builders:
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}(...)")
+    assert found == []
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_is_raised_as_facts_and_described_where_it_is_read(
+        smtp_server: Callable[..., RunningSmtpServer]) -> None:
+    server = smtp_server("plain", auth=False, handler=SinkHandler(
+        mail_reply="550 5.7.60 SMTP; Client does not have permissions to send as this sender"))
+    transport = SmtpTransport.for_profile(Profile(name="p", from_address="app@example.com", host=server.host,
+                                                  port=server.port, security=Security.NONE,
+                                                  allow_plaintext_loopback=True), None)
+    try:
+        with pytest.raises(TransportError) as raised:
+            await transport.send("other@example.com", ["bob@example.net"], b"Subject: x\r\n\r\nhi\r\n")
+    finally:
+        await transport.close()
+    error = raised.value
+    assert (error.stage, error.reply_code, error.enhanced, error.code, error.scope) == (
+        Stage.MAIL, 550, "5.7.60", DiagnosisCode.SEND_AS_DENIED, Scope.ACCOUNT)
+    assert "Client does not have permissions" in error.text
+    assert not any(isinstance(value, Diagnosis) for value in vars(error).values())  # no words built when raised
+    words = describe(error, from_address="other@example.com")
+    assert words.code == "send_as_denied" and words.detail.startswith("550 5.7.60")
+    assert "other@example.com" in words.fix + words.explanation

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from wizard.services import diagnostics, secrets
 from wizard.services.config import ConfigStore
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import DiagnosisCode
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.secret_source import KEYRING, DraftSecrets, SecretSource
 from wizard.services.secrets import KeyringUnavailableError, SecretKind
@@ -107,9 +108,9 @@ async def transport_for(profile: Profile, secrets: SecretSource = KEYRING, *, to
     try:
         credential = await credential_for(profile, secrets, tokens)
     except MissingSecretError as exc:
-        raise TransportError(exc.diagnosis, Scope.ACCOUNT) from exc
+        raise TransportError(DiagnosisCode.SECRET_MISSING, Scope.ACCOUNT) from exc
     except KeyringUnavailableError as exc:
-        raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), Scope.ACCOUNT) from exc
+        raise TransportError(DiagnosisCode.KEYRING_UNAVAILABLE, Scope.ACCOUNT, facts={"reason": str(exc)}) from exc
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.transports import graph
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import DiagnosisCode, describe
 from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
@@ -132,7 +133,7 @@ class StepRunner:
         try:
             detail = await action()
         except TransportError as exc:
-            failed = Step(name, StepStatus.FAILED, exc.diagnosis.title, int((time.monotonic() - started) * 1000))
+            failed = Step(name, StepStatus.FAILED, describe(exc).title, int((time.monotonic() - started) * 1000))
             self._record(failed)
             raise
         done = Step(name, StepStatus.PASSED, detail, int((time.monotonic() - started) * 1000))
@@ -161,24 +162,23 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
             addresses = await asyncio.wait_for(resolver(settings.host, settings.port), settings.timeout_s)
         except socket.gaierror as exc:
             reason = exc.strerror or str(exc)
-            raise TransportError(diagnostics.make("dns_failed", host=settings.host, reason=reason, detail=reason),
-                                 Scope.ACCOUNT) from exc
+            raise TransportError(DiagnosisCode.DNS_FAILED, Scope.ACCOUNT, detail=reason,
+                                 facts={"host": settings.host, "reason": reason}) from exc
         except TimeoutError as exc:
             reason = f"Resolving {settings.host} took longer than {settings.timeout_s:g} seconds."
-            raise TransportError(diagnostics.make("timeout", reason=reason), Scope.ACCOUNT) from exc
+            raise TransportError(DiagnosisCode.TIMEOUT, Scope.ACCOUNT, facts={"reason": reason}) from exc
         return ", ".join(addresses)
 
     async def with_port_suggestion(action: Callable[[], Awaitable[str]]) -> str:
         try:
             return await action()
         except TransportError as exc:
-            if exc.diagnosis.code != "connect_failed":
+            if exc.code != DiagnosisCode.CONNECT_FAILED:
                 raise
             suggestion = await suggest_port(settings.host, settings.port, min(3.0, settings.timeout_s))
-            reason = exc.diagnosis.explanation.split(": ", 1)[-1]
-            raise TransportError(diagnostics.make("connect_failed", host=settings.host, port=settings.port,
-                                                  reason=reason, suggestion=suggestion, detail=exc.diagnosis.detail),
-                                 exc.scope) from exc
+            raise TransportError(DiagnosisCode.CONNECT_FAILED, exc.scope, stage=exc.stage, detail=exc.detail,
+                                 facts={**exc.facts, "host": settings.host, "port": settings.port,
+                                        "suggestion": suggestion}) from exc
 
     async def tcp_probe() -> str:
         try:
@@ -227,7 +227,7 @@ async def check_smtp(profile: Profile, credential: Credential, *, on_step: StepC
         for name, action in steps:
             await runner.run(name, action)
     except TransportError as exc:
-        diagnosis = exc.diagnosis
+        diagnosis = describe(exc)
         done = {s.name for s in runner.steps}
         runner.steps.extend(Step(name, StepStatus.SKIPPED) for name, _ in steps if name not in done)
     finally:
@@ -253,7 +253,7 @@ async def check_profile(profile: Profile, *, on_step: StepCallback | None = None
     except KeyringUnavailableError as exc:
         return _failed_before_connecting("auth", diagnostics.make("keyring_unavailable", reason=str(exc)))
     except TransportError as exc:
-        return _failed_before_connecting("token", exc.diagnosis)
+        return _failed_before_connecting("token", describe(exc))
     if profile.provider is ProviderKind.GRAPH:
         from wizard.services.graph_check import check_graph
 

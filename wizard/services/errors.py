@@ -164,14 +164,22 @@ class MailwrightError(Exception):
 
 
 class TransportError(MailwrightError):
-    """A send or connection failure: the facts, its `scope`, and the diagnosis words. Never holds a secret."""
+    """A send or connection failure as facts: the stage, the reply code, the enhanced status and the server's text;
+    the diagnosis `code` chosen from them; what the words need (`detail`: the reply or the underlying error,
+    `facts`: host, port, the reason in the network's own terms); and its `scope`. The words for a person are
+    `describe(error)`'s, rendered where a person reads them, never when the error is raised. `origin` is the
+    error of another service this one stands for (the OAuth service's, which describes itself). Never holds a
+    secret."""
 
-    def __init__(self, diagnosis: Diagnosis, scope: Scope, reply_code: int = 0,
-                 retry_after_s: float | None = None, *, stage: Stage | None = None, enhanced: str = "",
-                 text: str = "", recipients: Sequence[tuple[str, int, str]] = ()) -> None:
-        super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
-        self.diagnosis = diagnosis
-        self.code = diagnosis.code
+    def __init__(self, code: str, scope: Scope, reply_code: int = 0, retry_after_s: float | None = None, *,
+                 stage: Stage | None = None, enhanced: str = "", text: str = "",
+                 recipients: Sequence[tuple[str, int, str]] = (), detail: object = "",
+                 facts: Mapping[str, object] | None = None, origin: MailwrightError | None = None) -> None:
+        self.code = code if code in diagnostics.ENTRIES else DiagnosisCode.UNKNOWN
+        self.detail = str(detail)
+        super().__init__(self.code, self.detail)
+        self.facts = dict(facts or {})
+        self.origin = origin
         self.scope = scope
         self.reply_code = reply_code
         self.retry_after_s = retry_after_s
@@ -181,10 +189,19 @@ class TransportError(MailwrightError):
         # RCPT replies of a transaction nobody accepted: (address, reply code, reply text) each.
         self.recipients = tuple(recipients)
 
+    def __str__(self) -> str:
+        words = describe(self)
+        return f"{words.title}: {words.detail or words.explanation}"
+
     @property
     def reply(self) -> str:
-        """The server's reply as one line ('550 5.1.1 ...'), or the diagnosis detail when there was none."""
-        return self.diagnosis.detail or self.diagnosis.title
+        """The server's reply as one line ('550 5.1.1 ...'), or the diagnosis title when there was none."""
+        return self.detail or describe(self).title
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """`describe(self)`: the words, rendered now (kept for the pages and commands that read them)."""
+        return describe(self)
 
 
 class SmtpReplyError(TransportError):
@@ -193,11 +210,10 @@ class SmtpReplyError(TransportError):
     def __init__(self, stage: Stage, reply_code: int, text: str, *, recipients: Sequence[tuple[str, int, str]] = (),
                  context: Mapping[str, object] | None = None) -> None:
         enhanced = diagnostics.enhanced_status(text)
-        code = diagnostics.code_for_reply(stage.value, reply_code, enhanced, text)
         reply = diagnostics.format_reply(reply_code, text)
-        super().__init__(diagnostics.make(code, detail=reply, reply=reply, **(context or {})),
+        super().__init__(diagnostics.code_for_reply(stage.value, reply_code, enhanced, text),
                          failure_scope(stage, reply_code, enhanced), reply_code, stage=stage, enhanced=enhanced,
-                         text=text, recipients=recipients)
+                         text=text, recipients=recipients, detail=reply, facts={"reply": reply, **(context or {})})
 
 
 class DeliveryTimeoutError(TransportError, TimeoutError):
@@ -244,7 +260,9 @@ def storage_error(exc: BaseException) -> StorageError | None:
 def describe(error: BaseException, *, log_path: str = "", **context: object) -> Diagnosis:
     """The plain-words diagnosis for any error: used only where a person reads it."""
     if isinstance(error, TransportError):
-        return error.diagnosis
+        if error.origin is not None:
+            return describe(error.origin, log_path=log_path, **context)
+        return diagnostics.make(error.code, detail=error.detail, **{**error.facts, **context})
     diagnosis = getattr(error, "diagnosis", None)
     if isinstance(diagnosis, Diagnosis):  # OAuthError, MissingSecretError
         return diagnosis

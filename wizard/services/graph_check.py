@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.services import diagnostics
 from wizard.services.check import CheckReport, Step, StepCallback, StepRunner, StepStatus
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import DiagnosisCode, describe
 from wizard.services.graph_guide import needed_permissions
 from wizard.services.model import Profile
 from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
@@ -104,7 +104,7 @@ async def check_graph(profile: Profile, credential: Credential, *, on_step: Step
     async def token() -> str:
         if not isinstance(credential, TokenCredential):
             reason = "Microsoft Graph needs an OAuth sign-in (client secret, certificate or delegated consent)."
-            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), Scope.ACCOUNT)
+            raise TransportError(DiagnosisCode.INVALID_INPUT, Scope.ACCOUNT, detail=reason, facts={"reason": reason})
         permissions = TokenPermissions.from_claims(decode_claims(await credential.token_source(False)))
         state["permissions"] = permissions
         capabilities.extend(permissions.summary())
@@ -131,7 +131,7 @@ async def check_graph(profile: Profile, credential: Credential, *, on_step: Step
         for name, action in steps:
             await runner.run(name, action)
     except TransportError as exc:
-        diagnosis = exc.diagnosis
+        diagnosis = describe(exc)
         if "permissions" in state:
             verdict = permission_verdict(state["permissions"],
                                          needed_permissions(settings.app_only, large_messages), probe_passed=False)

@@ -39,8 +39,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, TypeVar
 
-from wizard.services import diagnostics
-from wizard.services.errors import Scope, TransportError
+from wizard.services.errors import DiagnosisCode, Scope, TransportError
 from wizard.services.model import Profile, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, as_transport_error
@@ -129,7 +128,7 @@ async def credential_for(profile: Profile, secrets: SecretSource = KEYRING,
         except OAuthError as exc:
             raise as_transport_error(exc) from None
         except KeyringUnavailableError as exc:  # the client secret or token cache could not be read
-            raise TransportError(diagnostics.make("keyring_unavailable", reason=str(exc)), Scope.ACCOUNT) from exc
+            raise TransportError(DiagnosisCode.KEYRING_UNAVAILABLE, Scope.ACCOUNT, facts={"reason": str(exc)}) from exc
 
     return TokenCredential(profile.login_name, token_source)
 

@@ -80,4 +80,5 @@ def network_error(exc: BaseException, endpoint: str) -> OAuthError:
 
 
 def as_transport_error(error: OAuthError) -> TransportError:
-    return TransportError(error.diagnosis, error.scope)
+    """For the sender and the outbox: the OAuth error's code and scope; its words stay the OAuth service's."""
+    return TransportError(error.code, error.scope, detail=error.diagnosis.detail, origin=error)

@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from wizard.services import diagnostics
+from wizard.services.errors import DiagnosisCode
 from wizard.services.graph_guide import REQUEST_LIMIT_BYTES, graph_endpoint_for
 from wizard.services.model import Profile
 from wizard.services.transports.base import (
@@ -169,7 +169,7 @@ class GraphTransport(OpensAsContext):
     def _token_source(self) -> TokenCredential:
         if not isinstance(self.credential, TokenCredential):
             reason = "Microsoft Graph needs an OAuth sign-in (client secret, certificate or delegated consent)."
-            raise TransportError(diagnostics.make("invalid_input", reason=reason, detail=reason), Scope.ACCOUNT)
+            raise TransportError(DiagnosisCode.INVALID_INPUT, Scope.ACCOUNT, detail=reason, facts={"reason": reason})
         return self.credential
 
     async def open(self) -> None:
@@ -198,8 +198,8 @@ class GraphTransport(OpensAsContext):
         wait = self.limits.mailbox_window(s.mailbox).reserve(time.monotonic())
         if wait > 0:
             reason = "more than 10,000 Graph requests for this mailbox in 10 minutes"
-            raise TransportError(diagnostics.make("throttled", reply=reason, detail=reason), Scope.THROTTLE,
-                                 429, wait)
+            raise TransportError(DiagnosisCode.THROTTLED, Scope.THROTTLE, 429, wait, detail=reason,
+                                 facts={"reply": reason})
         headers = {"Content-Type": content_type} if content_type else {}
         headers.update(headers_extra or {})
         for refreshed in (False, True):
@@ -228,8 +228,8 @@ class GraphTransport(OpensAsContext):
         try:
             remainder, attachments = split_large_attachments(raw, self.settings.request_limit_bytes)
         except MessageTooLargeError as exc:
-            raise TransportError(diagnostics.make("message_too_large", reply=str(exc), detail=str(exc)),
-                                 Scope.MESSAGE, 413, stage=Stage.GRAPH) from exc
+            raise TransportError(DiagnosisCode.MESSAGE_TOO_LARGE, Scope.MESSAGE, 413, stage=Stage.GRAPH, detail=exc,
+                                 facts={"reply": str(exc)}) from exc
         if before_data is not None:
             await before_data()
         try:
@@ -239,13 +239,12 @@ class GraphTransport(OpensAsContext):
                 response = await self._request("POST", f"{self.settings.mailbox_url}/sendMail",
                                                content=encode_body(raw), content_type="text/plain")
         except TransportError as exc:
-            if exc.diagnosis.code != "send_as_denied":
+            if exc.code != DiagnosisCode.SEND_AS_DENIED:
                 raise
             # Send As is about this message's sender, not the profile's mailbox.
-            diagnosis = diagnostics.make("send_as_denied", detail=exc.diagnosis.detail, reply=exc.diagnosis.detail,
-                                         **{**self._context(), "from_address": sender})
-            raise TransportError(diagnosis, exc.scope, exc.reply_code, stage=exc.stage, enhanced=exc.enhanced,
-                                 text=exc.text) from exc
+            raise TransportError(DiagnosisCode.SEND_AS_DENIED, exc.scope, exc.reply_code, stage=exc.stage,
+                                 enhanced=exc.enhanced, text=exc.text, detail=exc.detail,
+                                 facts={"reply": exc.detail, **self._context(), "from_address": sender}) from exc
         request_id = response.headers.get("request-id", "")
         reply = f"{ACCEPTED_REPLY} request-id {request_id}" if request_id else ACCEPTED_REPLY
         return SendResult(reply, tuple(RecipientResult(r, True, reply) for r in dict.fromkeys(recipients)))
@@ -274,7 +273,7 @@ class GraphTransport(OpensAsContext):
         upload_url = str(_field(session, "uploadUrl"))
         if urlsplit(upload_url).scheme != "https":
             reason = f"Graph returned a non-HTTPS upload URL ({urlsplit(upload_url).netloc})."
-            raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), Scope.MESSAGE)
+            raise TransportError(DiagnosisCode.UNKNOWN, Scope.MESSAGE, detail=reason, facts={"reason": reason})
         chunk = self.settings.upload_chunk_bytes
         total = attachment.size
         for start in range(0, total, chunk):
@@ -299,7 +298,7 @@ class GraphTransport(OpensAsContext):
         try:
             await self._request("POST", f"{self.settings.mailbox_url}/sendMail", json=body)
         except TransportError as exc:
-            if exc.reply_code == 400 and "ErrorInvalidRecipients" in exc.diagnosis.detail:
+            if exc.reply_code == 400 and "ErrorInvalidRecipients" in exc.detail:
                 return (f"{self.settings.mailbox_url.rsplit('/v1.0/', 1)[1]}/sendMail is allowed; Exchange refused "
                         "the recipient-less probe as expected, so nothing was sent")
             raise
@@ -328,6 +327,6 @@ def _field(response: httpx.Response, name: str) -> object:
         value = response.json()[name]
     except (ValueError, KeyError, TypeError) as exc:
         reason = f"Graph answered {response.status_code} without '{name}' ({response.text[:200]!r})."
-        raise TransportError(diagnostics.make("unknown", reason=reason, detail=reason), Scope.MESSAGE,
-                             response.status_code) from exc
+        raise TransportError(DiagnosisCode.UNKNOWN, Scope.MESSAGE, response.status_code, detail=reason,
+                             facts={"reason": reason}) from exc
     return value

@@ -17,7 +17,6 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from wizard.services import diagnostics
 from wizard.services.errors import (
     ConnectionLostError,
     DeliveryTimeoutError,
@@ -113,10 +112,9 @@ def diagnosis_code(reply: GraphErrorReply) -> str:
 
 def error_for_reply(reply: GraphErrorReply, **context: object) -> TransportError:
     """A Graph error reply -> TransportError whose scope tells the outbox what to do next."""
-    code = diagnosis_code(reply)
-    diagnosis = diagnostics.make(code, detail=reply.text, reply=reply.text, reason=reply.text, **context)
-    return TransportError(diagnosis, failure_scope(Stage.GRAPH, reply.status, error_code=reply.code), reply.status,
-                          reply.retry_after_s, stage=Stage.GRAPH, text=reply.message, enhanced=reply.code)
+    return TransportError(diagnosis_code(reply), failure_scope(Stage.GRAPH, reply.status, error_code=reply.code),
+                          reply.status, reply.retry_after_s, stage=Stage.GRAPH, text=reply.message, enhanced=reply.code,
+                          detail=reply.text, facts={"reply": reply.text, "reason": reply.text, **context})
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -137,21 +135,21 @@ def error_for_exception(exc: BaseException, host: str, **context: object) -> Tra
     cause = _root_cause(exc)
     if isinstance(exc, httpx.TimeoutException):
         reason = f"{host} did not answer in time ({type(exc).__name__})."
-        return DeliveryTimeoutError(diagnostics.make(DiagnosisCode.TIMEOUT, reason=reason, detail=reason, **where),
-                                    Scope.RETRY, stage=Stage.GRAPH)
+        return DeliveryTimeoutError(DiagnosisCode.TIMEOUT, Scope.RETRY, stage=Stage.GRAPH, detail=reason,
+                                    facts={"reason": reason, **where})
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = describe_certificate_error(cause, host)
-        return TransportError(diagnostics.make(DiagnosisCode.TLS_CERTIFICATE, reason=reason, detail=reason, **where),
-                              Scope.ACCOUNT, stage=Stage.TLS)
+        return TransportError(DiagnosisCode.TLS_CERTIFICATE, Scope.ACCOUNT, stage=Stage.TLS, detail=reason,
+                              facts={"reason": reason, **where})
     if isinstance(cause, ssl.SSLError):
         reason = str(cause.reason or cause)
-        return TransportError(diagnostics.make(DiagnosisCode.TLS_FAILED, reason=reason, detail=str(cause), **where),
-                              Scope.ACCOUNT, stage=Stage.TLS)
+        return TransportError(DiagnosisCode.TLS_FAILED, Scope.ACCOUNT, stage=Stage.TLS, detail=cause,
+                              facts={"reason": reason, **where})
     if isinstance(cause, socket.gaierror):
         reason = cause.strerror or str(cause)
-        return ConnectionLostError(diagnostics.make(DiagnosisCode.DNS_FAILED, reason=reason, detail=reason, **where),
-                                   Scope.RETRY, stage=Stage.CONNECT)
+        return ConnectionLostError(DiagnosisCode.DNS_FAILED, Scope.RETRY, stage=Stage.CONNECT, detail=reason,
+                                   facts={"reason": reason, **where})
     reason = str(getattr(cause, "strerror", None) or cause or exc)
     # Any other httpx transport error (connect, read, write, protocol, proxy): nothing was answered; retry later.
-    return ConnectionLostError(diagnostics.make(DiagnosisCode.CONNECT_FAILED, reason=reason, detail=str(exc),
-                                                **where), Scope.RETRY, stage=Stage.CONNECT)
+    return ConnectionLostError(DiagnosisCode.CONNECT_FAILED, Scope.RETRY, stage=Stage.CONNECT, detail=exc,
+                               facts={"reason": reason, **where})

@@ -86,8 +86,8 @@ class SmtpTransport(OpensAsContext):
     def _fail(self, code: DiagnosisCode, reason: str, stage: Stage) -> TransportError:
         """A settings problem found on our side (no STARTTLS offered, no AUTH): the account's mail waits."""
         s = self.settings
-        return TransportError(diagnostics.make(code, reason=reason, detail=reason, host=s.host, port=s.port),
-                              Scope.ACCOUNT, stage=stage)
+        return TransportError(code, Scope.ACCOUNT, stage=stage, detail=reason,
+                              facts={"reason": reason, "host": s.host, "port": s.port})
 
     async def connect(self) -> str:
         """TCP connect (and the TLS handshake for implicit TLS); returns the server's greeting. A security mode
@@ -240,10 +240,10 @@ class SmtpTransport(OpensAsContext):
                 if attempt or error.code == DiagnosisCode.BASIC_AUTH_DISABLED:
                     if error.code == DiagnosisCode.AUTH_FAILED and error.scope is Scope.ACCOUNT:
                         # 5.7.3 after a fresh, valid token: the mailbox does not accept this app or user.
-                        diagnosis = diagnostics.make(DiagnosisCode.OAUTH_NOT_AUTHORIZED, detail=error.reply,
-                                                     username=credential.username, host=self.settings.host)
-                        error = TransportError(diagnosis, Scope.ACCOUNT, exc.code, stage=Stage.AUTH,
-                                               enhanced=error.enhanced, text=error.text)
+                        error = TransportError(DiagnosisCode.OAUTH_NOT_AUTHORIZED, Scope.ACCOUNT, exc.code,
+                                               stage=Stage.AUTH, enhanced=error.enhanced, text=error.text,
+                                               detail=error.reply, facts={"username": credential.username,
+                                                                          "host": self.settings.host})
                     raise error from exc
                 continue
             return f"XOAUTH2: {diagnostics.format_reply(response.code, response.message)}"

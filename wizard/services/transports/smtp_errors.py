@@ -15,7 +15,6 @@ import threading
 
 import aiosmtplib
 
-from wizard.services import diagnostics
 from wizard.services.errors import (
     ConnectionLostError,
     DeliveryTimeoutError,
@@ -87,8 +86,8 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
     except (OSError, ValueError) as exc:  # FileNotFoundError, PermissionError, ssl.SSLError (no PEM inside)
         reason = (f"The CA file {ca_file} of this profile cannot be read as a PEM certificate file "
                   f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}).")
-        raise TransportError(diagnostics.make(DiagnosisCode.CA_FILE_UNREADABLE, reason=reason, detail=reason),
-                             Scope.ACCOUNT, stage=Stage.TLS) from exc
+        raise TransportError(DiagnosisCode.CA_FILE_UNREADABLE, Scope.ACCOUNT, stage=Stage.TLS, detail=reason,
+                             facts={"reason": reason}) from exc
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if key is not None:
         with _CONTEXTS_LOCK:
@@ -151,30 +150,29 @@ def translate(exc: BaseException, host: str, port: int, timeout_s: float, stage:
         return SmtpReplyError(reply_stage(exc, stage), exc.code, exc.message, context=where)
     if isinstance(exc, (aiosmtplib.SMTPTimeoutError, TimeoutError)):
         reason = f"{host}:{port} did not answer within {timeout_s:g} seconds ({exc})."
-        return DeliveryTimeoutError(diagnostics.make(DiagnosisCode.TIMEOUT, reason=reason, **where), Scope.RETRY,
-                                    stage=stage)
+        return DeliveryTimeoutError(DiagnosisCode.TIMEOUT, Scope.RETRY, stage=stage, facts={"reason": reason, **where})
     cause = root_cause(exc)
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = describe_certificate_error(cause, host)
-        return TransportError(diagnostics.make(DiagnosisCode.TLS_CERTIFICATE, reason=reason, detail=reason, **where),
-                              Scope.ACCOUNT, stage=Stage.TLS)
+        return TransportError(DiagnosisCode.TLS_CERTIFICATE, Scope.ACCOUNT, stage=Stage.TLS, detail=reason,
+                              facts={"reason": reason, **where})
     if isinstance(cause, ssl.SSLError):
         reason = f"{cause.reason or cause}"
-        return TransportError(diagnostics.make(DiagnosisCode.TLS_FAILED, reason=reason, detail=str(cause), **where),
-                              Scope.ACCOUNT, stage=Stage.TLS)
+        return TransportError(DiagnosisCode.TLS_FAILED, Scope.ACCOUNT, stage=Stage.TLS, detail=cause,
+                              facts={"reason": reason, **where})
     if isinstance(cause, socket.gaierror):
         reason = cause.strerror or str(cause)
-        return ConnectionLostError(diagnostics.make(DiagnosisCode.DNS_FAILED, reason=reason, **where), Scope.RETRY,
-                                   stage=Stage.CONNECT)
+        return ConnectionLostError(DiagnosisCode.DNS_FAILED, Scope.RETRY, stage=Stage.CONNECT,
+                                   facts={"reason": reason, **where})
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
         reason = f"{host}:{port} closed the connection unexpectedly ({exc})."
-        return ConnectionLostError(diagnostics.make(DiagnosisCode.DISCONNECTED, reason=reason, detail=str(exc),
-                                                    **where), Scope.RETRY, stage=stage)
+        return ConnectionLostError(DiagnosisCode.DISCONNECTED, Scope.RETRY, stage=stage, detail=exc,
+                                   facts={"reason": reason, **where})
     if isinstance(exc, (aiosmtplib.SMTPConnectError, OSError)):
         reason = getattr(cause, "strerror", None) or str(cause)
-        return ConnectionLostError(diagnostics.make(DiagnosisCode.CONNECT_FAILED, reason=reason, detail=str(exc),
-                                                    **where), Scope.RETRY, stage=Stage.CONNECT)
+        return ConnectionLostError(DiagnosisCode.CONNECT_FAILED, Scope.RETRY, stage=Stage.CONNECT, detail=exc,
+                                   facts={"reason": reason, **where})
     # An aiosmtplib error without a reply (SMTPNotSupported, a malformed reply): the server is not usable now.
     detail = f"{type(exc).__name__}: {exc}"
-    return TransportError(diagnostics.make(DiagnosisCode.SERVER_ERROR, reply=detail, detail=detail, **where),
-                          Scope.RETRY, stage=stage)
+    return TransportError(DiagnosisCode.SERVER_ERROR, Scope.RETRY, stage=stage, detail=detail,
+                          facts={"reply": detail, **where})

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import ssl
 
-from wizard.services import diagnostics
 from wizard.services.errors import DiagnosisCode, Scope, Stage, TransportError
 from wizard.services.model import Security
 
@@ -66,6 +65,5 @@ def mismatch(host: str, port: int, chosen: Security, right: Security) -> Transpo
     else:
         reason = (f"{host}:{port} greets in plain text and offers encryption with STARTTLS, but the security "
                   f"setting is {_LABEL[chosen]}, which starts with a TLS handshake.")
-    diagnosis = diagnostics.make(DiagnosisCode.TLS_MODE_MISMATCH, reason=reason, detail=reason, host=host, port=port,
-                                 suggestion=_LABEL[right])
-    return TransportError(diagnosis, Scope.ACCOUNT, stage=Stage.TLS)
+    return TransportError(DiagnosisCode.TLS_MODE_MISMATCH, Scope.ACCOUNT, stage=Stage.TLS, detail=reason,
+                          facts={"reason": reason, "host": host, "port": port, "suggestion": _LABEL[right]})
