@@ -13,7 +13,9 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.errors import DiagnosisCode
 from wizard.services.model import AuthMode, Profile, ProviderKind
 
 _APP_PASSWORD = re.compile(r"^[a-z]{16}$")
@@ -62,12 +64,9 @@ def ca_file_diagnosis(profile: Profile) -> Diagnosis | None:
     problem = ca_file_problem(profile.ca_file) if profile.ca_file else None
     if problem is None:
         return None
-    return Diagnosis(
-        code="ca_file_unreadable", title="The CA file of this profile cannot be used",
-        explanation=f"{problem} Mailwright needs it to verify {profile.host or 'the server'}'s certificate, so "
-                    "nothing was sent.",
-        fix=f"Put the CA file back, or choose another one: `mailwright profile add {profile.name} ... --ca-file "
-            "PEM` (or the server page in the wizard). Without a CA file the system's trusted certificates are used.")
+    server = profile.host or "the server"
+    reason = f"{problem} Mailwright needs it to verify {server}'s certificate, so nothing was sent."
+    return diagnostics.make(DiagnosisCode.CA_FILE_UNREADABLE, detail=problem, reason=reason)
 
 
 def _microsoft_problems(profile: Profile) -> list[ProfileProblem]:
