@@ -147,6 +147,10 @@ def apply_theme(app: QApplication) -> None:
 
 
 def has_profiles(store: ConfigStore | None = None) -> bool:
+    from wizard.services.home import has_config_file
+
+    if store is None and not has_config_file():
+        return False  # a first start: the config loader is not even imported before the first paint
     from wizard.services.config import ConfigStore
 
     try:

@@ -1,4 +1,5 @@
-"""Startup order: the wizard's first page is painted before asyncio, qasync and the theme are imported.
+"""Startup order: the wizard's first page is painted before asyncio, qasync and the theme are imported (and, on a
+first start with nothing saved yet, before the config loader).
 
 The timing itself is measured in benchmarks/startup.py; these tests pin the order it relies on, with the real
 entry point (`mailwright` without a command) in a fresh process, offscreen and, where `xvfb-run` exists, on an
@@ -48,7 +49,8 @@ def recording(window, *args, **kwargs):
     painted = show_until_painted(window, *args, **kwargs)
     seen.append({"painted": painted, "visible": window.isVisible(), "page": window.currentPage().objectName(),
                  "loaded": sorted(name for name in ("asyncio", "qasync", "wizard.app_loop", "wizard.theme",
-                                                    "wizard.services.logs") if name in sys.modules)})
+                                                    "wizard.services.logs", "wizard.services.config", "tomlkit")
+                                  if name in sys.modules)})
     QTimer.singleShot(0, window.reject)
     return painted
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget, QWizard, QWizardPag
 from wizard.pages import flow
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState, unused_profile_name
-from wizard.services.config import ConfigStore
+from wizard.services.home import has_config_file
+from wizard.services.settings import DeliverySettings
 from wizard.typing_compat import override
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from wizard.pages.test_mail import TestMailPage
     from wizard.pages.welcome import WelcomePage
     from wizard.qt_async import TaskTracker
+    from wizard.services.config import ConfigStore
+    from wizard.services.model import Profile
 
 WINDOW_TITLE = "Mailwright"
 PAGE_TITLES = {
@@ -86,17 +89,28 @@ class SavedAccounts:
 
 def load_saved_accounts(store: ConfigStore | None = None) -> SavedAccounts:
     """The wizard's starting state: prefilled from the default profile, or empty without a configuration."""
+    if store is None and not has_config_file():
+        # A first start: nothing saved yet, and config.py (tomlkit, the validators) loads after the first paint.
+        return SavedAccounts(_fresh_state({}, DeliverySettings()))
+    from wizard.services.config import ConfigStore
+
     store = store or ConfigStore()
     try:
         config = store.load()
     except (ValueError, OSError) as exc:  # a hand-edited config.toml with a mistake must not stop the wizard
         return SavedAccounts(WizardState(), error=f"The settings file {store.path} could not be read: {exc}")
+    if not config.default_profile:
+        return SavedAccounts(_fresh_state(dict(config.profiles), config.delivery))
     state = WizardState(saved_profiles=dict(config.profiles), delivery=config.delivery)
-    if config.default_profile:
-        state.load_profile(config.profiles[config.default_profile])
-    else:
-        state.draft = replace(state.draft, name=unused_profile_name(state.saved_profiles))
+    state.load_profile(config.profiles[config.default_profile])
     return SavedAccounts(state, config.default_profile)
+
+
+def _fresh_state(saved_profiles: dict[str, Profile], delivery: DeliverySettings) -> WizardState:
+    """A new account's draft, named so that it does not collide with a saved one."""
+    state = WizardState(saved_profiles=saved_profiles, delivery=delivery)
+    state.draft = replace(state.draft, name=unused_profile_name(saved_profiles))
+    return state
 
 
 class MailwrightWizard(QWizard):

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
 from wizard.services.config_error import ConfigError, line_of, syntax_error
 from wizard.services.file_lock import exclusive_lock
+from wizard.services.home import CONFIG_FILE as CONFIG_FILE
+from wizard.services.home import data_home_path
 from wizard.services.model import Profile, check_fallback_names, validate_fallback, validate_profile_name
 from wizard.services.private_files import make_private_dir, write_private_text
 from wizard.services.relay_users import RelayUser
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.toml"
 TABLE_NAMES = ("delivery", "relay", "alerts", "service")
 
 
@@ -68,9 +67,7 @@ class Config:
 
 
 def data_home() -> Path:
-    override = os.environ.get("MAILWRIGHT_HOME")
-    path = Path(override) if override else Path(platformdirs.user_data_dir("mailwright", appauthor=False))
-    return make_private_dir(path)
+    return make_private_dir(data_home_path())
 
 
 def profile_file(folder: str, name: str, suffix: str, home: Path | None = None) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPixmap
 
 MIN_CONTRAST = 4.5
@@ -123,6 +122,8 @@ def rederive(style_sheet: str) -> str:
 def tinted(pixmap: QPixmap, colour: QColor) -> QPixmap:
     """The pixmap's shape in one colour: monochrome style glyphs (e.g. Fusion's media icons) are drawn black
     and vanish on a dark window; tinted with the palette's text colour they follow light and dark mode."""
+    from PySide6.QtCore import Qt  # building PySide6's Qt namespace costs ~15 ms: not before the first paint
+
     result = QPixmap(pixmap.size())
     result.setDevicePixelRatio(pixmap.devicePixelRatio())
     result.fill(Qt.GlobalColor.transparent)
