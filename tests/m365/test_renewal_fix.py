@@ -7,6 +7,7 @@ import contextlib
 import datetime
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -20,9 +21,12 @@ from wizard.services import m365
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
+from wizard.services.health import DnsVerdictStore, assess_profile
 from wizard.services.m365 import keypair
 from wizard.services.m365.rotation import rotate_due
+from wizard.services.model import Profile, ProviderKind
 from wizard.services.outbox import Outbox
+from wizard.widgets.profile_card import ProfileCard
 
 pytestmark = [pytest.mark.keyring, pytest.mark.gui, pytest.mark.asyncio, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -115,3 +119,22 @@ def _fails_again(window: MainWindow, profile_name: str, before: m365.Registratio
     assert recorded.thumbprint == before.thumbprint == keypair.load(profile_name).thumbprint
     assert card.state_badge.text() == "● Needs attention" and "second outage" in card.reasons.text()
     assert card.fix_button.isVisible() and card.fix_button.isEnabled()
+
+
+@pytest.mark.parametrize(("days_left", "renews"), [(25, True), (90, False)])
+async def test_fix_renews_a_certificate_that_is_due_and_is_not_offered_otherwise(qtbot: QtBot, tmp_path: Path,
+                                                                                 days_left: int, renews: bool) -> None:
+    now = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
+    registration = m365.Registration("main", "graph-app", "t", "Mailwright main", "obj", "app", "sp",
+                                     "a@example.com", thumbprint="AB",
+                                     not_after=(now + datetime.timedelta(days=days_left)).isoformat())
+    profile = Profile(name="main", provider=ProviderKind.GRAPH, from_address="a@example.com")
+    card = ProfileCard(profile, DnsVerdictStore(tmp_path / "dns.json"))
+    qtbot.addWidget(card)
+    card.show()
+
+    card.show_health(assess_profile(profile, None, now=now.timestamp(), m365=registration), "", now.timestamp())
+
+    assert card.renews_certificate is renews and card.fix_button.isVisible() is renews
+    if renews:
+        assert card.fix_button.accessibleName() == "Renew the certificate now"
