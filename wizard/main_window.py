@@ -52,13 +52,14 @@ from wizard.services.sender_boundary import OUTBOX
 from wizard.services.wording import plural
 from wizard.tray import STATE_COLOURS, TrayModel
 from wizard.widgets.colours import banner_style
-from wizard.widgets.profile_card import ProfileCard, named
+from wizard.widgets.profile_card import ProfileCard, named, renew_certificate
 from wizard.widgets.service_panel import ServicePanel, StatusReader
 
 if TYPE_CHECKING:
     from wizard.pages.ids import PageId
     from wizard.pages.wizard import MailwrightWizard
     from wizard.services.background_delivery import BackgroundDelivery
+    from wizard.services.m365 import WaitPolicy
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.tray_model.update((), delivery.started and not delivery.sending, sender_started=delivery.started)
         self.tray: QSystemTrayIcon | None = None
         self.failed_checks: dict[str, Diagnosis] = {}
+        self._renewing: set[str] = set()  # profiles whose certificate Fix… is renewing
         self.sign_ins: dict[str, SignInView] = {}
         self.healths: list[ProfileHealth] = []
         self.orphans: list[OrphanedMail] = []  # mail of deleted profiles: nothing will send it
@@ -221,7 +223,7 @@ class MainWindow(QMainWindow):
                 card = ProfileCard(profile, self.dns_store, self.cards_box, self.dns_nameserver)
                 card.check_finished.connect(self._on_check_finished)
                 card.dns_finished.connect(lambda _name: self._on_timer())
-                card.renewal_finished.connect(lambda _name, _outcome: self._on_timer())
+                card.renew_requested.connect(self.renew_certificate)
                 card.test_button.clicked.connect(lambda _=False, n=name: self.open_test_mail(n))
                 card.outbox_button.clicked.connect(lambda _=False: self.open_outbox())
                 card.resume_button.clicked.connect(lambda _=False, n=name: self.resume_profile(n))
@@ -322,6 +324,26 @@ class MainWindow(QMainWindow):
     def fix_profile(self, name: str, page: PageId) -> MailwrightWizard:
         """The wizard on this account, opened at the page that fixes its problem (not the Accounts list)."""
         return self._profiles().edit_profile(name, start=page)
+
+    renewal_wait: WaitPolicy | None = None  # tests shorten the wait for the new key
+
+    @async_slot(str)
+    async def renew_certificate(self, name: str) -> None:
+        """Fix… on a failed or due certificate renewal: the window's task, not the card's, because the renewal
+        switches the profile's certificate and the next refresh replaces the card it was started from."""
+        if name in self._renewing:
+            return
+        self._renewing.add(name)
+
+        def say(text: str, error: bool) -> None:
+            card = self.cards.get(name)
+            if card is not None:
+                card.show_activity(text, error)
+        try:
+            await self.tasks.run(renew_certificate(name, say, self.renewal_wait))
+        finally:
+            self._renewing.discard(name)
+        self._on_timer()
 
     def resume_profile(self, name: str) -> int:
         released = self.delivery.resume_profile(name)

@@ -3,9 +3,10 @@ blocking parts in worker threads), says the outcome on the card, and records it 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.health import DnsVerdictStore, assess_profile
 from wizard.services.m365 import keypair
+from wizard.services.m365.record import Renewal
 from wizard.services.m365.rotation import rotate_due
 from wizard.services.model import Profile, ProviderKind
 from wizard.services.outbox import Outbox
@@ -59,17 +61,27 @@ async def main_window(qtbot: QtBot) -> AsyncIterator[MainWindow]:
         main.close()
 
 
-async def _click_fix(window: MainWindow, name: str, qtbot: QtBot) -> None:
+async def _click_fix(window: MainWindow, name: str, qtbot: QtBot,
+                     meanwhile: Callable[[], Awaitable[None]] | None = None) -> None:
     await window.refresh()
     card = window.cards[name]
     assert card.fix_button.isVisible() and card.fix_button.accessibleName() == "Renew the certificate now"
-    card.renewal_wait = FAST
+    window.renewal_wait = FAST
+    before = m365.registration(name)
+    assert before is not None
+
     qtbot.mouseClick(card.fix_button, Qt.MouseButton.LeftButton)
-    await eventually(lambda: card.tasks.busy or "Renewal" in card.activity.text() or "renewed" in card.activity.text(),
-                     "the renewal to start")
-    await card.tasks.wait()
-    await window.wait_idle()  # the refresh the outcome asked for
+
+    if meanwhile is not None:
+        await meanwhile()
+    await eventually(lambda: _renewal_of(name) != before.renewal, "the renewal's outcome to be recorded")
+    await window.wait_idle()
     await window.refresh()
+
+
+def _renewal_of(name: str) -> Renewal | None:
+    registration = m365.registration(name)
+    return registration.renewal if registration is not None else None
 
 
 async def test_fix_renews_a_failed_certificate_and_the_card_turns_ok(tenant: Tenant, profile_name: str,
@@ -84,8 +96,19 @@ async def _fix_renews(tenant: Tenant, profile_name: str, before: m365.Registrati
     await window.refresh()
     card = window.cards[profile_name]
     assert card.state_badge.text() == "● Needs attention" and "first outage" in card.reasons.text()
+    tenant.graph.hold = True  # the renewal's addKey waits in the tenant until the test releases it
 
-    await _click_fix(window, profile_name, qtbot)
+    async def edit_the_account_meanwhile() -> None:
+        """The card the renewal started from is replaced while it runs (an edit here; the renewal's own switch
+        to the new certificate does the same): the renewal goes on, and nothing it saves undoes the edit."""
+        await eventually(lambda: tenant.graph.in_flight == 1, "the renewal's addKey to reach the tenant")
+        profile = window.store.load().profile(profile_name)
+        await asyncio.to_thread(window.store.save_profile, replace(profile, display_name="Monthly reports"))
+        await window.refresh()
+        assert window.cards[profile_name] is not card
+        tenant.graph.release()
+
+    await _click_fix(window, profile_name, qtbot, edit_the_account_meanwhile)
 
     card = window.cards[profile_name]  # a new card: the renewal switched the profile to the new certificate
     after = m365.registration(profile_name)
@@ -96,6 +119,8 @@ async def _fix_renews(tenant: Tenant, profile_name: str, before: m365.Registrati
                                     f"{after.not_after[:10]}.")
     assert card.state_badge.text() == "● OK" and card.reasons.isHidden() and card.fix_button.isHidden()
     assert f"renewed {datetime.date.today().isoformat()}" in card.extra.text()
+    switched = window.store.load().profile(profile_name)
+    assert (switched.certificate_thumbprint, switched.display_name) == (after.thumbprint, "Monthly reports")
 
 
 async def test_fix_that_fails_again_says_why_and_records_it(tenant: Tenant, profile_name: str, qtbot: QtBot) -> None:

@@ -1,7 +1,7 @@
 """One account's card in the main window: state, last success, outbox counts, DNS verdict, token/secret expiry,
 and the buttons to check, send a test mail, open the outbox, see the DNS health, resume held mail, and Fix… (the
 wizard at the page that fixes a failing or paused account; for a Microsoft 365 certificate whose renewal failed or
-is due, the renewal itself, run here as a cancellable task with its outcome on the card)."""
+is due, the renewal itself: `renew_certificate`, which the main window runs, with its outcome on the card)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from wizard.services.dns_health import CheckResult, HealthReport
     from wizard.services.m365 import WaitPolicy
     from wizard.services.m365.rotation import RotationOutcome
+
+Say = Callable[[str, bool], None]  # (what happened, whether it is a problem)
 
 # Problems a wizard page fixes even while the account still sends (a warning, not yet a failure).
 FIXABLE_WARNINGS = frozenset({Issue.NOT_SIGNED_IN, Issue.SECRET_EXPIRING, Issue.SECRET_EXPIRED})
@@ -83,13 +85,38 @@ async def run_dns_check(profile: Profile, store: DnsVerdictStore, nameserver: st
     return report, verdict
 
 
+async def renew_certificate(name: str, say: Say, wait: WaitPolicy | None = None) -> RotationOutcome | None:
+    """Renews a profile's certificate now (Fix…); the outcome is recorded with the profile, as an automatic
+    renewal's, and said through `say`. The blocking parts (key generation, msal, the key files) run in worker
+    threads. The caller owns the task: the renewal switches the profile's certificate, which replaces its card."""
+    from wizard.services.m365 import M365Error
+    from wizard.services.m365.rotation import renew
+
+    say("Renewing the certificate…", False)
+    try:
+        outcome = await renew(name, wait=wait, on_step=lambda text: say(f"Renewing the certificate: {text}", False))
+    except asyncio.CancelledError:
+        say("Renewal cancelled.", False)
+        raise
+    except M365Error as exc:  # nothing to renew, or another process is renewing right now
+        say(f"Renewal not started: {exc.diagnosis.title}. {exc.diagnosis.explanation}", True)
+        return None
+    if outcome.registration is not None:
+        say(f"Certificate renewed: {outcome.registration.thumbprint}, valid until "
+            f"{outcome.registration.not_after[:10]}.", False)
+    elif outcome.diagnosis is not None:
+        # The card's reasons then say it in full, from the record (when, the diagnosis, what to do).
+        say(f"Renewal failed again: {outcome.diagnosis.explanation}", True)
+    return outcome
+
+
 class ProfileCard(QGroupBox):
     """One account: state, last success, outbox counts, DNS, expiry; and what the admin can do about it."""
 
     check_finished = Signal(str, object)  # profile name, CheckReport
     fix_requested = Signal(str, object)  # profile name, the PageId of the wizard page that fixes the problem
     dns_finished = Signal(str)  # profile name: its DNS verdict was recorded
-    renewal_finished = Signal(str, object)  # profile name, RotationOutcome (recorded with the profile)
+    renew_requested = Signal(str)  # profile name: Fix… on a failed or due certificate renewal
 
     def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
                  dns_nameserver: str | None = None) -> None:
@@ -100,7 +127,6 @@ class ProfileCard(QGroupBox):
         self.tasks = TaskTracker(self)
         self.health: ProfileHealth | None = None
         self.dns_dialog: DnsHealthDialog | None = None
-        self.renewal_wait: WaitPolicy | None = None  # tests shorten the wait for the new key
         named(self, f"profileCard-{profile.name}", f"Account {profile.name}")
         self.setTitle(profile.name)
         self.state_badge = named(QLabel(), "stateLabel", "State")
@@ -212,42 +238,10 @@ class ProfileCard(QGroupBox):
 
     def _on_fix_clicked(self) -> None:
         if self.renews_certificate:
-            self._on_renew()
+            self.renew_requested.emit(self.profile.name)
             return
         code = self.health.diagnosis_code if self.health is not None else ""
         self.fix_requested.emit(self.profile.name, fix_page(self.profile, code))
-
-    @async_slot()
-    async def _on_renew(self) -> None:
-        await self.tasks.run(self.renew())
-
-    async def renew(self) -> RotationOutcome | None:
-        """Renews the certificate now; the outcome is recorded with the profile (as an automatic renewal's) and
-        said on the card. The blocking parts (key generation, msal, the key files) run in worker threads."""
-        from wizard.services.m365 import M365Error
-        from wizard.services.m365.rotation import renew
-
-        self.fix_button.setEnabled(False)
-        self.show_activity("Renewing the certificate…")
-        try:
-            outcome = await renew(self.profile.name, wait=self.renewal_wait,
-                                  on_step=lambda text: self.show_activity(f"Renewing the certificate: {text}"))
-        except asyncio.CancelledError:
-            self.show_activity("Renewal cancelled; the current certificate stays in use.")
-            raise
-        except M365Error as exc:  # nothing to renew, or another process is renewing right now
-            self.show_activity(f"Renewal not started: {exc.diagnosis.title}. {exc.diagnosis.explanation}", error=True)
-            return None
-        finally:
-            self.fix_button.setEnabled(True)
-        if outcome.registration is not None:
-            self.show_activity(f"Certificate renewed: {outcome.registration.thumbprint}, valid until "
-                               f"{outcome.registration.not_after[:10]}.")
-        elif outcome.diagnosis is not None:
-            # The card's reasons then say it in full, from the record (when, the diagnosis, what to do).
-            self.show_activity(f"Renewal failed again: {outcome.diagnosis.explanation}", error=True)
-        self.renewal_finished.emit(self.profile.name, outcome)
-        return outcome
 
     def show_activity(self, text: str, error: bool = False, *, check_failure: bool = False) -> None:
         self._check_failure_shown = check_failure

@@ -115,7 +115,9 @@ async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitP
         raise M365Error("rotation_failed", detail=f"The new certificate was added but could not sign in ({reason}); "
                                                   f"the old one stays in use{withdrawn}.") from None
     await asyncio.to_thread(os.replace, keypair.key_path(name, ".next"), keypair.key_path(name))
-    switched = replace(profile, certificate_thumbprint=fresh.thumbprint)
+    # Read again: the wait may have taken minutes, and the profile may have been edited meanwhile.
+    latest = await asyncio.to_thread(lambda: ConfigStore().load().profile(name))
+    switched = replace(latest, certificate_thumbprint=fresh.thumbprint)
     await asyncio.to_thread(accounts.save_profile, switched)
     stamp = now.isoformat(timespec="seconds")
     updated = registration.with_key(key_id, fresh.thumbprint, fresh.not_after.isoformat(), stamp)
