@@ -358,10 +358,7 @@ def outbox_viewer(queued: int, body_kb: int) -> int:
         home.mkdir()
         os.environ["MAILWRIGHT_HOME"] = str(home)
         viewer.prepare_home(home, free_port())  # nothing listens there: every attempt is refused
-        from wizard.services.outbox import Outbox
-
-        outbox = Outbox(home / "outbox.sqlite3")
-        fill_s = asyncio.run(viewer.fill(outbox, queued, body_kb))
+        fill_s = viewer.fill_in_child(home, queued, body_kb)
         print(f"filled {queued:,} queued messages of {body_kb} KB in {fill_s:.1f} s")
         app = application()
         app.setQuitOnLastWindowClosed(False)  # closing the windows at the end must not stop the loop early
