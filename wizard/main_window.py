@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
                 card.renew_requested.connect(self.renew_certificate)
                 card.test_button.clicked.connect(lambda _=False, n=name: self.open_test_mail(n))
                 card.outbox_button.clicked.connect(lambda _=False: self.open_outbox())
-                card.resume_button.clicked.connect(lambda _=False, n=name: self.resume_profile(n))
+                card.resume_button.clicked.connect(lambda _=False, n=name: self._on_resume(n))
                 card.fix_requested.connect(self.fix_profile)
                 if name in replaced:
                     card.carry_over(replaced[name])
@@ -345,8 +345,12 @@ class MainWindow(QMainWindow):
             self._renewing.discard(name)
         self._on_timer()
 
-    def resume_profile(self, name: str) -> int:
-        released = self.delivery.resume_profile(name)
+    @async_slot(str)
+    async def _on_resume(self, name: str) -> None:
+        await self.tasks.run(self.resume_profile(name))
+
+    async def resume_profile(self, name: str) -> int:
+        released = await self.delivery.resume_profile(name)
         self.failed_checks.pop(name, None)
         if name in self.cards:
             self.cards[name].show_activity(f"Resumed: {plural(released, 'held message')} released for sending.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -157,6 +158,32 @@ async def test_535_after_password_change_holds_mail_until_resumed(harness: Calla
     assert {h.outbox.get(i).state for i in (first, second)} == {MessageState.SENT}
     assert len(handler.messages) == 2
 
+
+
+@pytest.mark.asyncio
+async def test_the_apps_resume_releases_held_mail_on_the_outbox_thread(harness: Callable[..., Harness],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main window's Resume: 100,000 held rows take seconds to rewrite, never on the window's loop."""
+    handler = SinkHandler()
+    h = harness(handler)
+    h.password = "the old password"
+    first, second = h.enqueue(), h.enqueue()
+    await h.sender.drain()
+    assert {h.outbox.get(i).state for i in (first, second)} == {MessageState.HELD}
+    threads: list[str] = []
+    release = h.outbox.release
+
+    def noting_release(*args: Any, **kwargs: Any) -> int:
+        threads.append(threading.current_thread().name)
+        return release(*args, **kwargs)
+
+    monkeypatch.setattr(h.outbox, "release", noting_release)
+    h.password = GOOD_PASSWORD
+    assert await h.sender.aresume("main") == 2
+    assert threads and all(name.startswith("outbox") for name in threads), threads
+    assert "main" not in h.sender.paused
+    await h.sender.drain()
+    assert {h.outbox.get(i).state for i in (first, second)} == {MessageState.SENT}
 
 def test_backoff_doubles_up_to_the_maximum_with_jitter() -> None:
     settings = DeliverySettings(retry_backoff_initial_s=60, retry_backoff_max_s=200)

@@ -171,9 +171,10 @@ class BackgroundDelivery:
         """Send now rather than at the next poll (a test mail was queued, an account resumed)."""
         self._wake.set()
 
-    def resume_profile(self, name: str) -> int:
-        """The account was fixed: un-pause it and release its held mail; returns how many were released."""
-        released = self.sender.resume(name)
+    async def resume_profile(self, name: str) -> int:
+        """The account was fixed: un-pause it and release its held mail (off the loop: 100,000 held rows take
+        seconds to rewrite); returns how many were released."""
+        released = await self.sender.aresume(name)
         self.wake()
         return released
 

@@ -163,6 +163,13 @@ class Sender:
         self.wake()
         return released
 
+    async def aresume(self, profile: str) -> int:
+        """`resume` from the event loop: the release (one UPDATE of every held row) runs on the outbox's thread."""
+        self._paused.pop(profile, None)
+        released = await self.outbox.run_async(self.outbox.release, profile)
+        self.wake()
+        return released
+
     def wake(self) -> None:
         """New mail was queued (the relay calls this): drain now instead of at the next poll."""
         if self._wakeup is not None:
