@@ -89,21 +89,37 @@ def test_describe_names_storage_faults_and_unexpected_errors() -> None:
 # -- words only at the edge: transports raise facts, describe() renders them ----------------------------------------
 
 
-def test_no_transport_builds_a_diagnosis() -> None:
-    """The modules under services/transports raise typed errors with facts; only errors.describe (through the
-    diagnostics table) turns them into words, where a person reads them."""
+def test_no_transport_or_token_service_builds_a_diagnosis() -> None:
+    """The transports, the OAuth token services and the checks raise typed errors with facts; only errors.describe
+    (through the diagnostics table) turns them into words, where a person reads them."""
     import ast
     from pathlib import Path
 
-    from wizard.services import transports
+    from wizard import services
 
+    root = Path(services.__file__).parent
+    modules = [*root.glob("transports/*.py"), *root.glob("oauth/*.py"), root / "accounts.py", root / "check.py",
+               root / "graph_check.py"]
     builders = {"Diagnosis", "diagnostics.make", "make", "diagnostics.Diagnosis"}
     found = []
-    for path in sorted(Path(transports.__file__).parent.glob("*.py")):
+    for path in sorted(modules):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and ast.unparse(node.func) in builders:
                 found.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}(...)")
     assert found == []
+
+
+def test_a_token_error_is_raised_as_facts_and_the_sender_keeps_them() -> None:
+    from wizard.services.oauth.errors import as_transport_error, error_from_response
+
+    error = error_from_response({"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token "
+                                 "has expired due to inactivity. Trace ID: 1"}, username="app@example.com")
+    assert (error.code, error.scope) == ("token_expired", Scope.ACCOUNT)
+    assert error.detail == "invalid_grant: AADSTS700082: The refresh token has expired due to inactivity."
+    assert not any(isinstance(value, Diagnosis) for value in vars(error).values())
+    carried = as_transport_error(error)  # what the sender and the outbox see
+    assert (carried.code, carried.scope, carried.reply) == (error.code, Scope.ACCOUNT, error.detail)
+    assert describe(carried) == describe(error) and describe(error).fix
 
 
 @pytest.mark.asyncio

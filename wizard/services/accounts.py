@@ -11,10 +11,9 @@ import asyncio
 import importlib
 from typing import TYPE_CHECKING
 
-from wizard.services import diagnostics, secrets
+from wizard.services import secrets
 from wizard.services.config import ConfigStore
-from wizard.services.diagnostics import Diagnosis
-from wizard.services.errors import DiagnosisCode
+from wizard.services.errors import DescribedError, DiagnosisCode
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.secret_source import KEYRING, DraftSecrets, SecretSource
 from wizard.services.secrets import KeyringUnavailableError, SecretKind
@@ -26,10 +25,10 @@ if TYPE_CHECKING:
     from wizard.services.transports.graph import GraphLimits
 
 
-class MissingSecretError(LookupError):
+class MissingSecretError(DescribedError, LookupError):
     def __init__(self, profile: str, kind: SecretKind) -> None:
-        super().__init__(f"The keyring holds no {kind.value} for profile '{profile}'.")
-        self.diagnosis: Diagnosis = diagnostics.make("secret_missing")
+        super().__init__(DiagnosisCode.SECRET_MISSING, detail=f"The keyring holds no {kind.value} for profile "
+                                                            f"'{profile}'.")
 
 
 def save_profile(profile: Profile, password: str | None = None, store: ConfigStore | None = None) -> Profile:
@@ -108,7 +107,7 @@ async def transport_for(profile: Profile, secrets: SecretSource = KEYRING, *, to
     try:
         credential = await credential_for(profile, secrets, tokens)
     except MissingSecretError as exc:
-        raise TransportError(DiagnosisCode.SECRET_MISSING, Scope.ACCOUNT) from exc
+        raise TransportError(exc.code, Scope.ACCOUNT, detail=exc.detail) from exc
     except KeyringUnavailableError as exc:
         raise TransportError(DiagnosisCode.KEYRING_UNAVAILABLE, Scope.ACCOUNT, facts={"reason": str(exc)}) from exc
     if profile.provider is ProviderKind.GRAPH:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.errors import DiagnosisCode, describe
 from wizard.services.model import Profile, ProviderKind, Security
@@ -249,9 +248,10 @@ async def check_profile(profile: Profile, *, on_step: StepCallback | None = None
     try:
         credential = await accounts.credential_for(profile, secrets)
     except accounts.MissingSecretError as exc:
-        return _failed_before_connecting("auth", exc.diagnosis)
+        return _failed_before_connecting("auth", describe(exc))
     except KeyringUnavailableError as exc:
-        return _failed_before_connecting("auth", diagnostics.make("keyring_unavailable", reason=str(exc)))
+        return _failed_before_connecting("auth", describe(TransportError(DiagnosisCode.KEYRING_UNAVAILABLE,
+                                                                          Scope.ACCOUNT, facts={"reason": str(exc)})))
     except TransportError as exc:
         return _failed_before_connecting("token", describe(exc))
     if profile.provider is ProviderKind.GRAPH:

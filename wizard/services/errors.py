@@ -163,23 +163,38 @@ class MailwrightError(Exception):
     code: str = DiagnosisCode.INTERNAL_ERROR
 
 
-class TransportError(MailwrightError):
-    """A send or connection failure as facts: the stage, the reply code, the enhanced status and the server's text;
-    the diagnosis `code` chosen from them; what the words need (`detail`: the reply or the underlying error,
-    `facts`: host, port, the reason in the network's own terms); and its `scope`. The words for a person are
-    `describe(error)`'s, rendered where a person reads them, never when the error is raised. `origin` is the
-    error of another service this one stands for (the OAuth service's, which describes itself). Never holds a
-    secret."""
+class DescribedError(MailwrightError):
+    """An error that carries facts, not words: the diagnosis `code` chosen from what happened, the `detail` (the
+    reply or the underlying error) and the values its words need (`facts`: host, port, the reason in the
+    network's or provider's own terms, the account). `describe(error)` renders the words where a person reads
+    them; `diagnosis` and `str()` go through it."""
 
-    def __init__(self, code: str, scope: Scope, reply_code: int = 0, retry_after_s: float | None = None, *,
-                 stage: Stage | None = None, enhanced: str = "", text: str = "",
-                 recipients: Sequence[tuple[str, int, str]] = (), detail: object = "",
-                 facts: Mapping[str, object] | None = None, origin: MailwrightError | None = None) -> None:
+    def __init__(self, code: str, *, detail: object = "", facts: Mapping[str, object] | None = None) -> None:
         self.code = code if code in diagnostics.ENTRIES else DiagnosisCode.UNKNOWN
         self.detail = str(detail)
         super().__init__(self.code, self.detail)
         self.facts = dict(facts or {})
-        self.origin = origin
+
+    def __str__(self) -> str:
+        words = describe(self)
+        return f"{words.title}: {words.detail or words.explanation}"
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """`describe(self)`: the words, rendered now (kept for the pages and commands that read them)."""
+        return describe(self)
+
+
+class TransportError(DescribedError):
+    """A send or connection failure as facts: the stage, the reply code, the enhanced status and the server's text,
+    the diagnosis code chosen from them, what the words need, and its `scope` (what it means for delivery).
+    Never holds a secret."""
+
+    def __init__(self, code: str, scope: Scope, reply_code: int = 0, retry_after_s: float | None = None, *,
+                 stage: Stage | None = None, enhanced: str = "", text: str = "",
+                 recipients: Sequence[tuple[str, int, str]] = (), detail: object = "",
+                 facts: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, detail=detail, facts=facts)
         self.scope = scope
         self.reply_code = reply_code
         self.retry_after_s = retry_after_s
@@ -189,19 +204,10 @@ class TransportError(MailwrightError):
         # RCPT replies of a transaction nobody accepted: (address, reply code, reply text) each.
         self.recipients = tuple(recipients)
 
-    def __str__(self) -> str:
-        words = describe(self)
-        return f"{words.title}: {words.detail or words.explanation}"
-
     @property
     def reply(self) -> str:
         """The server's reply as one line ('550 5.1.1 ...'), or the diagnosis title when there was none."""
         return self.detail or describe(self).title
-
-    @property
-    def diagnosis(self) -> Diagnosis:
-        """`describe(self)`: the words, rendered now (kept for the pages and commands that read them)."""
-        return describe(self)
 
 
 class SmtpReplyError(TransportError):
@@ -259,12 +265,10 @@ def storage_error(exc: BaseException) -> StorageError | None:
 
 def describe(error: BaseException, *, log_path: str = "", **context: object) -> Diagnosis:
     """The plain-words diagnosis for any error: used only where a person reads it."""
-    if isinstance(error, TransportError):
-        if error.origin is not None:
-            return describe(error.origin, log_path=log_path, **context)
+    if isinstance(error, DescribedError):  # TransportError, OAuthError
         return diagnostics.make(error.code, detail=error.detail, **{**error.facts, **context})
     diagnosis = getattr(error, "diagnosis", None)
-    if isinstance(diagnosis, Diagnosis):  # OAuthError, MissingSecretError
+    if isinstance(diagnosis, Diagnosis):  # M365Error (the Microsoft 365 set-up's own words)
         return diagnosis
     storage = storage_error(error)
     if storage is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from wizard.services import diagnostics
 from wizard.services.diagnostics import Diagnosis
-from wizard.services.errors import MailwrightError, Scope, TransportError
+from wizard.services.errors import DescribedError, Scope, TransportError, describe
 
 # OAuth 2.0 error names (RFC 6749 §5.2) when the provider gave no AADSTS code.
 _OAUTH_ERROR_CODES = {
@@ -27,13 +27,13 @@ _OAUTH_ERROR_CODES = {
 }
 
 
-class OAuthError(MailwrightError):
-    """A token could not be obtained; `diagnosis` says why and what to do. Never contains a token."""
+class OAuthError(DescribedError):
+    """A token could not be obtained: the diagnosis code, the provider's answer (`detail`) and the facts its words
+    need; `describe(error)` (or `.diagnosis`) says why and what to do. Never contains a token."""
 
-    def __init__(self, diagnosis: Diagnosis, scope: Scope = Scope.ACCOUNT) -> None:
-        super().__init__(f"{diagnosis.title}: {diagnosis.detail or diagnosis.explanation}")
-        self.diagnosis = diagnosis
-        self.code = diagnosis.code
+    def __init__(self, code: str, scope: Scope = Scope.ACCOUNT, *, detail: object = "",
+                 facts: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, detail=detail, facts=facts)
         self.scope = scope
 
 
@@ -54,31 +54,33 @@ def diagnosis_code(error: str, description: str, error_codes: object = ()) -> st
     return code
 
 
-def diagnose_token_response(response: Mapping[str, Any], **context: object) -> Diagnosis:
+def error_from_response(response: Mapping[str, Any], **context: object) -> OAuthError:
+    """An identity provider's error answer as facts: the code from its AADSTS number or OAuth error name, and the
+    answer itself (without Entra's trace and correlation ids) as the detail."""
     error = str(response.get("error", ""))
     description = " ".join(str(response.get("error_description", "")).split())
     # Entra descriptions end with "Trace ID: ... Correlation ID: ... Timestamp: ..."; keep only the message.
     description = description.split(" Trace ID:")[0]
     detail = f"{error}: {description}" if description else error
-    return diagnostics.make(diagnosis_code(error, description, response.get("error_codes", ())), detail=detail,
-                            **context)
+    return OAuthError(diagnosis_code(error, description, response.get("error_codes", ())), detail=detail,
+                      facts=context)
 
 
-def error_from_response(response: Mapping[str, Any], **context: object) -> OAuthError:
-    return OAuthError(diagnose_token_response(response, **context))
+def diagnose_token_response(response: Mapping[str, Any], **context: object) -> Diagnosis:
+    """The words for an identity provider's error answer (describe() of `error_from_response`)."""
+    return describe(error_from_response(response, **context))
 
 
 def network_error(exc: BaseException, endpoint: str) -> OAuthError:
     """The identity provider could not be reached: transient unless the certificate is the problem."""
     text = f"{type(exc).__name__}: {exc}"
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return OAuthError(diagnostics.make("tls_certificate", detail=text, host=endpoint,
-                                           reason=f"The identity provider {endpoint} presented a certificate "
-                                                  "this computer does not trust."), Scope.ACCOUNT)
-    return OAuthError(diagnostics.make("connect_failed", detail=text, host=endpoint, port=443,
-                                       reason=text), Scope.RETRY)
+        return OAuthError("tls_certificate", Scope.ACCOUNT, detail=text, facts={
+            "host": endpoint, "reason": f"The identity provider {endpoint} presented a certificate this computer "
+                                        "does not trust."})
+    return OAuthError("connect_failed", Scope.RETRY, detail=text, facts={"host": endpoint, "port": 443, "reason": text})
 
 
 def as_transport_error(error: OAuthError) -> TransportError:
-    """For the sender and the outbox: the OAuth error's code and scope; its words stay the OAuth service's."""
-    return TransportError(error.code, error.scope, detail=error.diagnosis.detail, origin=error)
+    """For the sender and the outbox: the OAuth error's facts and scope."""
+    return TransportError(error.code, error.scope, detail=error.detail, facts=error.facts)

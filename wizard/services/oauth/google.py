@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from wizard.services import diagnostics
 from wizard.services.model import Profile
 from wizard.services.oauth.errors import OAuthError, error_from_response, network_error
 from wizard.services.oauth.loopback import BrowserOpener, LoopbackRedirect, open_system_browser
@@ -78,8 +77,8 @@ def import_client_json(profile: Profile, text: str, secrets: SecretSource = KEYR
 def load_client(profile: Profile, secrets: SecretSource = KEYRING) -> GoogleClient:
     document = secrets.oauth_client(profile.name)
     if document is None:
-        raise OAuthError(diagnostics.make("not_signed_in", reason="No Google OAuth client was imported for "
-                                          f"'{profile.name}': import the client JSON (Desktop app) first."))
+        raise OAuthError("not_signed_in", facts={"reason": f"No Google OAuth client was imported for '{profile.name}': "
+                                                           "import the client JSON (Desktop app) first."})
     return GoogleClient(**json.loads(document))
 
 
@@ -158,8 +157,8 @@ class GoogleTokens:
         async with self._lock:
             state = await asyncio.to_thread(self._load)
             if not state.get("refresh_token"):
-                raise OAuthError(diagnostics.make("not_signed_in", reason=f"Profile '{self.profile.name}' has no "
-                                                  "stored Google sign-in."))
+                raise OAuthError("not_signed_in",
+                                 facts={"reason": f"Profile '{self.profile.name}' has no stored Google sign-in."})
             if not force_refresh and float(state.get("expires_at", 0)) - time.time() > _REFRESH_MARGIN_S:
                 return self._token(state)
             client = await asyncio.to_thread(load_client, self.profile, self.secrets)
@@ -184,12 +183,12 @@ class GoogleTokens:
         if "error" in params:
             raise error_from_response(params, username=self.profile.login_name)
         if params.get("state") != state_value:
-            raise OAuthError(diagnostics.make("oauth_failed", detail="The sign-in answer did not match this "
-                                              "request (state mismatch). Start the sign-in again."))
+            raise OAuthError("oauth_failed", detail="The sign-in answer did not match this request (state "
+                                                    "mismatch). Start the sign-in again.")
         body = await self._post(client, {"grant_type": "authorization_code", "code": params.get("code", ""),
                                          "redirect_uri": redirect_uri, "code_verifier": verifier})
         if not body.get("refresh_token"):
-            raise OAuthError(diagnostics.make("oauth_failed", detail="Google returned no refresh token."))
+            raise OAuthError("oauth_failed", detail="Google returned no refresh token.")
         async with self._lock:
             new_state = self._stored(body, {})
             await asyncio.to_thread(self._save, new_state)

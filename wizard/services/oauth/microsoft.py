@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from wizard.services import diagnostics
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.oauth.certificates import CertificateError, load_certificate
 from wizard.services.oauth.errors import OAuthError, SignInCancelledError, error_from_response, network_error
@@ -54,7 +53,7 @@ def authority_for(profile: Profile) -> Authority:
     base = (profile.authority or "https://login.microsoftonline.com").rstrip("/")
     parts = urlsplit(base)
     if parts.scheme != "https":
-        raise OAuthError(diagnostics.make("invalid_input", reason=f"The authority must be an https URL, not {base}."))
+        raise OAuthError("invalid_input", facts={"reason": f"The authority must be an https URL, not {base}."})
     url = base if parts.path.strip("/") else f"{base}/{tenant}"
     return Authority(url, parts.hostname in MICROSOFT_LOGIN_HOSTS)
 
@@ -136,7 +135,7 @@ class MicrosoftTokens:
             else:
                 self._app = msal.PublicClientApplication(self.profile.client_id, **options)
         except ValueError as exc:  # msal: "Unable to get authority configuration for ..."
-            raise OAuthError(diagnostics.make("tenant_not_found", detail=str(exc))) from None
+            raise OAuthError("tenant_not_found", detail=exc) from None
         return self._app
 
     def _client_credential(self) -> str | dict[str, str]:
@@ -144,13 +143,13 @@ class MicrosoftTokens:
         if self.profile.auth is AuthMode.CLIENT_SECRET:
             secret = self.secrets.secret(name, SecretKind.CLIENT_SECRET)
             if not secret:
-                raise OAuthError(diagnostics.make("secret_missing"))
+                raise OAuthError("secret_missing")
             return secret
         passphrase = self.secrets.secret(name, SecretKind.CERTIFICATE_PASSPHRASE)
         try:
             return load_certificate(self.profile.certificate_path, passphrase).for_msal()
         except CertificateError as exc:
-            raise OAuthError(diagnostics.make("invalid_input", reason=str(exc))) from None
+            raise OAuthError("invalid_input", facts={"reason": str(exc)}) from None
 
     def _persist(self) -> None:
         if self._cache.has_state_changed:
@@ -191,8 +190,8 @@ class MicrosoftTokens:
     async def token(self, force_refresh: bool = False) -> AccessToken:
         result = await asyncio.to_thread(self._silent, force_refresh)
         if result is None:
-            raise OAuthError(diagnostics.make(
-                "not_signed_in", reason=f"Profile '{self.profile.name}' has no stored Microsoft sign-in."))
+            raise OAuthError("not_signed_in",
+                             facts={"reason": f"Profile '{self.profile.name}' has no stored Microsoft sign-in."})
         return self._access_token(result)
 
     def _access_token(self, result: dict[str, Any]) -> AccessToken:
