@@ -33,8 +33,6 @@ from wizard.services.logs import configure_logging
 if TYPE_CHECKING:
     from wizard.services.app_services import Services
 
-# How long the app's start waits for an outbox another program holds locked before it says so (then waits on).
-OUTBOX_OPEN_WAIT_S = 1.0
 # Imported after the first paint, in a thread: the first lookup or check then does not stall the loop.
 WARM_UP_MODULES = ("wizard.services.autodetect", "wizard.services.dns_health", "wizard.services.check")
 
@@ -85,7 +83,7 @@ async def _open_services() -> Services:
     from wizard.services.app_services import Services
     from wizard.services.config import data_home
     from wizard.services.outbox import OUTBOX_FILE
-    from wizard.services.outbox_open import open_outbox
+    from wizard.services.outbox_open import OPEN_WAIT_S, open_outbox
 
     note: list[QMessageBox] = []
 
@@ -99,7 +97,7 @@ async def _open_services() -> Services:
         note.append(box)
 
     try:
-        return await open_outbox(lambda: Services.open(open_wait_s=OUTBOX_OPEN_WAIT_S), data_home() / OUTBOX_FILE,
+        return await open_outbox(lambda: Services.open(open_wait_s=OPEN_WAIT_S), data_home() / OUTBOX_FILE,
                                  on_wait=waiting)
     finally:
         for box in note:

@@ -65,7 +65,7 @@ def test_serve_waits_for_an_outbox_locked_at_start_instead_of_exiting(data_home:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert serve.stdout is not None
-        first = serve.stdout.readline()  # after SQLite's own busy timeout
+        first = serve.stdout.readline()  # after the first attempt's wait (outbox_open.OPEN_WAIT_S), not SQLite's 30 s
         assert first.startswith("Waiting to open the outbox") and str(path) in first, first
         assert serve.poll() is None
         locker.release()

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services.logs import serve_logging
     from wizard.services.metrics import MeteredOutbox
     from wizard.services.outbox import OUTBOX_FILE
-    from wizard.services.outbox_open import open_outbox
+    from wizard.services.outbox_open import OPEN_WAIT_S, open_outbox
     from wizard.services.relay import is_loopback
     from wizard.services.relay_process import RelayProcess, RelaySpec, RelayStartError
     from wizard.services.sender import SenderBusyError
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         # The composition root of this process: the outbox, the OAuth sessions and Graph's limits live here.
         # Another program holding the outbox locked at start (a database browser, a backup): wait, saying so.
-        services = await open_outbox(lambda: Services.open(outbox_class=MeteredOutbox if metrics_address else None),
+        services = await open_outbox(lambda: Services.open(outbox_class=MeteredOutbox if metrics_address else None,
+                                                           open_wait_s=OPEN_WAIT_S),
                                      data_home() / OUTBOX_FILE, on_wait=lambda text: print(text, flush=True))
         outbox, load_config = services.outbox, services.load_config
         sender = services.sender(keep_idle_s=KEEP_IDLE_S)

@@ -18,6 +18,10 @@ from wizard.services.sender_boundary import STORAGE_BACKOFF_S
 
 log = logging.getLogger(__name__)
 
+# How long one attempt to open waits for another program's write lock (Outbox(open_wait_s)) before the caller says
+# that it waits, rather than SQLite's whole 30 s busy timeout; then it goes on trying with backoff.
+OPEN_WAIT_S = 1.0
+
 T = TypeVar("T")
 
 
