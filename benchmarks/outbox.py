@@ -174,10 +174,10 @@ async def _relay_ingest(n: int, connections: int, home: Path) -> tuple[float, in
     commits = 0
     insert_rows = outbox._insert_rows
 
-    def counted(rows: list[object]) -> object:
+    def counted(rows: list[object], **options: object) -> object:
         nonlocal commits
         commits += 1
-        return insert_rows(rows)  # type: ignore[arg-type]
+        return insert_rows(rows, **options)  # type: ignore[arg-type]
 
     outbox._insert_rows = counted  # type: ignore[assignment,method-assign]
     relay_port = _free_port()
