@@ -103,3 +103,31 @@ async def test_the_apps_delivery_starts_while_another_program_locks_the_outbox_a
     finally:
         locker.release()
         await delivery.stop()
+
+
+@pytest.mark.asyncio
+async def test_taking_over_from_another_sender_later_is_not_a_start_mail_waiting_is_sent_not_held(
+        smtp_server: Callable[..., RunningSmtpServer], data_home: Path) -> None:
+    """delivery.send_pending_at_startup = false holds what waits when the app starts, not when it takes over from
+    a `serve` that stopped hours later."""
+    from wizard.services.sender_lock import SenderLock
+
+    server = smtp_server("plain", auth=False)
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", from_address="app@example.com", host=server.host, port=server.port,
+                               security=Security.NONE, allow_plaintext_loopback=True))
+    store.set("delivery.send_pending_at_startup", "false")
+    outbox = Outbox()
+    other = SenderLock.for_outbox(outbox.path)  # another Mailwright delivers this outbox as the app starts
+    assert other.try_acquire()
+    delivery = BackgroundDelivery(outbox, store.load, poll_s=0.05)
+    try:
+        await delivery.start()
+        assert delivery.other_sender is not None
+        queued = outbox.enqueue(message(), profile="main").id  # queued while the other one delivers
+        other.release()  # it stops; the app takes over
+        await eventually(lambda: delivery.sender.lock.held, "the app to take over")
+        await eventually(lambda: outbox.get(queued).state is MessageState.SENT, "the message to be sent, not held")
+    finally:
+        other.release()
+        await delivery.stop()

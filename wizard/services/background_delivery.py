@@ -188,11 +188,12 @@ class BackgroundDelivery:
                     # Recovering abandoned rows (and holding queued mail, if so configured) at the first take-over
                     # that gets through: the outbox may be locked or full at start, then this is tried again.
                     took_over = await self.sender.take_over(startup=self._startup_pending)
+                    # Done, or another Mailwright sends: taking over from it later is not this app's start.
+                    self._startup_pending = False
                 except Exception as exc:  # StorageError: locked or full past the sender's wait; a bad config.toml
                     self.sender.problems.report(OUTBOX, exc)
                     took_over = False
                 if took_over:
-                    self._startup_pending = False
                     await self.sender.run_round()
                     self._state_file().publish()  # for `queue status` and other windows (other processes)
                 try:
