@@ -96,7 +96,7 @@ async def measure(meter: Any, home: Path, collector: Any) -> dict[str, Any]:
 
     async def open_windows() -> None:
         await delivery.start()
-        window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+        window = MainWindow(services, delivery, AlertDispatcher(outbox, store.load, enabled=False))
         window.resize(1000, 700)
         window.show()
         await window.refresh()

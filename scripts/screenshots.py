@@ -99,7 +99,7 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
     from wizard.app import SCREENSHOT_SIZE, grab
     from wizard.pages.ids import PageId
     from wizard.pages.state import DEFAULT_PROFILE_NAME, WizardState
-    from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
+    from wizard.pages.wizard import MailwrightWizard, SavedAccounts
     from wizard.services.model import AuthMode, Profile, ProviderKind
     from wizard.services.secret_source import DraftSecrets
 
@@ -132,7 +132,7 @@ async def render_all(out: Path, port: int, ca_file: str, nameserver: str) -> lis
     await shot_m365_setup(shot, WizardState(draft=replace(microsoft, provider=ProviderKind.GRAPH),
                                             m365_setup_mode="graph-app"))
 
-    window = MailwrightWizard(load_saved_accounts(), dns_nameserver=nameserver)
+    window = MailwrightWizard(dns_nameserver=nameserver)
     window.resize(*SCREENSHOT_SIZE)
     window.sender_page.detect_options = {"nameserver": nameserver, "timeout_s": 3.0, "probe_ports": (),
                                          "connect_to": {(host, 443): ("127.0.0.1", 9) for host in (
@@ -256,6 +256,7 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
     from wizard.app import SCREENSHOT_SIZE
     from wizard.main_window import MainWindow
     from wizard.services.alerts import AlertDispatcher
+    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery
     from wizard.services.config import ConfigStore
     from wizard.services.health import DnsVerdict, DnsVerdictStore
@@ -289,7 +290,8 @@ async def shot_main_window(shot: Callable[[Any, str], Any]) -> None:
         return ServiceStatus(True, installed=True, active="active", state="running", pid=812,
                              status_text="Delivering mail; relay on 127.0.0.1:2525")
 
-    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False),
+    quiet = AlertDispatcher(outbox, store.load, enabled=False)
+    window = MainWindow(Services(store.home, store, outbox), delivery, quiet,
                         service_status=demo_service)
     window.resize(*SCREENSHOT_SIZE)
     try:

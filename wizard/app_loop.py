@@ -27,7 +27,6 @@ from wizard.app import (
 from wizard.app_icon import app_icon
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import PAGE_MODULES, MailwrightWizard
-from wizard.services.config import ConfigStore
 from wizard.services.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -112,9 +111,9 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
     from wizard.tray import MailwrightTray
 
     services = await _open_services()  # the composition root: one per running app
-    store, outbox = services.store, services.outbox
+    store = services.store
     relay = relay_settings_from_config(store.path)
-    delivery = BackgroundDelivery(outbox, store.load, sender=services.sender(keep_idle_s=KEEP_IDLE_S),
+    delivery = BackgroundDelivery(services.outbox, store.load, sender=services.sender(keep_idle_s=KEEP_IDLE_S),
                                   relay_address=relay_address(relay), relay_allow_remote=relay.allow_remote,
                                   config_home=store.home)
     await delivery.start()
@@ -124,7 +123,7 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
     renewal.start()
     alerts = services.alerts  # health alerts and events (an unauthorised sender) of this data home
     alerts.on_queued = delivery.wake  # an alert mail goes out at once, not at the next poll
-    window = MainWindow(store, outbox, delivery, alerts)
+    window = MainWindow(services, delivery)  # its alerts dispatcher is `alerts`, the services' own
     reporter.window = window
     tray = MailwrightTray.create_if_available(window, window)
     window.tray = tray
@@ -177,15 +176,14 @@ def run(start: PageId | None, reporter: ExceptionReporter, shown: ShownWizard | 
 async def _screenshot_main(path: Path) -> None:
     from wizard.main_window import MainWindow
     from wizard.services.alerts import AlertDispatcher
+    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery
 
-    store = ConfigStore()
-    from wizard.services.outbox import Outbox
-
-    outbox = await asyncio.to_thread(Outbox)
+    services = await asyncio.to_thread(Services.open)
+    outbox, store = services.outbox, services.store
     delivery = BackgroundDelivery(outbox, store.load)  # never started: a screenshot sends nothing
     quiet = AlertDispatcher(outbox, store.load, enabled=False)
-    window = MainWindow(store, outbox, delivery, quiet)
+    window = MainWindow(services, delivery, quiet)
     window.resize(*SCREENSHOT_SIZE)
     try:
         await window.refresh()

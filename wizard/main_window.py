@@ -31,9 +31,9 @@ from wizard.dialogs.outbox_test_mail import OutboxTestMailDialog
 from wizard.dialogs.profiles import ProfilesDialog
 from wizard.dialogs.relay_users import RelayUsersDialog
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.alerts import AlertDispatcher, AlertTracker
+from wizard.services.alerts import AlertDispatcher
 from wizard.services.check import CheckReport
-from wizard.services.config import Config, ConfigStore, data_home
+from wizard.services.config import Config
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.errors import describe, storage_error
 from wizard.services.health import (
@@ -47,7 +47,7 @@ from wizard.services.health import (
     sign_in_view,
     worst_state,
 )
-from wizard.services.outbox import MessageState, Outbox
+from wizard.services.outbox import MessageState
 from wizard.services.sender_boundary import OUTBOX
 from wizard.services.wording import plural
 from wizard.tray import STATE_COLOURS, TrayModel
@@ -58,6 +58,7 @@ from wizard.widgets.service_panel import ServicePanel, StatusReader
 if TYPE_CHECKING:
     from wizard.pages.ids import PageId
     from wizard.pages.wizard import MailwrightWizard
+    from wizard.services.app_services import Services
     from wizard.services.background_delivery import BackgroundDelivery
     from wizard.services.m365 import WaitPolicy
 
@@ -71,18 +72,21 @@ class MainWindow(QMainWindow):
 
     refreshed = Signal()
 
-    def __init__(self, store: ConfigStore, outbox: Outbox, delivery: BackgroundDelivery,
+    def __init__(self, services: Services, delivery: BackgroundDelivery,
                  dispatcher: AlertDispatcher | None = None, parent: QWidget | None = None,
                  refresh_ms: int = REFRESH_MS, dns_nameserver: str | None = None,
                  service_status: StatusReader | None = None) -> None:
+        """`services`: the running app's composition root (its config store, outbox and alerts; the Accounts
+        dialog and the wizard it opens get it too); `delivery` its background sender. `dispatcher` replaces the
+        services' alerts dispatcher (a preview that must not alert, a test's)."""
         super().__init__(parent)
         self.dns_nameserver = dns_nameserver  # None: the system's resolver
-        self.store = store
-        self.outbox = outbox
+        self.services = services
+        self.store = services.store
+        self.outbox = services.outbox
         self.delivery = delivery
-        self.dns_store = DnsVerdictStore(store.home / "dns-verdicts.json")
-        self.dispatcher = dispatcher or AlertDispatcher(
-            outbox, store.load, tracker=AlertTracker(data_home() / "alerts-state.json"))
+        self.dns_store = DnsVerdictStore(self.store.home / "dns-verdicts.json")
+        self.dispatcher = dispatcher or services.alerts
         self.tray_model = TrayModel(self)
         self.tray_model.update((), delivery.started and not delivery.sending, sender_started=delivery.started)
         self.tray: QSystemTrayIcon | None = None
@@ -309,7 +313,7 @@ class MainWindow(QMainWindow):
 
     def _profiles(self) -> ProfilesDialog:
         if self.profiles_dialog is None:
-            self.profiles_dialog = ProfilesDialog(self.store, self)
+            self.profiles_dialog = ProfilesDialog(self.services, self)
             self.profiles_dialog.changed.connect(self._on_timer)
             self.profiles_dialog.changed.connect(self._follow_relay_setting)
         self.profiles_dialog.reload()

@@ -14,7 +14,7 @@ import pytest_asyncio
 from keyring.backends import fail
 from pytestqt.qtbot import QtBot
 
-from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard
 
 SIGNAL_TIMEOUT_S = 20.0
 # The offscreen platform plugin says this for every shown top-level window; it is not about our code.
@@ -60,7 +60,7 @@ def collect_qt_garbage() -> Iterator[None]:
 @pytest_asyncio.fixture
 async def wizard_window(qtbot: QtBot) -> AsyncIterator[MailwrightWizard]:
     """The wizard as the app opens it (saved accounts from this test's data home); every task awaited after."""
-    window = MailwrightWizard(load_saved_accounts())
+    window = MailwrightWizard()
     qtbot.addWidget(window)
     window.show()
     yield window
@@ -142,7 +142,7 @@ async def open_flow_window(qtbot: QtBot, sender_dns: str) -> AsyncIterator[Windo
     windows: list[MailwrightWizard] = []
 
     def open_window() -> MailwrightWizard:
-        window = MailwrightWizard(load_saved_accounts(), dns_nameserver=sender_dns)
+        window = MailwrightWizard(dns_nameserver=sender_dns)
         window.sender_page.detect_options = detect_options(sender_dns, "example.com")
         qtbot.addWidget(window)
         window.show()

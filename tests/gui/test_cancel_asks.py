@@ -13,7 +13,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from tests.gui.wizard_driver import cancel_and_discard
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile
 
@@ -28,7 +28,7 @@ def smtp_window(qtbot: QtBot, state: WizardState) -> MailwrightWizard:
 
 
 def test_cancel_without_input_closes_at_once(qtbot: QtBot, data_home: Path) -> None:
-    window = MailwrightWizard(load_saved_accounts())
+    window = MailwrightWizard()
     qtbot.addWidget(window)
     window.show()
     qtbot.mouseClick(window.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard
 from wizard.services.health import HealthState
 from wizard.theme import needs_fusion
 from wizard.tray import STATE_COLOURS
@@ -73,7 +73,7 @@ def test_coloured_labels_on_every_page_contrast_with_their_background(qtbot: QtB
     checked: list[str] = []
     weak: list[str] = []
     for page_id in PageId:
-        window = MailwrightWizard(load_saved_accounts(), start=page_id, autostart_check=False)
+        window = MailwrightWizard(start=page_id, autostart_check=False)
         qtbot.addWidget(window)
         window.show()
         for label in window.currentPage().findChildren(QLabel):

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import OFFSCREEN_NOISE
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import PAGE_TITLES, MailwrightWizard, load_saved_accounts
+from wizard.pages.wizard import PAGE_TITLES, MailwrightWizard
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -26,7 +26,7 @@ OWNERS = (QComboBox, QAbstractSpinBox, QLineEdit)
 
 @pytest.mark.parametrize("page", list(PageId), ids=[p.cli_name for p in PageId])
 def test_each_page_opens_by_its_id(qtbot: QtBot, page: PageId) -> None:
-    window = MailwrightWizard(load_saved_accounts(), start=page, autostart_check=False)
+    window = MailwrightWizard(start=page, autostart_check=False)
     qtbot.addWidget(window)
     window.show()
     assert window.currentId() == page
@@ -35,7 +35,7 @@ def test_each_page_opens_by_its_id(qtbot: QtBot, page: PageId) -> None:
 
 
 def test_every_input_is_named_for_tests_and_screen_readers(qtbot: QtBot) -> None:
-    window = MailwrightWizard(load_saved_accounts(), autostart_check=False)
+    window = MailwrightWizard(autostart_check=False)
     qtbot.addWidget(window)
     unnamed: list[str] = []
     for page_id in PageId:

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, detect_options
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard
 from wizard.services.model import ProviderKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
@@ -76,7 +76,7 @@ async def alt_next(window: MailwrightWizard, expect: PageId) -> None:
 async def test_generic_smtp_path_to_a_passed_check_with_the_keyboard_only(
         qtbot: QtBot, sender_dns: str, smtp_server: SmtpServerFactory, data_home: Path, profile_name: str) -> None:
     server = smtp_server("starttls")
-    window = MailwrightWizard(load_saved_accounts(), dns_nameserver=sender_dns)
+    window = MailwrightWizard(dns_nameserver=sender_dns)
     window.sender_page.detect_options = detect_options(sender_dns, "example.com")
     qtbot.addWidget(window)
     window.show()

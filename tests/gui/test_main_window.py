@@ -26,6 +26,7 @@ from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
 from wizard.services import accounts, secrets
 from wizard.services.alerts import AlertDispatcher, AlertTracker
+from wizard.services.app_services import Services
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.health import DnsVerdictStore
@@ -96,7 +97,7 @@ async def running_app(setup: Accounts) -> AsyncIterator[App]:
     outbox = Outbox()
     delivery = BackgroundDelivery(outbox, setup.store.load, poll_s=0.1)
     dispatcher = AlertDispatcher(outbox, setup.store.load, tracker=AlertTracker())
-    window = MainWindow(setup.store, outbox, delivery, dispatcher, refresh_ms=100)
+    window = MainWindow(Services(setup.store.home, setup.store, outbox), delivery, dispatcher, refresh_ms=100)
     await delivery.start()
     window.show()
     await window.refresh()
@@ -269,7 +270,7 @@ async def test_the_dns_button_checks_the_sender_domain_and_the_verdict_stays(dat
     delivery = BackgroundDelivery(outbox, store.load)  # not started: nothing to send here
     dispatcher = AlertDispatcher(outbox, store.load, enabled=False)
     with dns_server(ZONE) as (nameserver, _resolver):
-        window = MainWindow(store, outbox, delivery, dispatcher, dns_nameserver=nameserver)
+        window = MainWindow(Services(store.home, store, outbox), delivery, dispatcher, dns_nameserver=nameserver)
         try:
             window.show()
             await window.refresh()
@@ -309,7 +310,7 @@ async def test_the_sending_button_says_start_before_the_sender_ever_ran(data_hom
     outbox = Outbox()
     delivery = BackgroundDelivery(outbox, store.load, poll_s=0.1)
     dispatcher = AlertDispatcher(outbox, store.load, enabled=False)
-    window = MainWindow(store, outbox, delivery, dispatcher)
+    window = MainWindow(Services(store.home, store, outbox), delivery, dispatcher)
     try:
         window.show()
         assert window.pause_button.text() == "Start sending"  # not "Resume": nothing was ever paused
@@ -371,7 +372,8 @@ async def test_mail_of_a_deleted_profile_shows_in_the_status_line_with_the_fix(d
     outbox.enqueue(b"Subject: x\r\n\r\nbody\r\n", profile="removed", envelope_from="app@bare.test",
                    recipients=["bob@example.net"])
     delivery = BackgroundDelivery(outbox, store.load, poll_s=0.1)  # not started: the report needs no sender
-    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+    quiet = AlertDispatcher(outbox, store.load, enabled=False)
+    window = MainWindow(Services(store.home, store, outbox), delivery, quiet)
     try:
         window.show()
         await window.refresh()
@@ -395,7 +397,8 @@ async def test_a_relay_switched_on_in_the_wizard_starts_without_restarting_the_a
     store.save_profile(Profile(name="main", from_address="app@example.com", host="smtp.example.com"))
     outbox = Outbox()
     delivery = BackgroundDelivery(outbox, store.load, poll_s=5)
-    window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+    quiet = AlertDispatcher(outbox, store.load, enabled=False)
+    window = MainWindow(Services(store.home, store, outbox), delivery, quiet)
     try:
         await delivery.start()
         assert delivery.relay is None
@@ -435,7 +438,8 @@ async def test_a_relay_that_cannot_listen_is_a_red_banner_even_when_every_accoun
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         delivery = BackgroundDelivery(outbox, store.load, relay_address=taken.getsockname(), poll_s=5)
-        window = MainWindow(store, outbox, delivery, AlertDispatcher(outbox, store.load, enabled=False))
+        quiet = AlertDispatcher(outbox, store.load, enabled=False)
+        window = MainWindow(Services(store.home, store, outbox), delivery, quiet)
         try:
             await delivery.start()
             await window.refresh()

@@ -13,6 +13,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.dialogs.profiles import ProfilesDialog
 from wizard.pages.ids import PageId
 from wizard.services import accounts, secrets
+from wizard.services.app_services import Services
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile
 from wizard.services.secrets import SecretKind
@@ -35,7 +36,7 @@ def names(profile_name: str, data_home: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def _dialog(qtbot: QtBot) -> ProfilesDialog:
-    dialog = ProfilesDialog(ConfigStore())
+    dialog = ProfilesDialog(Services.open())
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog

@@ -55,6 +55,7 @@ from wizard.pages.ids import PageId
 from wizard.pages.welcome import describe_profile
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
 from wizard.services import secrets
+from wizard.services.config import ConfigStore
 from wizard.services.model import AuthMode, ProviderKind
 from wizard.services.oauth import token_store
 from wizard.services.secrets import SecretKind
@@ -321,7 +322,7 @@ async def test_microsoft_graph_app_only_client_secret(
     profile = config["profiles"][profile_name]  # type: ignore[index]
     assert profile["provider"] == "graph" and profile["auth"] == "client-secret"
     assert profile["graph_endpoint"] == graph_endpoint.url
-    reopened = load_saved_accounts()
+    reopened = load_saved_accounts(ConfigStore())
     assert describe_profile(reopened.state.saved_profiles[profile_name], True) == \
         f"{profile_name}: {USER} via Microsoft Graph  (default)"
     assert CLIENT_SECRET not in text and files_containing(data_home, CLIENT_SECRET) == []

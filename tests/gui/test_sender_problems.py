@@ -22,6 +22,7 @@ from tests.gui.conftest import OFFSCREEN_NOISE
 from tests.outbox.test_sender_boundary import Locker
 from wizard.main_window import MainWindow
 from wizard.services.alerts import AlertDispatcher, AlertTracker
+from wizard.services.app_services import Services
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
@@ -52,7 +53,7 @@ class BuggyTransport(SmtpTransport):
 async def window_for(outbox: Outbox, store: ConfigStore, sender: Sender) -> AsyncIterator[MainWindow]:
     delivery = BackgroundDelivery(outbox, store.load, sender=sender, poll_s=0.05)
     dispatcher = AlertDispatcher(outbox, store.load, tracker=AlertTracker())
-    window = MainWindow(store, outbox, delivery, dispatcher, refresh_ms=50)
+    window = MainWindow(Services(store.home, store, outbox), delivery, dispatcher, refresh_ms=50)
     await delivery.start()
     window.show()
     await window.refresh()

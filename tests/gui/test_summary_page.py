@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter, files_containing
 from wizard.pages.ids import PageId
 from wizard.pages.state import WizardState
-from wizard.pages.wizard import MailwrightWizard, SavedAccounts, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.services.config import ConfigStore
 from wizard.services.model import Profile, Security
 from wizard.services.secret_source import DraftSecrets
@@ -64,7 +64,7 @@ def test_reopening_lists_saved_accounts_and_prefills_the_default(qtbot: QtBot) -
     store.save_profile(Profile(name="office", from_address="office@example.com", host="mail.example.com", port=465,
                                security=Security.TLS))
     store.save_profile(Profile(name="shop", from_address="shop@example.com", host="smtp.shop.example", port=587))
-    window = MailwrightWizard(load_saved_accounts(), autostart_check=False)
+    window = MailwrightWizard(autostart_check=False)
     qtbot.addWidget(window)
     window.show()
     saved = window.welcome_page.findChild(QListWidget, "savedProfiles")
@@ -92,7 +92,7 @@ def test_reopening_lists_saved_accounts_and_prefills_the_default(qtbot: QtBot) -
 
 
 def test_without_any_configuration_the_wizard_offers_a_new_account(qtbot: QtBot, data_home: Path) -> None:
-    window = MailwrightWizard(load_saved_accounts())
+    window = MailwrightWizard()
     qtbot.addWidget(window)
     window.show()
     assert window.windowTitle() == "Mailwright"
@@ -103,7 +103,7 @@ def test_without_any_configuration_the_wizard_offers_a_new_account(qtbot: QtBot,
 
 def test_a_broken_settings_file_is_explained_not_fatal(qtbot: QtBot, data_home: Path) -> None:
     (data_home / "config.toml").write_text("[profiles.x\nhost = ")
-    window = MailwrightWizard(load_saved_accounts())
+    window = MailwrightWizard()
     qtbot.addWidget(window)
     window.show()
     error = window.welcome_page.findChild(QLabel, "configError")

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import OFFSCREEN_NOISE
 from tests.gui.test_dark_mode import DARK, LIGHT, label_colours, wcag_contrast
 from wizard.pages.ids import PageId
-from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
+from wizard.pages.wizard import MailwrightWizard
 from wizard.services.health import HealthState
 from wizard.theme import follow_system_colour_scheme
 from wizard.tray import STATE_COLOURS
@@ -80,7 +80,7 @@ def weak_labels(labels: list[QLabel]) -> list[str]:
 def test_every_pages_coloured_labels_follow_a_switch_to_dark_and_back(qtbot: QtBot, switch_palette: Switch) -> None:
     windows = []
     for page_id in PageId:
-        window = MailwrightWizard(load_saved_accounts(), start=page_id, autostart_check=False)
+        window = MailwrightWizard(start=page_id, autostart_check=False)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -103,7 +103,7 @@ def test_every_pages_coloured_labels_follow_a_switch_to_dark_and_back(qtbot: QtB
 
 
 def test_palette_references_in_style_sheets_are_resolved_again(qtbot: QtBot, switch_palette: Switch) -> None:
-    window = MailwrightWizard(load_saved_accounts(), start=PageId.PROVIDER, autostart_check=False)
+    window = MailwrightWizard(start=PageId.PROVIDER, autostart_check=False)
     qtbot.addWidget(window)
     window.show()
     proposal = window.currentPage().findChild(QLabel, "providerProposal")
@@ -156,7 +156,7 @@ def test_the_check_pages_skipped_icon_stays_visible_in_dark_mode(qtbot: QtBot, s
     from wizard.pages.check import _ALL_STEPS
     from wizard.services.check import StepStatus
 
-    window = MailwrightWizard(load_saved_accounts(), start=PageId.CHECK, autostart_check=False)
+    window = MailwrightWizard(start=PageId.CHECK, autostart_check=False)
     qtbot.addWidget(window)
     window.show()
     page = window.currentPage()

@@ -24,6 +24,7 @@ from tests.gui.wizard_driver import (
 from wizard.pages.ids import PageId
 from wizard.pages.wizard import MailwrightWizard, load_saved_accounts
 from wizard.services import secrets
+from wizard.services.config import ConfigStore
 from wizard.services.model import ProviderKind
 from wizard.services.secrets import SecretKind
 
@@ -94,7 +95,7 @@ async def test_other_smtp_server_end_to_end_saves_password_only_in_keyring(
         assert files_containing(data_home, GOOD_PASSWORD) == []
         assert secrets.load_secret(profile_name, SecretKind.PASSWORD) == GOOD_PASSWORD
 
-        reopened = load_saved_accounts()
+        reopened = load_saved_accounts(ConfigStore())
         assert reopened.default_profile == profile_name
         assert reopened.state.draft.host == server.host and reopened.state.editing == profile_name
         assert reopened.state.secrets.password == "" and reopened.state.delivery.send_interval_ms == 250
@@ -108,7 +109,6 @@ async def test_editing_a_saved_account_keeps_its_password_and_the_delivery_setti
         profile_name: str) -> None:
     """Reopened on a saved account: the check uses the keyring's password, saving keeps [delivery]."""
     from wizard.services import accounts
-    from wizard.services.config import ConfigStore
     from wizard.services.model import Profile
 
     server = smtp_server("starttls")

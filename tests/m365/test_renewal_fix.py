@@ -20,6 +20,7 @@ from tests.m365.conftest import FAST, Tenant
 from wizard.main_window import MainWindow
 from wizard.services import m365
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
+from wizard.services.app_services import Services
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.health import DnsVerdictStore, assess_profile
@@ -51,7 +52,7 @@ async def main_window(qtbot: QtBot) -> AsyncIterator[MainWindow]:
     store = ConfigStore()
     outbox = Outbox()
     dispatcher = AlertDispatcher(outbox, lambda: replace(store.load(), alerts=AlertSettings()), tracker=AlertTracker())
-    main = MainWindow(store, outbox, BackgroundDelivery(outbox, store.load), dispatcher)
+    main = MainWindow(Services(store.home, store, outbox), BackgroundDelivery(outbox, store.load), dispatcher)
     qtbot.addWidget(main)
     main.show()
     try:

@@ -15,6 +15,7 @@ from tests.services.test_alerts import WebhookReceiver, webhook
 from wizard.main_window import MainWindow
 from wizard.services import m365
 from wizard.services.alerts import AlertDispatcher, AlertSettings, AlertTracker
+from wizard.services.app_services import Services
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
 from wizard.services.health import HealthState, Issue, assess_profile
@@ -56,7 +57,7 @@ async def test_a_failed_renewal_shows_on_the_card_and_raises_an_alert(tenant: Te
     outbox = Outbox()
     settings = AlertSettings(webhook_url=webhook.url)
     dispatcher = AlertDispatcher(outbox, lambda: replace(store.load(), alerts=settings), tracker=AlertTracker())
-    window = MainWindow(store, outbox, BackgroundDelivery(outbox, store.load), dispatcher)
+    window = MainWindow(Services(store.home, store, outbox), BackgroundDelivery(outbox, store.load), dispatcher)
     qtbot.addWidget(window)
     try:
         window.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,9 +25,12 @@ from wizard.pages.state import WizardState, unused_profile_name
 from wizard.pages.wizard import MailwrightWizard, SavedAccounts
 from wizard.qt_async import TaskTracker, async_slot
 from wizard.services import accounts, secrets
-from wizard.services.config import Config, ConfigStore
+from wizard.services.config import Config
 from wizard.services.health import PROVIDER_LABELS
 from wizard.services.validation import InvalidInputError
+
+if TYPE_CHECKING:
+    from wizard.services.app_services import Services
 
 
 def describe(name: str, config: Config) -> str:
@@ -40,9 +44,10 @@ class ProfilesDialog(QDialog):
 
     changed = Signal()
 
-    def __init__(self, store: ConfigStore | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.store = store or ConfigStore()
+        self.services = services  # the running app's: the wizard it opens saves with the same store
+        self.store = services.store
         self.tasks = TaskTracker(self)
         self.wizard: MailwrightWizard | None = None
         self._pending: QDialog | None = None
@@ -149,7 +154,7 @@ class ProfilesDialog(QDialog):
         if self.wizard is not None and self.wizard.isVisible():
             self.wizard.raise_()
             return self.wizard
-        wizard = MailwrightWizard(saved, start=start, parent=self)
+        wizard = MailwrightWizard(saved, services=self.services, start=start, parent=self)
         wizard.setWindowModality(Qt.WindowModality.NonModal)
         wizard.finished.connect(lambda _result: self._wizard_closed(wizard))
         self.wizard = wizard

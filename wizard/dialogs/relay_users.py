@@ -162,12 +162,13 @@ class RelayUsersDialog(QDialog):
 
     changed = Signal()
 
-    def __init__(self, store: ConfigStore | None = None, outbox_path: Path | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, store: ConfigStore, outbox_path: Path | None = None, parent: QWidget | None = None) -> None:
+        """`store`: the running app's config store (the wizard's); `outbox_path` its outbox (default: in the
+        store's data home), whose relay ledger says when each user last submitted."""
         super().__init__(parent)
         from wizard.services.outbox import OUTBOX_FILE
 
-        self.store = store or ConfigStore()
+        self.store = store
         self.outbox_path = outbox_path or self.store.home / OUTBOX_FILE
         self.tasks = TaskTracker(self)
         self.views: list[RelayUserView] = []

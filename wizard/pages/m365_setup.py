@@ -34,6 +34,7 @@ from wizard.widgets.form_widgets import selectable_text
 
 if TYPE_CHECKING:
     from wizard.services import m365
+    from wizard.services.config import ConfigStore
     from wizard.services.diagnostics import Diagnosis
     from wizard.services.oauth.model import DeviceCode
 
@@ -67,9 +68,10 @@ def steps_for(mode: m365.SetupMode) -> list[str]:
 
 
 class M365SetupPage(QWizardPage):
-    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, store: ConfigStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.store = store  # the wizard's config store
         self.setTitle("Set up Microsoft 365 for me")
         self.setSubTitle("Sign in once as an administrator: Mailwright registers its app in your tenant, gives it "
                          "only the permission it needs, and checks that mail can be sent.")
@@ -285,12 +287,11 @@ class M365SetupPage(QWizardPage):
 
     async def check_again_now(self) -> None:
         from wizard.services import m365
-        from wizard.services.config import ConfigStore
 
         registration = m365.registration(self.state.profile().name)
         if registration is None:
             return
-        profile = ConfigStore().load().profile(registration.profile)
+        profile = self.store.load().profile(registration.profile)
         await self._finish(m365.finish(profile, registration, self.wait_policy or m365.WaitPolicy(),
                                        self._progress()))
 

@@ -141,9 +141,10 @@ def save_account(state: WizardState, profile: Profile, store: ConfigStore, *,
 class SummaryPage(QWizardPage):
     save_finished = Signal(bool)
 
-    def __init__(self, state: WizardState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: WizardState, store: ConfigStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.store = store  # the wizard's (the running app's services' when it has them)
         self.tasks = TaskTracker(self)
         self.setTitle("Save the account")
         self.setSubTitle("Check the summary, then click Finish to save the account.")
@@ -244,7 +245,7 @@ class SummaryPage(QWizardPage):
         self.sign_in.setText(describe_sign_in(s))
         self.ca.setText(p.ca_file or "the system's trusted certificates")
         if not self._relay_loaded:  # once: going Back and Next keeps what the admin ticked
-            relay = relay_settings_from_config(ConfigStore().path)
+            relay = relay_settings_from_config(self.store.path)
             self._relay_bind, port = relay_host_port(relay.listen)
             self.relay_host.setText(f"{self._relay_bind}, port")
             for widget in (self.relay, self.relay_port):
@@ -282,14 +283,14 @@ class SummaryPage(QWizardPage):
         from wizard.dialogs.relay_users import RelayUsersDialog
 
         if self.relay_users_dialog is None:
-            dialog = RelayUsersDialog(ConfigStore(), parent=self)
+            dialog = RelayUsersDialog(self.store, parent=self)
             dialog.changed.connect(self._on_relay_users_changed)
             self.relay_users_dialog = dialog
         self.relay_users_dialog.show()
         self.relay_users_dialog.raise_()
 
     def _on_relay_users_changed(self) -> None:
-        relay = relay_settings_from_config(ConfigStore().path)
+        relay = relay_settings_from_config(self.store.path)
         self._relay_users_exist(bool(relay.users))
         self.relay_sign_in.blockSignals(True)
         self.relay_sign_in.setChecked(relay.require_auth)
@@ -353,7 +354,7 @@ class SummaryPage(QWizardPage):
 
     async def _save(self) -> None:
         profile = self.state.profile()
-        store = ConfigStore()
+        store = self.store
         self.result.setStyleSheet("")
         self.result.setText("Saving…")
         try:

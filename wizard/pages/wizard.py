@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from wizard.pages.test_mail import TestMailPage
     from wizard.pages.welcome import WelcomePage
     from wizard.qt_async import TaskTracker
+    from wizard.services.app_services import Services
     from wizard.services.config import ConfigStore
     from wizard.services.model import Profile
 
@@ -77,6 +78,8 @@ PAGE_CLASSES: dict[PageId, tuple[str, str]] = {
     PageId.SUMMARY: ("wizard.pages.summary", "SummaryPage"),
     PageId.M365_SETUP: ("wizard.pages.m365_setup", "M365SetupPage"),
 }
+# The pages that save or read saved settings: they get the wizard's config store.
+STORE_PAGES = frozenset({PageId.SUMMARY, PageId.M365_SETUP})
 PAGE_MODULES = tuple(module for module, _class in PAGE_CLASSES.values())
 
 
@@ -87,14 +90,12 @@ class SavedAccounts:
     error: str = ""
 
 
-def load_saved_accounts(store: ConfigStore | None = None) -> SavedAccounts:
-    """The wizard's starting state: prefilled from the default profile, or empty without a configuration."""
-    if store is None and not has_config_file():
-        # A first start: nothing saved yet, and config.py (tomlkit, the validators) loads after the first paint.
+def load_saved_accounts(store: ConfigStore | None) -> SavedAccounts:
+    """The wizard's starting state: prefilled from the default profile, or empty without a configuration.
+    `store` None: nothing is saved yet (a first start, where config.py, tomlkit and the validators load only
+    after the first paint)."""
+    if store is None:
         return SavedAccounts(_fresh_state({}, DeliverySettings()))
-    from wizard.services.config import ConfigStore
-
-    store = store or ConfigStore()
     try:
         config = store.load()
     except (ValueError, OSError) as exc:  # a hand-edited config.toml with a mistake must not stop the wizard
@@ -114,13 +115,21 @@ def _fresh_state(saved_profiles: dict[str, Profile], delivery: DeliverySettings)
 
 
 class MailwrightWizard(QWizard):
-    """The wizard. Pages are registered when first needed; `window.check_page` etc. build theirs on access."""
+    """The wizard. Pages are registered when first needed; `window.check_page` etc. build theirs on access.
 
-    def __init__(self, saved: SavedAccounts | None = None, *, start: PageId = PageId.WELCOME,
-                 autostart_check: bool = True, dns_nameserver: str | None = None,
+    `services` is the running app's composition root (the main window's Accounts dialog passes its own): the
+    pages save with its config store. Without one (the first start's wizard, painted before the app has opened
+    its services and its outbox; `gui --page`, screenshots, tests) the wizard reads and saves the data home's
+    config.toml through a store of its own, which needs nothing else of the services."""
+
+    def __init__(self, saved: SavedAccounts | None = None, *, services: Services | None = None,
+                 start: PageId = PageId.WELCOME, autostart_check: bool = True, dns_nameserver: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        saved = saved or load_saved_accounts()
+        self.services = services
+        self._store = services.store if services is not None else None
+        if saved is None:
+            saved = load_saved_accounts(self.store if self._store is not None or has_config_file() else None)
         self.state = saved.state
         self._page_options: dict[PageId, dict[str, Any]] = {
             PageId.WELCOME: {"default_profile": saved.default_profile, "load_error": saved.error},
@@ -145,6 +154,16 @@ class MailwrightWizard(QWizard):
         self.setStartId(start)
         self.resize(800, 600)
 
+    @property
+    def store(self) -> ConfigStore:
+        """The services' config store; a wizard given none opens the data home's when it first needs it (on a
+        first start, after the first paint: config.py is not imported before)."""
+        if self._store is None:
+            from wizard.services.config import ConfigStore
+
+            self._store = ConfigStore()
+        return self._store
+
     def show_help(self) -> None:
         """What the current page is for, with the chosen provider's own documentation."""
         from wizard.dialogs.page_help import PageHelpDialog
@@ -162,7 +181,10 @@ class MailwrightWizard(QWizard):
         if page is None:
             module, class_name = PAGE_CLASSES[page_id]
             page_class = getattr(importlib.import_module(module), class_name)
-            page = cast(QWizardPage, page_class(self.state, **self._page_options.get(page_id, {})))
+            options = self._page_options.get(page_id, {})
+            if page_id in STORE_PAGES:
+                options = {**options, "store": self.store}
+            page = cast(QWizardPage, page_class(self.state, **options))
             page.setObjectName(f"page-{page_id.cli_name}")
             self._pages[page_id] = page
             self.setPage(page_id, page)
