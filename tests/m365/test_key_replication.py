@@ -119,3 +119,31 @@ async def test_a_failed_manual_rotate_is_recorded_and_shown(tenant: Tenant, prof
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "Last renewal:      failed on" in shown.stdout and "The certificate could not be renewed" in shown.stdout
 
+
+
+@pytest.mark.asyncio
+async def test_a_rotation_stopped_while_waiting_keeps_the_old_key_and_no_half_made_file(tenant: Tenant,
+                                                                                       profile_name: str) -> None:
+    before = await _set_up(tenant, profile_name)
+    clock = DrivenClock()
+    tenant.idp.clock = clock
+    tenant.directory.key_replication_delay_s = 10_000.0
+    waiting = asyncio.Event()
+
+    async def stuck(_seconds: float) -> None:  # the wait for the new key never ends on its own
+        waiting.set()
+        await asyncio.get_running_loop().create_future()
+
+    rotation = asyncio.create_task(rotate(profile_name, wait=m365.WaitPolicy(clock=clock, sleep=stuck)))
+    await asyncio.wait_for(waiting.wait(), 30)
+    assert keypair.key_path(profile_name, ".next").exists()
+    rotation.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await rotation
+
+    assert not keypair.key_path(profile_name, ".next").exists()
+    assert keypair.load(profile_name).thumbprint == before.thumbprint
+    assert ConfigStore().load().profile(profile_name).certificate_thumbprint == before.thumbprint
+    assert m365.registration(profile_name) == before
+    report = await check_profile(ConfigStore().load().profile(profile_name))
+    assert report.ok, report.diagnosis

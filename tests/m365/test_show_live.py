@@ -144,3 +144,14 @@ async def test_without_a_possible_sign_in_the_record_is_shown_with_a_note(tenant
     assert f"Client id:         {registration.app_id}" in text.stdout
     assert code == 1 and not shown["ok"] and shown["offline"] and shown["live"] is None
     assert shown["diagnosis"]["code"] == "sign_in_impossible" and shown["registration"]["app_id"] == registration.app_id
+
+
+async def test_a_refused_sign_in_shows_the_record_with_the_reason(tenant: Tenant, profile_name: str) -> None:
+    registration = await _set_up(tenant, profile_name)
+    tenant.idp.authorize_error = ("access_denied", "AADSTS65004: User declined to consent to access the app.")
+
+    code, shown = await _show_json(profile_name)
+
+    assert code == 1 and not shown["ok"] and shown["live"] is None and shown["offline"]
+    assert shown["diagnosis"]["code"] == "consent_declined"
+    assert "could not be read" in shown["note"] and shown["registration"]["key_id"] == registration.key_id

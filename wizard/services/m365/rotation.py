@@ -108,6 +108,11 @@ async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitP
         # Entra replicates a new key like a new app (AADSTS700027 for a while): the old key stays until the new
         # one has signed in.
         await wait_until_ready(lambda: app_is_known(trial), wait or WaitPolicy())
+    except asyncio.CancelledError:
+        # Stopped (the app quits, Cancel): this computer keeps using the old key; the unused new key on the app is
+        # harmless and expires on its own (taking it back would need the network while being cancelled).
+        keypair.key_path(name, ".next").unlink(missing_ok=True)
+        raise
     except (ReplicationTimeoutError, OAuthError) as exc:
         reason = exc.reason if isinstance(exc, ReplicationTimeoutError) else exc.diagnosis.detail or exc.diagnosis.title
         withdrawn = await _withdraw(endpoints, registration, current, key_id)
