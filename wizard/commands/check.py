@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from wizard.commands.output import (
     EXIT_FAILED,
@@ -13,8 +14,12 @@ from wizard.commands.output import (
     emit_json,
     failed_before_connecting,
     load_profile,
+    open_services,
     print_diagnosis,
 )
+
+if TYPE_CHECKING:
+    from wizard.services.app_services import Services
 
 SYMBOLS = {"passed": "ok  ", "failed": "FAIL", "skipped": " -- ", "running": " .. "}
 
@@ -26,10 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, services: Services | None = None) -> int:
+    """`services`: the invocation's (`profile add --check` passes the one it saved with); else opened here."""
     from wizard.services.check import Step, StepStatus, check_profile
 
-    profile = load_profile(args)
+    services = services or open_services()
+    profile = load_profile(args, services.store)
     if isinstance(profile, int):
         return profile
 
@@ -43,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.json:
         print(f"Checking profile '{profile.name}' ({profile.from_address} via {profile.host}:{profile.port})")
-    report = asyncio.run(check_profile(profile, on_step=show))
+    report = asyncio.run(check_profile(profile, on_step=show, tokens=services.tokens_for(profile)))
     if args.json:
         payload = report.to_json()
         payload["profile"] = profile.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from wizard.commands.output import EXIT_OK, add_json_option, emit_json, usage_error
+from wizard.commands.output import EXIT_OK, add_json_option, emit_json, open_services, usage_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,10 +29,9 @@ def _settings_epilog() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
     from wizard.services.validation import InvalidInputError
 
-    store = ConfigStore()
+    store = open_services().store
     try:
         if args.action == "get":
             value = store.get(args.key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, emit_json, open_services, usage_error
 
 if TYPE_CHECKING:
     from wizard.services.dns_health import HealthReport
@@ -50,9 +50,7 @@ def _resolve_provider(name: str | None) -> tuple[Any, dict[str, Any]]:
         return providers.resolve_provider_name(name), {}
     except KeyError:
         pass
-    from wizard.services.config import ConfigStore
-
-    config = ConfigStore().load()
+    config = open_services().store.load()
     if name not in config.profiles:
         known = ", ".join(sorted(providers.load_catalogue()))
         raise KeyError(f"'{name}' is neither a provider ({known}; m365-smtp, graph, gmail, smtp) nor a profile name.")

@@ -15,6 +15,7 @@ from wizard.commands.output import (
     add_json_option,
     emit_json,
     load_profile,
+    open_services,
     print_diagnosis,
     usage_error,
 )
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from wizard.services import oauth
     from wizard.services.model import AuthMode, ProviderKind
 
-    profile = load_profile(args)
+    services = open_services()
+    profile = load_profile(args, services.store)
     if isinstance(profile, int):
         return profile
     if profile.auth is AuthMode.PASSWORD:
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 print("Waiting for you to sign in in your browser… (Ctrl+C cancels)" if not args.device
                       else "Requesting a device code…", flush=True)
             device = args.device or profile.auth is AuthMode.OAUTH_DEVICE
-            signed = asyncio.run(oauth.login(profile, device=device))
+            signed = asyncio.run(oauth.login(profile, device=device, tokens=services.tokens))
             payload.update(account=signed.account, scopes=list(signed.scopes), expires_at=signed.expires_at,
                            warnings=list(signed.warnings))
             if not args.json:
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 for warning in signed.warnings:
                     print(f"Note: {warning}")
         elif args.action == "status":
-            state = asyncio.run(oauth.status(profile))
+            state = asyncio.run(oauth.status(profile, tokens=services.tokens))
             payload.update(state.to_json())
             if not args.json:
                 if not state.signed_in:
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                     for warning in state.warnings:
                         print(f"Note: {warning}")
         else:
-            result = asyncio.run(oauth.logout(profile))
+            result = asyncio.run(oauth.logout(profile, tokens=services.tokens))
             payload.update(removed=result.removed, revoke=result.revoke_instructions)
             if not args.json:
                 print("Removed the stored sign-in." if result.removed else "No stored sign-in was found.")

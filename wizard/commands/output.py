@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from wizard.services.diagnostics import Diagnosis
 
 if TYPE_CHECKING:
+    from wizard.services.app_services import Services
+    from wizard.services.config import ConfigStore
     from wizard.services.model import Profile
 
 EXIT_OK = 0
@@ -78,13 +80,20 @@ def print_diagnosis(diagnosis: Diagnosis) -> None:
         print(f"  Server said:   {diagnosis.detail}", file=sys.stderr)
 
 
-def load_profile(args: argparse.Namespace) -> Profile | int:
+def open_services() -> Services:
+    """The composition root of this command's invocation: its config store, its token sessions and its outbox,
+    which is opened only when the command first uses it (`profile show` neither creates nor waits for it)."""
+    from wizard.services.app_services import Services
+
+    return Services.open(outbox_when_used=True)
+
+
+def load_profile(args: argparse.Namespace, store: ConfigStore) -> Profile | int:
     """The profile `--profile` names (else the default one), or the exit code after saying why there is none."""
-    from wizard.services.config import ConfigStore
     from wizard.services.validation import InvalidInputError
 
     try:
-        return ConfigStore().load().profile(args.profile)
+        return store.load().profile(args.profile)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:

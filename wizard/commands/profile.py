@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from wizard.commands.output import (
@@ -12,6 +13,7 @@ from wizard.commands.output import (
     EXIT_OK,
     add_json_option,
     emit_json,
+    open_services,
     plural,
     read_stdin_secret,
     usage_error,
@@ -141,6 +143,7 @@ def run_add(args: argparse.Namespace) -> int:
     if username is None:
         username = args.from_address if (auth is AuthMode.PASSWORD and args.password_stdin) or auth is not \
             AuthMode.PASSWORD else ""
+    services = open_services()
     try:
         validate_profile_name(args.name)  # before any secret is stored under it
         password = read_stdin_secret("password") if args.password_stdin else None
@@ -163,7 +166,7 @@ def run_add(args: argparse.Namespace) -> int:
         if passphrase is not None:
             _check_certificate(profile, passphrase)
             secrets.store_secret(args.name, secrets.SecretKind.CERTIFICATE_PASSPHRASE, passphrase)
-        saved = accounts.save_profile(profile, password)
+        saved = accounts.save_profile(profile, password, services.store)
     except (InvalidInputError, ValueError) as exc:
         field = getattr(exc, "field", "")
         message = str(exc)
@@ -177,7 +180,7 @@ def run_add(args: argparse.Namespace) -> int:
                    "next": f"mailwright check --profile {saved.name}"})
     elif not args.json:
         print(f"Saved profile '{saved.name}' ({saved.provider.value}, {saved.from_address}).")
-    return after_saving(saved.name, warnings, args)
+    return after_saving(saved.name, warnings, args, services)
 
 
 def _check_certificate(profile: Any, passphrase: str) -> None:
@@ -208,9 +211,7 @@ def _secret_state(name: str) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
-
-    config = ConfigStore().load()
+    config = open_services().store.load()
     rows = [{"name": p.name, "provider": p.provider.value, "from_address": p.from_address, "host": p.host,
              "port": p.port, "default": p.name == config.default_profile} for p in config.profiles.values()]
     if args.json:
@@ -230,9 +231,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
-
-    config = ConfigStore().load()
+    config = open_services().store.load()
     try:
         profile = config.profile(args.name)
     except KeyError as exc:
@@ -249,13 +248,12 @@ def run_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _waiting_mail(name: str) -> int:
+def _waiting_mail(name: str, outbox_path: Path) -> int:
     """Messages of this profile still to be sent (queued, being sent or held)."""
-    from wizard.services.config import data_home
-    from wizard.services.outbox import OUTBOX_FILE, MessageState
+    from wizard.services.outbox import MessageState
     from wizard.services.outbox_stats import read_profile_stats
 
-    stats = read_profile_stats(data_home() / OUTBOX_FILE).get(name)
+    stats = read_profile_stats(outbox_path).get(name)
     if stats is None:
         return 0
     return sum(stats.counts.get(state, 0) for state in (MessageState.QUEUED, MessageState.SENDING,
@@ -273,12 +271,12 @@ def _confirm(question: str) -> bool:
 
 def run_remove(args: argparse.Namespace) -> int:
     from wizard.services import accounts
-    from wizard.services.config import ConfigStore
     from wizard.services.validation import InvalidInputError
 
-    if args.name not in ConfigStore().load().profiles:
+    services = open_services()
+    if args.name not in services.store.load().profiles:
         return usage_error(f"There is no profile named '{args.name}'.", as_json=args.json)
-    waiting = _waiting_mail(args.name)
+    waiting = _waiting_mail(args.name, services.outbox_path)
     if waiting and not args.force:
         warning = (f"Profile '{args.name}' still has {plural(waiting, 'message')} waiting in the outbox: once the "
                    "profile is gone nothing sends it.")
@@ -293,7 +291,7 @@ def run_remove(args: argparse.Namespace) -> int:
     except (InvalidInputError, ValueError):
         registration = None  # an unreadable record is removed with the profile all the same
     try:
-        removed = accounts.remove_profile(args.name)
+        removed = accounts.remove_profile(args.name, services.store)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:
@@ -316,11 +314,10 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_default(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
     from wizard.services.validation import InvalidInputError
 
     try:
-        ConfigStore().set_default(args.name)
+        open_services().store.set_default(args.name)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
     except InvalidInputError as exc:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from wizard.commands.output import EXIT_OK
 
 if TYPE_CHECKING:
+    from wizard.services.app_services import Services
     from wizard.services.model import Profile
 
 _OPTIONS = {"from_address": "--from", "ca_file": "--ca-file", "client_id": "--client-id", "name": "NAME",
@@ -33,14 +34,15 @@ def refuse_problems(profile: Profile, password: str | None) -> list[str]:
     return [problem.message for problem in problems if problem.warning]
 
 
-def after_saving(name: str, warnings: list[str], args: argparse.Namespace) -> int:
-    """Warnings on stderr, then the check: run now with --check, else named as the next step."""
+def after_saving(name: str, warnings: list[str], args: argparse.Namespace, services: Services) -> int:
+    """Warnings on stderr, then the check (with the command's services): run now with --check, else named as the
+    next step."""
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.check:
         from wizard.commands import check
 
-        return check.run(argparse.Namespace(profile=name, json=args.json))
+        return check.run(argparse.Namespace(profile=name, json=args.json), services)
     if not args.json:
         print(f"Next: run `mailwright check --profile {name}` to prove it can sign in and send.")
     return EXIT_OK

@@ -10,7 +10,14 @@ import argparse
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.output import add_json_option, config_unusable, emit_json, read_stdin_secret, usage_error
+from wizard.commands.output import (
+    add_json_option,
+    config_unusable,
+    emit_json,
+    open_services,
+    read_stdin_secret,
+    usage_error,
+)
 from wizard.commands.profile_next import after_saving, refuse_problems
 
 if TYPE_CHECKING:
@@ -126,7 +133,6 @@ def _check_certificate(profile: Profile, passphrase: str) -> None:
 def run_set(args: argparse.Namespace) -> int:
     from wizard.commands.profile import _public
     from wizard.services import accounts, secrets
-    from wizard.services.config import ConfigStore
     from wizard.services.policy import validated_sender_settings
     from wizard.services.validation import InvalidInputError
 
@@ -134,7 +140,8 @@ def run_set(args: argparse.Namespace) -> int:
     if sum(stdin_secrets) > 1:
         return usage_error("Give one --*-stdin secret at a time.", as_json=args.json)
     try:
-        store = ConfigStore()
+        services = open_services()
+        store = services.store
         current = store.load().profile(args.name)
     except KeyError as exc:
         return usage_error(exc.args[0], as_json=args.json)
@@ -168,4 +175,4 @@ def run_set(args: argparse.Namespace) -> int:
     elif not args.json:
         print(f"Updated profile '{saved.name}': {', '.join(changed)}." if changed else
               f"Profile '{saved.name}' already had these settings.")
-    return after_saving(saved.name, warnings, args)
+    return after_saving(saved.name, warnings, args, services)

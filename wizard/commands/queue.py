@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, open_services, usage_error
 from wizard.services.outbox_schema import MessageState, MessageSummary
 
 MAX_ID = 2**63 - 1  # SQLite's largest rowid: a larger number is no message, not an overflow
@@ -46,9 +46,8 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
     from wizard.services.health import OrphanedMail, orphaned_mail
-    from wizard.services.outbox import Outbox, OutboxError, ProfilePause
+    from wizard.services.outbox import OutboxError, ProfilePause
     from wizard.services.outbox_stats import read_profile_stats
 
     def row(message: MessageSummary) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return {"profile": item.profile, "diagnosis_code": item.code, "reply": item.reply, "since": item.since}
 
     def orphans() -> list[OrphanedMail]:
-        store = ConfigStore()
+        store = services.store
         try:
             profiles = set(store.load().profiles)
         except (OSError, ValueError) as exc:  # the outbox is still worth seeing: say why profiles are not checked
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             return []
         return orphaned_mail(profiles, read_profile_stats(outbox.path))
 
-    outbox = Outbox()
+    services = open_services()
     needs_id = args.action in {"show", "retry"} or (args.action == "delete" and args.profile is None)
     if needs_id and _message_id(args.target) is None:
         alternative = " (or --profile NAME)" if args.action == "delete" else ""
@@ -80,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                            f"`mailwright queue list` shows it{given}.", as_json=args.json)
     sender_lines: list[str] = []
     try:
+        outbox = services.outbox
         if args.action == "list":
             state = MessageState(args.state) if args.state else None
             payload: dict[str, Any] = {"ok": True,
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "release":
             payload = {"ok": True, "released": outbox.release(profile=args.target)}
         else:
-            payload = {"ok": True, "purged": outbox.purge(ConfigStore().load().delivery.retention_days)}
+            payload = {"ok": True, "purged": outbox.purge(services.store.load().delivery.retention_days)}
     except OutboxError as exc:
         if args.json:
             emit_json({"ok": False, "error": str(exc)})

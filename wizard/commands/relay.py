@@ -20,6 +20,7 @@ from wizard.commands.output import (
     add_json_option,
     config_unusable,
     emit_json,
+    open_services,
     read_stdin_secret,
     usage_error,
 )
@@ -125,13 +126,12 @@ def _with_options(user: Any, args: argparse.Namespace) -> Any:
 
 def run_add(args: argparse.Namespace) -> int:
     from wizard.services import relay_user_admin, secrets
-    from wizard.services.config import ConfigStore
     from wizard.services.config_error import ConfigError
     from wizard.services.relay_users import RelayUser
     from wizard.services.settings import validate_relay_user
     from wizard.services.validation import InvalidInputError
 
-    store = ConfigStore()
+    store = open_services().store
     try:
         name = validate_relay_user(args.name)
         existing = store.load().relay_users.get(name)
@@ -156,11 +156,10 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_set(args: argparse.Namespace) -> int:
     from wizard.services import relay_user_admin
-    from wizard.services.config import ConfigStore
     from wizard.services.config_error import ConfigError
     from wizard.services.validation import InvalidInputError
 
-    store = ConfigStore()
+    store = open_services().store
     try:
         existing = store.load().relay_users.get(args.name)
         if existing is None:
@@ -179,12 +178,11 @@ def run_set(args: argparse.Namespace) -> int:
 
 def run_reset(args: argparse.Namespace) -> int:
     from wizard.services import relay_user_admin, secrets
-    from wizard.services.config import ConfigStore
     from wizard.services.config_error import ConfigError
     from wizard.services.validation import InvalidInputError
 
     try:
-        password = relay_user_admin.reset_password(ConfigStore(), args.name)
+        password = relay_user_admin.reset_password(open_services().store, args.name)
     except ConfigError as exc:
         return config_unusable(exc, as_json=args.json)
     except InvalidInputError as exc:
@@ -200,13 +198,12 @@ def run_reset(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from wizard.services import relay_user_admin, secrets
-    from wizard.services.config import ConfigStore
     from wizard.services.config_error import ConfigError
-    from wizard.services.outbox import Outbox
     from wizard.services.validation import InvalidInputError
 
-    try:
-        views = relay_user_admin.list_users(ConfigStore(), Outbox().path)
+    services = open_services()
+    try:  # the relay ledger is read from the outbox's file: the outbox itself is not opened
+        views = relay_user_admin.list_users(services.store, services.outbox_path)
     except ConfigError as exc:
         return config_unusable(exc, as_json=args.json)
     except InvalidInputError as exc:
@@ -233,10 +230,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     from wizard.services import relay_user_admin, secrets
-    from wizard.services.config import ConfigStore
 
     try:
-        removed = relay_user_admin.remove_user(ConfigStore(), args.name)
+        removed = relay_user_admin.remove_user(open_services().store, args.name)
     except secrets.KeyringUnavailableError as exc:
         return _failed(str(exc), args.json)
     if not removed:

@@ -13,6 +13,7 @@ from wizard.commands.output import (
     emit_json,
     failed_before_connecting,
     load_profile,
+    open_services,
     print_diagnosis,
     usage_error,
 )
@@ -33,13 +34,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from wizard.commands.send import refused
-    from wizard.services import accounts
     from wizard.services.message import TestMail, build_test_message, default_test_body, queue_id
     from wizard.services.submission import SubmissionError, apply_rules
     from wizard.services.transports.base import TransportError
     from wizard.services.validation import InvalidInputError
 
-    profile = load_profile(args)
+    services = open_services()  # its transport signs in with this invocation's token sessions
+    profile = load_profile(args, services.store)
     if isinstance(profile, int):
         return profile
     if failed_before_connecting(profile, args.json):
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return refused(exc, as_json=args.json)
 
     async def send() -> tuple[str, dict[str, str]]:
-        transport = await accounts.transport_for(profile)
+        transport = await services.transport_for(profile)
         async with transport:
             result = await transport.send(prepared.envelope_from, list(prepared.recipients), prepared.raw)
         return result.reply, result.refused

@@ -13,9 +13,10 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, usage_error
+from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, open_services, usage_error
 
 if TYPE_CHECKING:
+    from wizard.services.config import ConfigStore
     from wizard.services.secrets import SecretKind
     from wizard.services.service_install import InstallPlan
     from wizard.services.service_units import ServiceSpec
@@ -44,7 +45,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.config import ConfigStore
     from wizard.services.service_install import ServiceInstallError, default_command, plan_install, plan_uninstall
     from wizard.services.service_units import ServiceSpec
     from wizard.services.settings import parse_host_port
@@ -60,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
         return _status(spec, as_json=args.json)
     if args.action == "logs":
         return _logs(spec)
+    store = open_services().store
     try:
         if args.action == "uninstall":
             plan = plan_uninstall(spec)
         else:
-            config = ConfigStore().load()
+            config = store.load()
             unknown = sorted(set(args.profiles) - set(config.profiles))
             if unknown:
                 return usage_error(f"No profile named {', '.join(unknown)}.", as_json=args.json)
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
               "(or add --user for a service of your own session).", file=sys.stderr)
         return EXIT_FAILED
     try:
-        _carry_out(plan, linger=args.linger)
+        _carry_out(plan, store, linger=args.linger)
     except ServiceInstallError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
@@ -90,10 +91,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _carry_out(plan: InstallPlan, *, linger: bool) -> None:
+def _carry_out(plan: InstallPlan, store: ConfigStore, *, linger: bool) -> None:
     from pathlib import Path
 
-    from wizard.services.config import ConfigStore, data_home
     from wizard.services.service_install import MoveSecrets, carry_out
     from wizard.services.service_secrets import forget_moved, hand_over
     from wizard.services.service_store import new_key
@@ -108,8 +108,8 @@ def _carry_out(plan: InstallPlan, *, linger: bool) -> None:
             handle.write(content)
 
     def move(step: MoveSecrets, key: bytes) -> list[str]:
-        users = list(RelaySettings.from_toml(ConfigStore().table_values("relay")).users)
-        lines, entries = hand_over(step, key, users, data_home(), write)
+        users = list(RelaySettings.from_toml(store.table_values("relay")).users)
+        lines, entries = hand_over(step, key, users, store.home, write)
         moved.extend(entries)
         return lines
 

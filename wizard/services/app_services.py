@@ -11,7 +11,6 @@ are created on first use, so `wizard.submit` and the wizard's first page do not 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,33 +30,58 @@ if TYPE_CHECKING:
     from wizard.services.transports.graph import GraphLimits
 
 
-@dataclass
 class Services:
-    home: Path
-    store: ConfigStore
-    outbox: Outbox
-    # config.toml is parsed again only after it changed: submitting 1,000 messages must not parse it 1,000 times.
-    load_config: CachedConfigLoader = field(init=False)
-    secrets: SecretSource = field(default=KEYRING, repr=False)  # what saved profiles sign in with
-    _tokens: TokenService | None = field(default=None, repr=False)
-    _graph_limits: GraphLimits | None = field(default=None, repr=False)
-    _alerts: AlertDispatcher | None = field(default=None, repr=False)
+    """The composition root of one data home. Give it the `outbox`, or `open_outbox` to open it when first used
+    (a CLI command that may not touch the outbox, such as `profile show`, neither creates nor waits for it)."""
 
-    def __post_init__(self) -> None:
-        self.load_config = CachedConfigLoader(self.store)
+    def __init__(self, home: Path, store: ConfigStore, outbox: Outbox | None = None, *,
+                 open_outbox: Callable[[], Outbox] | None = None, secrets: SecretSource = KEYRING) -> None:
+        if (outbox is None) == (open_outbox is None):
+            raise TypeError("Services needs its outbox or open_outbox, not both")
+        self.home = home
+        self.store = store
+        self.secrets = secrets  # what saved profiles sign in with
+        # config.toml is parsed again only after it changed: submitting 1,000 messages must not parse it 1,000 times
+        self.load_config = CachedConfigLoader(store)
+        self._outbox = outbox
+        self._open_outbox = open_outbox
+        self._tokens: TokenService | None = None
+        self._graph_limits: GraphLimits | None = None
+        self._alerts: AlertDispatcher | None = None
+
+    def __repr__(self) -> str:
+        return f"Services(home={self.home!r})"
 
     @classmethod
     def open(cls, home: Path | None = None, *, commit_on_loop: bool = False,
              outbox_class: type[Outbox] | None = None, secrets: SecretSource = KEYRING,
-             open_wait_s: float | None = None) -> Services:
+             open_wait_s: float | None = None, outbox_when_used: bool = False) -> Services:
         """The services of a data home (default: `MAILWRIGHT_HOME` or the platform's data directory);
         `outbox_class` is an Outbox subclass (serve's metered outbox), `secrets` where its transports read
         the profiles' secrets, `open_wait_s` how long opening the outbox waits for another program's write lock
-        before "database is locked" (default: SQLite's busy timeout)."""
+        before "database is locked" (default: SQLite's busy timeout). `outbox_when_used`: the outbox is opened
+        when first used, not now (the CLI's commands)."""
         home = home or data_home()
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        outbox = (outbox_class or Outbox)(home / OUTBOX_FILE, commit_on_loop=commit_on_loop, open_wait_s=open_wait_s)
-        return cls(home=home, store=ConfigStore(home), outbox=outbox, secrets=secrets)
+
+        def open_outbox() -> Outbox:
+            return (outbox_class or Outbox)(home / OUTBOX_FILE, commit_on_loop=commit_on_loop, open_wait_s=open_wait_s)
+
+        if outbox_when_used:
+            return cls(home, ConfigStore(home), open_outbox=open_outbox, secrets=secrets)
+        return cls(home, ConfigStore(home), open_outbox(), secrets=secrets)
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            assert self._open_outbox is not None  # __init__ checked
+            self._outbox = self._open_outbox()
+        return self._outbox
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where the outbox is, without opening it."""
+        return self._outbox.path if self._outbox is not None else self.home / OUTBOX_FILE
 
     @property
     def tokens(self) -> TokenService:
@@ -67,6 +91,12 @@ class Services:
 
             self._tokens = TokenService()
         return self._tokens
+
+    def tokens_for(self, profile: Profile) -> TokenService | None:
+        """The token sessions when the profile signs in with OAuth; None for a password (msal is not loaded)."""
+        from wizard.services.model import AuthMode
+
+        return None if profile.auth is AuthMode.PASSWORD else self.tokens
 
     @property
     def graph_limits(self) -> GraphLimits:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.errors import DiagnosisCode, describe
@@ -21,6 +21,9 @@ from wizard.services.model import Profile, ProviderKind, Security
 from wizard.services.secret_source import KEYRING, SecretSource
 from wizard.services.transports.base import Credential, Scope, TokenCredential, TransportError
 from wizard.services.transports.smtp import SmtpSettings, SmtpTransport, translate
+
+if TYPE_CHECKING:
+    from wizard.services.oauth import TokenService
 
 
 class StepStatus(StrEnum):
@@ -239,14 +242,15 @@ def _failed_before_connecting(name: str, diagnosis: Diagnosis) -> CheckReport:
 
 
 async def check_profile(profile: Profile, *, on_step: StepCallback | None = None,
-                        secrets: SecretSource = KEYRING) -> CheckReport:
+                        secrets: SecretSource = KEYRING, tokens: TokenService | None = None) -> CheckReport:
     """The check of a profile: fetch its credential from `secrets` (the keyring for a saved profile, the wizard's
-    draft for unsaved settings), then run the provider's steps."""
+    draft for unsaved settings), then run the provider's steps. `tokens`: the running Mailwright's OAuth sessions
+    (app_services.Services.tokens_for), else a session for this check only."""
     from wizard.services import accounts
     from wizard.services.secrets import KeyringUnavailableError
 
     try:
-        credential = await accounts.credential_for(profile, secrets)
+        credential = await accounts.credential_for(profile, secrets, tokens)
     except accounts.MissingSecretError as exc:
         return _failed_before_connecting("auth", describe(exc))
     except KeyringUnavailableError as exc:
