@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.fixtures.waiting import eventually
 from tests.gui.conftest import OFFSCREEN_NOISE
-from wizard.dialogs.outbox import OutboxDialog
+from wizard.dialogs.outbox import PAGE_ROWS, OutboxDialog
 from wizard.dialogs.outbox_model import COLUMNS, local_time, table_time
 from wizard.services import diagnostics
 from wizard.services.outbox import Outbox, OutboxMessage
@@ -226,6 +226,30 @@ async def test_retry_delete_release_and_export_run_on_the_outbox_thread_and_show
     assert all(name != gui and name.startswith("outbox") for name in outbox.action_threads.values()), \
         outbox.action_threads
 
+
+@pytest.mark.asyncio
+async def test_the_filter_shows_one_state_and_show_more_adds_a_page(qtbot: QtBot) -> None:
+    outbox = Outbox()
+    ids = [_enqueue(outbox, f"r{n}@example.net", f"Receipt {n}") for n in range(PAGE_ROWS + 5)]
+    claimed = outbox.claim("main")
+    assert claimed is not None and claimed.id == ids[0]
+    outbox.mark_failed(ids[0], "554 5.7.1 rejected", "message_rejected")
+    async with outbox_window(qtbot, outbox) as opened:
+        opened.show()
+        await eventually(lambda: opened.model.rowCount() == PAGE_ROWS, "the first page")
+        assert opened.more_button.isVisibleTo(opened)
+        assert f"{PAGE_ROWS + 5:,} messages" in opened.counts.text()
+        assert opened.model.row_of(ids[0]) is None  # the oldest is not on the first page
+        opened.filter.setCurrentIndex(opened.filter.findText("Failed"))
+        await eventually(lambda: opened.model.rowCount() == 1 and opened.model.message(0).id == ids[0],
+                         "only the failed message")
+        assert not opened.more_button.isVisibleTo(opened)
+        opened.filter.setCurrentIndex(opened.filter.findText("All messages"))
+        await eventually(lambda: opened.model.rowCount() == PAGE_ROWS, "the first page again")
+        opened.more_button.click()
+        await eventually(lambda: opened.model.rowCount() == PAGE_ROWS + 5, "the next page")
+        assert opened.model.row_of(ids[0]) == PAGE_ROWS + 4  # at the bottom, oldest last
+        assert not opened.more_button.isVisibleTo(opened)
 
 @pytest.mark.asyncio
 async def test_closing_the_window_ends_its_reading(qtbot: QtBot) -> None:
