@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wizard.services.outbox import MessageState, Outbox, OutboxError
+from wizard.services.outbox import MessageState, Outbox, OutboxError, Outcome
 
 
 class FakeClock:
@@ -213,3 +214,40 @@ async def test_a_failed_commit_is_raised_to_every_waiting_enqueue(data_home: Pat
     results = await asyncio.gather(*(outbox.aenqueue(_message(), profile="main") for _ in range(3)),
                                    return_exceptions=True)
     assert [type(result) for result in results] == [sqlite3.OperationalError] * 3
+
+
+@pytest.mark.asyncio
+async def test_serve_s_outbox_records_a_result_on_its_loop_and_on_its_thread_while_another_program_writes(
+        data_home: Path) -> None:
+    """commit_on_loop (serve): a result is committed on the loop when the write lock is free (no trip to the outbox's
+    thread), and waits on that thread, not on the loop, while another program holds the lock."""
+    outbox = Outbox(commit_on_loop=True, lock_wait_s=5.0)
+    first, second = (outbox.enqueue(f"Subject: {n}\r\n\r\nbody\r\n".encode(), profile="main",
+                                    envelope_from="app@example.com", recipients=["bob@example.net"])
+                     for n in (1, 2))
+    threads: list[str] = []
+    record = outbox.record
+
+    def noted(outcomes: Any) -> None:
+        threads.append(threading.current_thread().name)
+        record(outcomes)
+
+    outbox.record = noted  # type: ignore[method-assign]
+    await outbox.arecord([Outcome(first.id, MessageState.SENT, "250 ok", "", {"bob@example.net": "250 ok"})])
+    assert threads == [threading.current_thread().name]
+
+    other = sqlite3.connect(outbox.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    recording = asyncio.ensure_future(outbox.arecord([Outcome(second.id, MessageState.SENT, "250 ok", "",
+                                                              {"bob@example.net": "250 ok"})]))
+    ticks = 0
+    while not recording.done() and ticks < 20:
+        await asyncio.sleep(0.01)  # the loop keeps running while the result waits for the lock
+        ticks += 1
+    assert not recording.done() and ticks == 20
+    other.execute("COMMIT")
+    other.close()
+    await recording
+    loop_thread = threads[0]
+    assert threads[1:] == [loop_thread, threads[2]] and threads[2] != loop_thread  # tried on the loop, then the thread
+    assert outbox.counts().get(MessageState.SENT) == 2

@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         # The composition root of this process: the outbox, the OAuth sessions and Graph's limits live here.
         # Another program holding the outbox locked at start (a database browser, a backup): wait, saying so.
+        # Its loop runs no window: results are committed on it when the write lock is free (commit_on_loop).
         services = await open_outbox(lambda: Services.open(outbox_class=MeteredOutbox if metrics_address else None,
-                                                           open_wait_s=OPEN_WAIT_S),
+                                                           commit_on_loop=True, open_wait_s=OPEN_WAIT_S),
                                      data_home() / OUTBOX_FILE, on_wait=lambda text: print(text, flush=True))
         outbox, load_config = services.outbox, services.load_config
         sender = services.sender(keep_idle_s=KEEP_IDLE_S)

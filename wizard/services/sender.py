@@ -33,6 +33,7 @@ import contextlib
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -233,8 +234,7 @@ class Sender:
                     for message in batch:
                         if not self._usable(state):
                             break
-                        if tried and message.priority > 1 and self.outbox.more_urgent_due(profile.name,
-                                                                                          message.priority):
+                        if tried and message.priority > 1 and self._more_urgent_due(profile.name, message.priority):
                             break  # MailUp SMTP+: urgent mail goes next; the rest of this batch is claimed again
                         if handled and gap:
                             await self.sleep(gap)
@@ -243,8 +243,7 @@ class Sender:
                         tried += 1
                         if recording is not None:
                             await recording
-                        recording = asyncio.ensure_future(
-                            self._store(self.outbox.record, [outcome], what="record a result"))
+                        recording = asyncio.ensure_future(self._record(outcome))
                 finally:
                     try:
                         if recording is not None:
@@ -270,6 +269,10 @@ class Sender:
         """An outbox write that must not be lost: waited out while the outbox is locked or the disk is full."""
         return await self.storage.run(lambda: self.outbox.run_async(call, *args), what)
 
+    async def _record(self, outcome: Outcome) -> None:
+        """A result the server gave: waited out like `_store`, committed on the loop when the outbox allows it."""
+        await self.storage.run(lambda: self.outbox.arecord([outcome]), "record a result")
+
     async def _unclaim(self, ids: list[int]) -> None:
         """Give back claimed messages that were not attempted; if even that fails, their lease brings them back."""
         if not ids:
@@ -279,6 +282,16 @@ class Sender:
         except Exception:
             log.warning("Could not give back %d claimed message(s); they are due again when their lease ends",
                         len(ids), exc_info=True)
+
+    def _more_urgent_due(self, profile: str, priority: int) -> bool:
+        """A read on the sender's loop (it never waits for a writer in WAL mode); if SQLite answers busy all the
+        same, the order is only a hint: the batch goes on and the next claim takes the urgent mail first."""
+        try:
+            return self.outbox.more_urgent_due(profile, priority)
+        except sqlite3.OperationalError as exc:
+            if (storage := storage_error(exc)) is not None and storage.code is DiagnosisCode.OUTBOX_BUSY:
+                return False
+            raise
 
     async def close_idle_connections(self) -> None:
         """Close the connections kept open between rounds (when the sender stops)."""
