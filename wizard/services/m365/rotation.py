@@ -70,15 +70,21 @@ def _app_token(endpoints: Endpoints, client_id: str, pair: keypair.KeyPair) -> s
     return str(result["access_token"])
 
 
-async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitPolicy | None = None,
-                 on_step: StepCallback | None = None, now: datetime.datetime | None = None) -> Registration:
-    say = on_step or (lambda _text: None)
+async def _registration_with_certificate(name: str) -> Registration:
+    """The profile's recorded set-up, if it has a certificate to renew (a delegated mode has none)."""
     registration = await asyncio.to_thread(record.load, name)
     if registration is None:
         raise M365Error("not_set_up", profile=name)
     if not registration.thumbprint:
         raise M365Error("rotation_failed", detail=f"Profile '{name}' signs in as its mailbox owner; it has no "
                                                   "certificate to renew.")
+    return registration
+
+
+async def rotate(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitPolicy | None = None,
+                 on_step: StepCallback | None = None, now: datetime.datetime | None = None) -> Registration:
+    say = on_step or (lambda _text: None)
+    registration = await _registration_with_certificate(name)
     profile = ConfigStore().load().profile(name)
     try:
         current = await asyncio.to_thread(keypair.load, name)
@@ -183,12 +189,7 @@ async def renew(name: str, *, months: int = keypair.DEFAULT_MONTHS, wait: WaitPo
     """A renewal someone asked for (`m365 rotate`, the main window's Fix…): `rotate`, its failure recorded in the
     profile's record exactly like an automatic one's. Raises M365Error only when there is nothing to renew (no
     set-up, no certificate) or another process is renewing right now."""
-    registration = await asyncio.to_thread(record.load, name)
-    if registration is None:
-        raise M365Error("not_set_up", profile=name)
-    if not registration.thumbprint:
-        raise M365Error("rotation_failed", detail=f"Profile '{name}' signs in as its mailbox owner; it has no "
-                                                  "certificate to renew.")
+    await _registration_with_certificate(name)  # nothing to renew: said before any lock is taken
     lock = SenderLock(data_home() / "m365" / "renewal.lock")
     if not await asyncio.to_thread(lock.try_acquire):
         raise M365Error("rotation_failed", detail="Another Mailwright process (the app or serve) is renewing "
