@@ -18,7 +18,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.smtp_servers import SinkHandler, free_port
@@ -109,6 +109,9 @@ _ARGUMENT = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mail_arg=_ARGUMENT, rcpt_arg=_ARGUMENT)
+# aiosmtpd reads an unbracketed `0 0@0` as the quoted mailbox "0 0"@0: the relay took it at RCPT, then the
+# submission rules refused it at DATA (554) with a stricter rule of their own. One rule now (mailbox_syntax).
+@example(mail_arg="<app@example.com>", rcpt_arg="0 0@0")
 def test_the_relay_never_accepts_an_envelope_it_cannot_hand_on(running: Running, mail_arg: str,
                                                                 rcpt_arg: str) -> None:
     answers = _session(running.relay_port, mail_arg, rcpt_arg)

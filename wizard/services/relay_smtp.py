@@ -1,7 +1,7 @@
 """aiosmtpd's SMTP protocol as the relay speaks it: strict envelope addresses, limits with their own replies.
 
 Never accept what cannot be handed on. The relay answers 250 to MAIL FROM / RCPT TO only for an address
-its own SMTP client can put on a command line unchanged (`is_relayable_address`): printable ASCII, a
+its own SMTP client can put on a command line unchanged (`is_sendable_address`): printable ASCII, a
 dot-atom or quoted local part of at most 64 characters, a host name or address literal as the domain, at
 most 254 characters in all (RFC 5321 4.1.2, 4.5.3.1). A control character anywhere in the argument (NUL,
 a lone CR, ...) is refused at that command with 501, as Postfix does, instead of accepting the message
@@ -23,7 +23,6 @@ routes, malformed input) goes through aiosmtpd's own parser, then through the sa
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from collections.abc import Callable
@@ -31,41 +30,18 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
 
+from wizard.services.mailbox_syntax import (
+    ADDRESS_LIMIT,
+    DOT_ATOM,
+    HOST,
+    LOCAL_PART_LIMIT,
+    is_sendable_address,
+)
+
 log = logging.getLogger(__name__)
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
-_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-_PLAIN_ANGLE_ADDR = re.compile(rf"[ \t]*<({_DOT_ATOM}@{_HOST})>[ \t]*(\S.*)?$")
-# RFC 5321 4.1.2: Local-part = Dot-string / Quoted-string; qtextSMTP %d32-33 / %d35-91 / %d93-126,
-# quoted-pairSMTP %d92 %d32-126. Domain = sub-domain *("." sub-domain) / address-literal.
-_LOCAL_PART = re.compile(rf'(?:{_DOT_ATOM}|"(?:[ !#-\[\]-~]|\\[ -~])*")')
-_DOMAIN = re.compile(_HOST)
+_PLAIN_ANGLE_ADDR = re.compile(rf"[ \t]*<({DOT_ATOM}@{HOST})>[ \t]*(\S.*)?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-LOCAL_PART_LIMIT = 64
-DOMAIN_LIMIT = 255
-ADDRESS_LIMIT = 254  # a path is at most 256 octets including the angle brackets
-
-
-def is_relayable_address(address: str) -> bool:
-    """Whether `address` is an RFC 5321 mailbox the relay's own client can send on unchanged (no null path)."""
-    local, at, domain = address.rpartition("@")
-    if not at or not local or len(address) > ADDRESS_LIMIT or len(local) > LOCAL_PART_LIMIT:
-        return False
-    if not _LOCAL_PART.fullmatch(local) or len(domain) > DOMAIN_LIMIT:
-        return False
-    if domain.startswith("[") and domain.endswith("]"):
-        literal = domain[1:-1]
-        try:
-            if literal[:5].upper() == "IPV6:":
-                ipaddress.IPv6Address(literal[5:])
-            else:
-                ipaddress.IPv4Address(literal)
-        except ValueError:
-            return False
-        return True
-    return _DOMAIN.fullmatch(domain) is not None and all(len(label) <= 63 for label in domain.split("."))
 
 
 class ConnectionSlots:
@@ -149,7 +125,7 @@ class RelaySMTP(SMTP):
         if plain is None:
             address, rest = super()._getaddr(arg)
             # "<>" is the null path: the handler decides about it (MAIL: rewritten, RCPT: refused).
-            if address and address != "<>" and not is_relayable_address(address):
+            if address and address != "<>" and not is_sendable_address(address):
                 return None, None  # aiosmtpd answers 553 5.1.3 malformed address
             return address, rest
         address, rest = plain.group(1), plain.group(2) or ""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING
 from wizard.services.config import Config
 from wizard.services.errors import MailwrightError
 from wizard.services.header_block import HeaderBlock, HeaderError, reject_control_characters
+from wizard.services.mailbox_syntax import is_sendable_address
 from wizard.services.message_priority import priority_from_headers
 from wizard.services.model import Profile
 from wizard.services.policy import SenderRules, check_sender
@@ -54,7 +54,6 @@ __all__ = ["MAX_MESSAGE_BYTES", "InvalidMessageError", "MessageTooLargeError", "
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-_RECIPIENT = re.compile(r"[^\s\x00-\x1f\x7f]+@[^\s\x00-\x1f\x7f@]+")  # no spaces or control characters
 
 
 class SubmissionError(MailwrightError):
@@ -211,7 +210,7 @@ def _recipients(block: HeaderBlock, given: Sequence[str] | None) -> tuple[str, .
     if not cleaned:
         raise InvalidMessageError("The message has no recipients.")
     for address in cleaned:
-        if _RECIPIENT.fullmatch(address) is None:
+        if not is_sendable_address(address):
             raise InvalidMessageError(f"{address!r} is not a valid recipient address.")
     return cleaned
 
