@@ -67,12 +67,13 @@ def test_a_command_s_services_open_the_outbox_only_when_it_is_used(tmp_path: Pat
     assert outbox is services.outbox and outbox.path == tmp_path / OUTBOX_FILE and outbox.path.exists()
 
 
-def test_the_token_sessions_are_loaded_only_for_an_oauth_profile(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_the_token_sessions_are_given_only_for_an_oauth_profile(tmp_path: Path) -> None:
     services = Services.open(tmp_path, outbox_when_used=True)
-    assert services.tokens_for(Profile(name="pw", from_address="a@example.com", host="smtp.example.com")) is None
+    assert await services.tokens_for(Profile(name="pw", from_address="a@example.com", host="smtp.example.com")) is None
     oauth = Profile(name="m365", provider=ProviderKind.M365_SMTP, auth=AuthMode.OAUTH_INTERACTIVE,
                     client_id="0a1b2c3d-4e5f-6789-abcd-ef0123456789", tenant="contoso.com")
-    assert services.tokens_for(oauth) is services.tokens is services.tokens_for(oauth)
+    assert await services.tokens_for(oauth) is services.tokens is await services.tokens_for(oauth)
 
 
 @pytest.mark.keyring

@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
             self.failed_checks.pop(name, None)
         for index, (name, profile) in enumerate(config.profiles.items()):
             if name not in self.cards:
-                card = ProfileCard(profile, self.dns_store, self.cards_box, self.dns_nameserver)
+                card = ProfileCard(profile, self.dns_store, self.cards_box, self.dns_nameserver, self.services.check)
                 card.check_finished.connect(self._on_check_finished)
                 card.dns_finished.connect(lambda _name: self._on_timer())
                 card.renew_requested.connect(self.renew_certificate)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
+from tests.fixtures.smtp_servers import GOOD_PASSWORD, GOOD_USER, SmtpServerFactory
 from tests.gui.conftest import OFFSCREEN_NOISE, SignalWaiter
 from wizard.main_window import MainWindow
 from wizard.pages.ids import PageId
@@ -21,8 +22,9 @@ from wizard.services.alerts import AlertDispatcher
 from wizard.services.app_services import Services
 from wizard.services.background_delivery import BackgroundDelivery
 from wizard.services.config import ConfigStore
-from wizard.services.model import Profile
+from wizard.services.model import Profile, Security
 from wizard.services.outbox import Outbox
+from wizard.services.secret_source import DraftSecrets
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)]
 
@@ -117,6 +119,28 @@ async def test_the_main_window_and_the_wizard_it_opens_use_the_services_they_wer
         window.close()
         window.deleteLater()
         secrets.delete_profile_secrets(profile_name)
+
+
+@pytest.mark.asyncio
+async def test_the_main_window_s_check_signs_in_with_the_services_secret_source(
+        smtp_server: SmtpServerFactory, data_home: Path) -> None:
+    """Check now checks an account as its mail is sent: with the services' secret source (a system service's is
+    the service store), not the keyring, which holds nothing here."""
+    sink = smtp_server("starttls")
+    services = Services.open(secrets=DraftSecrets(password=GOOD_PASSWORD))
+    services.store.save_profile(Profile(name="main", from_address=GOOD_USER, host=sink.host, port=sink.port,
+                                        security=Security.STARTTLS, username=GOOD_USER, ca_file=sink.ca_file))
+    delivery = BackgroundDelivery(services.outbox, services.store.load)  # not started
+    window = MainWindow(services, delivery, AlertDispatcher(services.outbox, services.store.load, enabled=False))
+    try:
+        await window.refresh()
+        report = await window.cards["main"].check()
+        assert report is not None and report.ok, report.diagnosis if report else None
+        assert [step.ok for step in report.steps] == [True] * len(report.steps)
+    finally:
+        await window.shutdown()
+        window.close()
+        window.deleteLater()
 
 
 def test_a_wizard_without_services_reads_the_data_home_of_mailwright_home(qtbot: QtBot, data_home: Path) -> None:

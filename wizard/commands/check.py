@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, services: Services | None = None) -> int:
     """`services`: the invocation's (`profile add --check` passes the one it saved with); else opened here."""
-    from wizard.services.check import Step, StepStatus, check_profile
+    from wizard.services.check import Step, StepStatus
 
     services = services or open_services()
     profile = load_profile(args, services.store)
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, services: Services | None = None) -> int:
 
     if not args.json:
         print(f"Checking profile '{profile.name}' ({profile.from_address} via {profile.host}:{profile.port})")
-    report = asyncio.run(check_profile(profile, on_step=show, tokens=services.tokens_for(profile)))
+    report = asyncio.run(services.check(profile, on_step=show))
     if args.json:
         payload = report.to_json()
         payload["profile"] = profile.name

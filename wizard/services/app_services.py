@@ -23,6 +23,7 @@ from wizard.services.submission import QueuedMessage, asubmit, submit
 
 if TYPE_CHECKING:
     from wizard.services.alerts import AlertDispatcher
+    from wizard.services.check import CheckReport, StepCallback
     from wizard.services.model import Profile
     from wizard.services.oauth import TokenService
     from wizard.services.sender import Sender
@@ -92,11 +93,19 @@ class Services:
             self._tokens = TokenService()
         return self._tokens
 
-    def tokens_for(self, profile: Profile) -> TokenService | None:
-        """The token sessions when the profile signs in with OAuth; None for a password (msal is not loaded)."""
+    async def tokens_for(self, profile: Profile) -> TokenService | None:
+        """The OAuth sessions when the profile signs in with OAuth, None for a password: msal and httpx load only
+        for the accounts that use them, and msal off the event loop (~300 ms)."""
+        import asyncio
+        import importlib
+
         from wizard.services.model import AuthMode
 
-        return None if profile.auth is AuthMode.PASSWORD else self.tokens
+        if profile.auth is AuthMode.PASSWORD:
+            return None
+        if self._tokens is None:
+            await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
+        return self.tokens
 
     @property
     def graph_limits(self) -> GraphLimits:
@@ -122,20 +131,20 @@ class Services:
 
     async def transport_for(self, profile: Profile) -> Transport:
         """A ready-to-open transport for the profile, with this Mailwright's sessions and limits."""
-        import asyncio
-        import importlib
-
         from wizard.services import accounts
-        from wizard.services.model import AuthMode, ProviderKind
+        from wizard.services.model import ProviderKind
 
-        # msal and httpx load only for the accounts that use them, and msal off the event loop (~300 ms)
-        tokens = None
-        if profile.auth is not AuthMode.PASSWORD:
-            if self._tokens is None:
-                await asyncio.to_thread(importlib.import_module, "wizard.services.oauth")
-            tokens = self.tokens
         limits = self.graph_limits if profile.provider is ProviderKind.GRAPH else None
-        return await accounts.transport_for(profile, self.secrets, tokens=tokens, graph_limits=limits)
+        return await accounts.transport_for(profile, self.secrets, tokens=await self.tokens_for(profile),
+                                            graph_limits=limits)
+
+    async def check(self, profile: Profile, on_step: StepCallback | None = None) -> CheckReport:
+        """The connection check of a saved profile, signed in as its transports are: with this Mailwright's
+        secret source and OAuth sessions (the main window's Check now, `mailwright check`)."""
+        from wizard.services.check import check_profile
+
+        tokens = await self.tokens_for(profile)
+        return await check_profile(profile, on_step=on_step, secrets=self.secrets, tokens=tokens)
 
     def sender(self, *, load_config: Callable[[], Config] | None = None, keep_idle_s: float = 0.0) -> Sender:
         """The background sender for this data home's outbox (the app and `serve` run one)."""

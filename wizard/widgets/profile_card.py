@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, Signal
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 from wizard.pages.fix_page import fix_page
 from wizard.qt_async import TaskTracker, async_slot
-from wizard.services.check import CheckReport, Step, StepStatus, check_profile
+from wizard.services.check import CheckReport, Step, StepCallback, StepStatus, check_profile
 from wizard.services.diagnostics import Diagnosis
 from wizard.services.health import (
     PROVIDER_LABELS,
@@ -110,6 +110,14 @@ async def renew_certificate(name: str, say: Say, wait: WaitPolicy | None = None)
     return outcome
 
 
+# How a card checks its account: app_services.Services.check (the app's secret source and OAuth sessions).
+Checker = Callable[[Profile, StepCallback], Awaitable[CheckReport]]
+
+
+def _keyring_check(profile: Profile, on_step: StepCallback) -> Awaitable[CheckReport]:
+    return check_profile(profile, on_step=on_step)
+
+
 class ProfileCard(QGroupBox):
     """One account: state, last success, outbox counts, DNS, expiry; and what the admin can do about it."""
 
@@ -119,9 +127,11 @@ class ProfileCard(QGroupBox):
     renew_requested = Signal(str)  # profile name: Fix… on a failed or due certificate renewal
 
     def __init__(self, profile: Profile, dns_store: DnsVerdictStore, parent: QWidget | None = None,
-                 dns_nameserver: str | None = None) -> None:
+                 dns_nameserver: str | None = None, check: Checker = _keyring_check) -> None:
+        """`check`: how Check now checks the account (the main window passes its services' check)."""
         super().__init__(parent)
         self.profile = profile
+        self.run_check = check
         self.dns_store = dns_store
         self.dns_nameserver = dns_nameserver
         self.tasks = TaskTracker(self)
@@ -273,7 +283,7 @@ class ProfileCard(QGroupBox):
                 self.show_activity(f"Checking: {step.title}…")
 
         try:
-            report = await check_profile(self.profile, on_step=on_step)
+            report = await self.run_check(self.profile, on_step)
         except asyncio.CancelledError:
             self.show_activity("Check cancelled.")
             raise
