@@ -54,10 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
     show.add_argument("--offline", action="store_true",
                       help="print only this computer's record of what was created (no sign-in)")
-    show.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
-    show.add_argument("--admin-client-id", metavar="ID", default="",
-                      help="public client the administrator signs in with (default: Microsoft Graph Command Line "
-                           "Tools)")
+    _add_admin_sign_in(show)
     show.add_argument("--json", action="store_true", help="print the result as JSON")
     show.set_defaults(handler=run_show)
     rotate = actions.add_parser("rotate", help="renew the app's certificate now (no administrator needed: the app "
@@ -72,10 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     teardown.add_argument("name", metavar="NAME", help="the profile `m365 setup` created")
     teardown.add_argument("--keep-profile", action="store_true",
                           help="keep the profile's settings (it cannot send until it is set up again)")
-    teardown.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
-    teardown.add_argument("--admin-client-id", metavar="ID", default="",
-                          help="public client the administrator signs in with (default: Microsoft Graph Command "
-                               "Line Tools)")
+    _add_admin_sign_in(teardown)
     teardown.add_argument("--json", action="store_true", help="print the result as JSON")
     teardown.set_defaults(handler=run_teardown)
 
@@ -276,3 +270,11 @@ def run_teardown(args: argparse.Namespace) -> int:
         print("The key and the record were forgotten" + (", and the profile removed." if result.profile_removed
                                                           else "; the profile's settings were kept."))
     return EXIT_OK
+
+
+def _add_admin_sign_in(parser: argparse.ArgumentParser) -> None:
+    """The administrator's sign-in options of the commands that read or change the tenant after `setup`."""
+    parser.add_argument("--device", action="store_true", help="sign in with a device code instead of the browser")
+    parser.add_argument("--admin-client-id", metavar="ID", default="",
+                        help="public client the administrator signs in with (default: Microsoft Graph Command Line "
+                             "Tools)")
