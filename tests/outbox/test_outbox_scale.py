@@ -163,3 +163,25 @@ def test_threads_enqueueing_at_once_share_commits_and_each_gets_its_own_row(data
         worker.join()
     assert sorted(stored) == sorted({m.id for m in outbox.summaries(limit=1000)}) and len(stored) == 200
     assert sum(batches) == 200 and len(batches) < 200  # some commits carried several rows
+
+
+def test_holding_and_releasing_many_messages_runs_in_slices(data_home: Path) -> None:
+    """Each slice is its own short transaction: the relay and the sender get the write lock between them."""
+    outbox = Outbox()
+    count = PURGE_SLICE * 2 + 7
+    for n in range(count):
+        outbox.enqueue(_message(n), profile="main")
+    outbox.enqueue(_message(count), profile="other")
+    outbox.pause_profile("main", "535 5.7.8 no", "auth_failed")
+    seen = _statements(outbox)
+    assert outbox.hold_profile("main", "535 5.7.8 no", "auth_failed") == count
+    assert sum(statement.startswith("UPDATE") for statement in seen) == 3
+    assert outbox.counts() == {MessageState.HELD: count, MessageState.QUEUED: 1}
+    seen.clear()
+    assert outbox.release(profile="main") == count
+    assert sum(statement.startswith("UPDATE") for statement in seen) == 3
+    assert outbox.counts() == {MessageState.QUEUED: count + 1}
+    assert outbox.paused_profiles() == {}
+    seen.clear()
+    assert outbox.hold_queued() == count + 1
+    assert sum(statement.startswith("UPDATE") for statement in seen) == 3

@@ -430,11 +430,22 @@ class Outbox:
 
     def hold_profile(self, profile: str, reply: str, diagnosis_code: str) -> int:
         """Hold every unsent message of a profile (auth broke): kept, not dropped. Returns the count."""
+        return self._update_in_slices(
+            "UPDATE messages SET state = 'held', lease_until = NULL, last_reply = ?, diagnosis_code = ?, updated_at = ?"
+            " WHERE id IN (SELECT id FROM messages WHERE profile = ? AND state IN ('queued', 'sending') LIMIT ?)",
+            (reply, diagnosis_code, self.clock(), profile))
+
+    def _update_in_slices(self, statement: str, params: tuple[object, ...]) -> int:
+        """Run an UPDATE whose last parameter is a LIMIT until it changes fewer rows than a slice: each slice is
+        its own short transaction, so holding or releasing 100,000 messages never keeps the relay and the
+        sender waiting for the write lock for seconds (as purge does). Rows a slice changed leave its WHERE."""
+        changed = 0
         with self._connect() as connection:
-            return connection.execute(
-                "UPDATE messages SET state = 'held', lease_until = NULL, last_reply = ?, diagnosis_code = ?,"
-                " updated_at = ? WHERE profile = ? AND state IN ('queued', 'sending')",
-                (reply, diagnosis_code, self.clock(), profile)).rowcount
+            while True:
+                count = connection.execute(statement, (*params, PURGE_SLICE)).rowcount
+                changed += count
+                if count < PURGE_SLICE:
+                    return changed
 
     def pause_profile(self, profile: str, reply: str, diagnosis_code: str) -> None:
         """Remember that the profile's account is broken, across restarts, until `release` (the admin's fix)."""
@@ -459,10 +470,9 @@ class Outbox:
 
     def hold_queued(self) -> int:
         """At startup with `send_pending_at_startup = false`: hold what is already waiting."""
-        with self._connect() as connection:
-            return connection.execute(
-                "UPDATE messages SET state = 'held', updated_at = ? WHERE state IN ('queued', 'sending')",
-                (self.clock(),)).rowcount
+        return self._update_in_slices(
+            "UPDATE messages SET state = 'held', updated_at = ?"
+            " WHERE id IN (SELECT id FROM messages WHERE state IN ('queued', 'sending') LIMIT ?)", (self.clock(),))
 
     def release(self, profile: str | None = None, message_id: int | None = None) -> int:
         """Held (or failed, when an id is given: that is a manual retry) messages become due now.
@@ -470,21 +480,21 @@ class Outbox:
         Releasing a profile (or everything) also lifts its pause: the admin says the account is fixed.
         """
         now = self.clock()
-        with self._transaction() as connection:
-            if message_id is not None:
+        if message_id is not None:
+            with self._connect() as connection:
                 return connection.execute(
                     "UPDATE messages SET state = 'queued', next_attempt_at = ?, first_attempt_at = NULL,"
                     " updated_at = ? WHERE id = ? AND state IN ('held', 'failed', 'queued')",
                     (now, now, message_id)).rowcount
-            query = "UPDATE messages SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'held'"
-            params: list[object] = [now, now]
-            if profile is not None:
-                query += " AND profile = ?"
-                params.append(profile)
-                connection.execute("DELETE FROM paused_profiles WHERE profile = ?", (profile,))
-            else:
-                connection.execute("DELETE FROM paused_profiles")
-            return connection.execute(query, params).rowcount
+        by_profile, params = (" AND profile = ?", (profile,)) if profile is not None else ("", ())
+        released = self._update_in_slices(
+            "UPDATE messages SET state = 'queued', next_attempt_at = ?, updated_at = ?"
+            f" WHERE id IN (SELECT id FROM messages WHERE state = 'held'{by_profile} LIMIT ?)", (now, now, *params))
+        # The pause goes last: a release cut short leaves the profile paused, and the sender holds again what
+        # was released, until the admin releases it once more.
+        with self._connect() as connection:
+            connection.execute(f"DELETE FROM paused_profiles WHERE 1{by_profile}", params)
+        return released
 
     def retry(self, message_id: int) -> None:
         if self.release(message_id=message_id) == 0:
