@@ -16,13 +16,11 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -35,6 +33,7 @@ from wizard.pages.state import WizardState
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.widgets.code_box import fit_to_lines
 from wizard.widgets.colours import problem_style
+from wizard.widgets.form_widgets import fill_with_scrolling
 
 CLOUDS = (("Worldwide", ""), ("US Government", "https://login.microsoftonline.us"),
           ("China (21Vianet)", "https://login.chinacloudapi.cn"))
@@ -201,14 +200,7 @@ class AzureRegistrationPage(QWizardPage):
         layout.addWidget(self.powershell_copy)
         layout.addWidget(self.panel)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("registrationScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content, "registrationScroll")
 
         self._touched: set[QLineEdit] = set()  # fields the admin typed in: their problems show
         for edit in (self.tenant, self.client_id, self.secret, self.object_id, self.certificate, self.passphrase):

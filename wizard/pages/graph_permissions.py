@@ -15,14 +15,12 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -33,6 +31,7 @@ from wizard.pages.state import WizardState
 from wizard.services import graph_guide
 from wizard.widgets.code_box import fit_to_lines
 from wizard.widgets.colours import notice_style, problem_style
+from wizard.widgets.form_widgets import fill_with_scrolling
 
 
 @dataclass(frozen=True)
@@ -117,14 +116,8 @@ class GraphPermissionsPage(QWizardPage):
         layout.addWidget(self.policy)
         layout.addWidget(note)
         layout.addStretch(1)
-        scroll = QScrollArea()  # the code boxes keep their full height; a small window scrolls instead
-        scroll.setObjectName("graphPermissionsScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        # the code boxes keep their full height; a small window scrolls instead
+        fill_with_scrolling(self, content, "graphPermissionsScroll")
 
         self._touched: set[QLineEdit] = set()
         for edit in (self.app_id, self.object_id, self.mailbox):

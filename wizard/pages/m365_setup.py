@@ -12,12 +12,10 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -30,7 +28,7 @@ from wizard.qt_async import TaskTracker, async_slot
 from wizard.services.model import ProviderKind
 from wizard.widgets.code_box import fit_to_lines
 from wizard.widgets.diagnosis_box import DiagnosisBox
-from wizard.widgets.form_widgets import selectable_text
+from wizard.widgets.form_widgets import fill_with_scrolling, selectable_text
 
 if TYPE_CHECKING:
     from wizard.services import m365
@@ -146,14 +144,8 @@ class M365SetupPage(QWizardPage):
         layout.addWidget(self.diagnosis)
         layout.addWidget(self.created)
         layout.addStretch(1)
-        scroll = QScrollArea()  # the checklist, the script and the result need more than 800x600 at the end
-        scroll.setObjectName("m365SetupScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        # the checklist, the script and the result need more than 800x600 at the end
+        fill_with_scrolling(self, content, "m365SetupScroll")
 
         self.start_button.clicked.connect(self._on_start)
         self.device_button.clicked.connect(self._on_device)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -33,7 +32,7 @@ from wizard.services.submission import SubmissionError
 from wizard.services.transports.base import SendResult, TransportError
 from wizard.services.validation import InvalidInputError
 from wizard.widgets.diagnosis_box import DiagnosisBox
-from wizard.widgets.form_widgets import selectable_text
+from wizard.widgets.form_widgets import scrolling, selectable_text
 from wizard.widgets.test_mail_form import TestMailForm, accepted_text, deliver_test_mail, named
 
 
@@ -84,12 +83,8 @@ class TestMailPage(QWizardPage):
         column.addWidget(self.form, 1)  # the message box grows into the page instead of leaving it empty
         column.addLayout(status_row)
         column.addWidget(self.diagnosis)
-        self.scroll_area = scroll = QScrollArea()
-        scroll.setObjectName("testMailScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area = scroll = scrolling(content, "testMailScroll")
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)

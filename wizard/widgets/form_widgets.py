@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from wizard.widgets.colours import problem_style
 
@@ -48,3 +48,22 @@ def selectable_text(name: str, accessible: str) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def scrolling(content: QWidget, name: str) -> QScrollArea:
+    """`content` in a frameless scroll area that resizes it: a long page scrolls instead of growing past 800x600."""
+    scroll = QScrollArea()
+    scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(content)
+    return scroll
+
+
+def fill_with_scrolling(page: QWidget, content: QWidget, name: str) -> QScrollArea:
+    """Lay `page` out as `content` in a `scrolling` area, edge to edge."""
+    scroll = scrolling(content, name)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return scroll

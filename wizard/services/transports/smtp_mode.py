@@ -24,6 +24,14 @@ PROBE_TIMEOUT_S = 5.0
 _LABEL = {Security.TLS: "SSL/TLS (implicit TLS)", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
 
 
+async def _close_probe(writer: asyncio.StreamWriter | None) -> None:
+    """Close a probe's connection, giving a TLS close_notify at most a second."""
+    if writer is not None:
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+
 async def speaks_tls(host: str, port: int, context: ssl.SSLContext, timeout_s: float) -> bool:
     """True when a TLS handshake on a new connection to host:port gets a server certificate back."""
     writer: asyncio.StreamWriter | None = None
@@ -35,10 +43,7 @@ async def speaks_tls(host: str, port: int, context: ssl.SSLContext, timeout_s: f
     except (OSError, TimeoutError):
         return False
     finally:
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+        await _close_probe(writer)
     return True
 
 
@@ -51,10 +56,7 @@ async def greets_in_plain_text(host: str, port: int, timeout_s: float) -> bool:
     except (OSError, TimeoutError):
         return False
     finally:
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+        await _close_probe(writer)
     return line.startswith(b"220")
 
 
