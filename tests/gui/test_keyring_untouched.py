@@ -77,6 +77,19 @@ def keyring_before(profile_name: str) -> Iterator[Snapshot]:
         token_store.delete(name)
 
 
+async def enter_an_app_only_account(qtbot: QtBot, window: MailwrightWizard, identity_provider: IdentityProvider,
+                                    xoauth2_smtp_server: XOAuth2Server, ca_file: str, profile_name: str) -> None:
+    """A Microsoft 365 SMTP app-only account with a typed client secret, up to its registration page."""
+    identity_provider.register(App(CONFIDENTIAL_CLIENT, public=False, secret=CLIENT_SECRET))
+    xoauth2_smtp_server.handler.audience = "https://outlook.office365.com"
+    start_new_account(qtbot, window, USER, profile_name)
+    choose_provider(qtbot, window, ProviderKind.M365_SMTP)
+    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
+    window.provider_page.validatePage()
+    point_at(window, xoauth2_smtp_server.host, xoauth2_smtp_server.port, ca_file)
+    await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, identity_provider)
+
+
 async def check_and_send_test_mails(qtbot: QtBot, window: MailwrightWizard, from_page: PageId) -> None:
     """The check, the check page's quick test mail, then the test-mail page's."""
     await pass_check(qtbot, window, from_page)
@@ -105,15 +118,8 @@ async def test_an_app_only_account_checked_and_tested_then_cancelled_leaves_the_
         qtbot: QtBot, flow_window: MailwrightWizard, identity_provider: IdentityProvider,
         xoauth2_smtp_server: XOAuth2Server, ca_file: str, data_home: Path, profile_name: str,
         keyring_before: Snapshot) -> None:
-    identity_provider.register(App(CONFIDENTIAL_CLIENT, public=False, secret=CLIENT_SECRET))
-    xoauth2_smtp_server.handler.audience = "https://outlook.office365.com"
     window = flow_window
-    start_new_account(qtbot, window, USER, profile_name)
-    choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
-    window.provider_page.validatePage()
-    point_at(window, xoauth2_smtp_server.host, xoauth2_smtp_server.port, ca_file)
-    await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, identity_provider)
+    await enter_an_app_only_account(qtbot, window, identity_provider, xoauth2_smtp_server, ca_file, profile_name)
 
     await check_and_send_test_mails(qtbot, window, PageId.AZURE_REGISTRATION)
 
@@ -214,15 +220,8 @@ async def test_a_new_secret_checked_on_a_saved_account_then_cancelled_keeps_the_
 async def test_save_is_where_the_typed_secret_reaches_the_keyring(
         qtbot: QtBot, flow_window: MailwrightWizard, identity_provider: IdentityProvider,
         xoauth2_smtp_server: XOAuth2Server, ca_file: str, profile_name: str, keyring_before: Snapshot) -> None:
-    identity_provider.register(App(CONFIDENTIAL_CLIENT, public=False, secret=CLIENT_SECRET))
-    xoauth2_smtp_server.handler.audience = "https://outlook.office365.com"
     window = flow_window
-    start_new_account(qtbot, window, USER, profile_name)
-    choose_provider(qtbot, window, ProviderKind.M365_SMTP)
-    window.state.draft = replace(window.state.draft, authority=identity_provider.url)
-    window.provider_page.validatePage()
-    point_at(window, xoauth2_smtp_server.host, xoauth2_smtp_server.port, ca_file)
-    await enter_app_only_registration(qtbot, window, ProviderKind.M365_SMTP, identity_provider)
+    await enter_an_app_only_account(qtbot, window, identity_provider, xoauth2_smtp_server, ca_file, profile_name)
     await pass_check(qtbot, window, PageId.AZURE_REGISTRATION)
     for page in (PageId.SENDER_SETTINGS, PageId.DELIVERY, PageId.DNS, PageId.TEST_MAIL, PageId.SUMMARY):
         click_next(qtbot, window, page)
