@@ -430,17 +430,17 @@ class Outbox:
 
     def hold_profile(self, profile: str, reply: str, diagnosis_code: str) -> int:
         """Hold every unsent message of a profile (auth broke): kept, not dropped. Returns the count."""
-        return self._update_in_slices(
+        return self._in_slices(
             "UPDATE messages SET state = 'held', lease_until = NULL, last_reply = ?, diagnosis_code = ?, updated_at = ?"
             " WHERE id IN (SELECT id FROM messages WHERE profile = ? AND state IN ('queued', 'sending') LIMIT ?)",
             (reply, diagnosis_code, self.clock(), profile))
 
-    def _update_in_slices(self, statement: str, params: tuple[object, ...]) -> int:
-        """Run an UPDATE whose last parameter is a LIMIT until it changes fewer rows than a slice: each slice is
-        its own short transaction, so holding or releasing 100,000 messages never keeps the relay and the
-        sender waiting for the write lock for seconds (as purge does). Rows a slice changed leave its WHERE."""
+    def _in_slices(self, statement: str, params: tuple[object, ...], *, durable: bool = True) -> int:
+        """Run an UPDATE or DELETE whose last parameter is a LIMIT until it changes fewer rows than a slice: each
+        slice is its own short transaction, so holding, releasing or purging 100,000 messages never keeps the
+        relay and the sender waiting for the write lock for seconds. Rows a slice changed leave its WHERE."""
         changed = 0
-        with self._connect() as connection:
+        with self._connect(durable) as connection:
             while True:
                 count = connection.execute(statement, (*params, PURGE_SLICE)).rowcount
                 changed += count
@@ -470,7 +470,7 @@ class Outbox:
 
     def hold_queued(self) -> int:
         """At startup with `send_pending_at_startup = false`: hold what is already waiting."""
-        return self._update_in_slices(
+        return self._in_slices(
             "UPDATE messages SET state = 'held', updated_at = ?"
             " WHERE id IN (SELECT id FROM messages WHERE state IN ('queued', 'sending') LIMIT ?)", (self.clock(),))
 
@@ -487,7 +487,7 @@ class Outbox:
                     " updated_at = ? WHERE id = ? AND state IN ('held', 'failed', 'queued')",
                     (now, now, message_id)).rowcount
         by_profile, params = (" AND profile = ?", (profile,)) if profile is not None else ("", ())
-        released = self._update_in_slices(
+        released = self._in_slices(
             "UPDATE messages SET state = 'queued', next_attempt_at = ?, updated_at = ?"
             f" WHERE id IN (SELECT id FROM messages WHERE state = 'held'{by_profile} LIMIT ?)", (now, now, *params))
         # The pause goes last: a release cut short leaves the profile paused, and the sender holds again what
@@ -518,15 +518,10 @@ class Outbox:
         so the relay and the sender never wait long for the write lock even when 100,000 rows expire at once.
         """
         cutoff = self.clock() - retention_days * 86400
-        purged = 0
+        purged = self._in_slices(
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE state IN ('sent', 'failed')"
+            " AND updated_at < ? LIMIT ?)", (cutoff,), durable=False)
         with self._connect(durable=False) as connection:
-            while True:
-                deleted = connection.execute(
-                    "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE state IN ('sent', 'failed')"
-                    " AND updated_at < ? LIMIT ?)", (cutoff, PURGE_SLICE)).rowcount
-                purged += deleted
-                if deleted < PURGE_SLICE:
-                    break
             while connection.execute("PRAGMA freelist_count").fetchone()[0] > 0:
                 connection.execute(f"PRAGMA incremental_vacuum({VACUUM_SLICE_PAGES})")
                 if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
