@@ -130,3 +130,15 @@ def test_open_modes_left_by_an_older_version_are_repaired_at_start_with_a_log_li
     text = caplog.text
     assert f"Made {data_home / 'config.toml'} private" in text and "(mode 644, now 600)" in text
     assert f"Made {data_home / 'tokens' / 'main.bin'} private" in text
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_a_lock_s_folder_is_created_private(new_home: Path) -> None:
+    """The certificate renewal's lock lives in <data home>/m365: made 0700 when created, not repaired afterwards
+    with a warning at every first start of serve."""
+    from wizard.services.sender_lock import SenderLock
+
+    lock = SenderLock(data_home() / "m365" / "renewal.lock")
+    assert lock.try_acquire()
+    lock.release()
+    assert mode(new_home / "m365") == 0o700

@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.services.private_files import make_private_dir
+
 __all__ = ["LOCK_SUFFIX", "SenderBusyError", "SenderLock", "SenderLockOwner", "someone_is_sending"]
 
 LOCK_SUFFIX = ".sender.lock"
@@ -65,7 +67,7 @@ class SenderLock:
         """Take the lock if free (never waits); True when this instance holds it afterwards."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)  # e.g. <data home>/m365 for the renewal lock: created private
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if not _lock(fd):
