@@ -102,6 +102,8 @@ async def _submitted_and_delivered(relay_port: int, n: int, counter: object) -> 
     client = multiprocessing.Process(target=_submit_process, args=(relay_port, n))
     client.start()
     await asyncio.to_thread(client.join)
+    if client.exitcode != 0:  # the relay refused something: the figure would be wrong (or never come)
+        raise SystemExit(f"the submitting application failed (exit {client.exitcode}); see its traceback above")
     await _until_delivered(counter, before + n)
     return time.perf_counter() - start
 

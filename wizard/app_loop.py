@@ -117,7 +117,7 @@ async def _open_main_window(reporter: ExceptionReporter) -> int:
                                   relay_address=relay_address(relay), relay_allow_remote=relay.allow_remote,
                                   config_home=store.home)
     await delivery.start()
-    from wizard.services.m365.rotation import CertificateRenewal
+    from wizard.services.certificate_renewal import CertificateRenewal
 
     renewal = CertificateRenewal()  # Microsoft 365 app certificates renewed 30 days before they expire
     renewal.start()

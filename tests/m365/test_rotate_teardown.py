@@ -11,11 +11,12 @@ from cryptography.hazmat.primitives import serialization
 from tests.fixtures.waiting import eventually
 from tests.m365.conftest import FAST, Tenant
 from wizard.services import m365, secrets
+from wizard.services.certificate_renewal import CertificateRenewal
 from wizard.services.check import check_profile
 from wizard.services.config import ConfigStore
 from wizard.services.m365 import keypair
 from wizard.services.m365.directory import Directory, DirectoryError
-from wizard.services.m365.rotation import CertificateRenewal, RotationOutcome, rotate, rotate_due
+from wizard.services.m365.rotation import RotationOutcome, rotate, rotate_due
 from wizard.services.m365.teardown import tear_down
 from wizard.services.secrets import SecretKind
 

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 if not await sender.wait_to_take_over(stop, args.poll_s):
                     return
             print("sender running", flush=True)
-            from wizard.services.m365.rotation import CertificateRenewal
+            from wizard.services.certificate_renewal import CertificateRenewal
 
             renewal = CertificateRenewal()  # Microsoft 365 app certificates renewed 30 days before they expire
             renewal.start()

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 CONFIG_FILE = "config.toml"
+M365_FOLDER = "m365"  # Microsoft 365 set-up records (<profile>.json) and app certificates
 
 
 def data_home_path() -> Path:
@@ -25,3 +26,9 @@ def data_home_path() -> Path:
 def has_config_file() -> bool:
     """False on a first start: nothing has been saved yet, so there is nothing to load."""
     return (data_home_path() / CONFIG_FILE).exists()
+
+
+def has_m365_records() -> bool:
+    """Whether any Microsoft 365 app is recorded as set up (m365/record.py writes one `<profile>.json` each)."""
+    folder = data_home_path() / M365_FOLDER
+    return folder.is_dir() and any(folder.glob("*.json"))

@@ -82,7 +82,8 @@ def _waiter(task: asyncio.Task[None] | None) -> BeforeData | None:
     pending = task
 
     async def wait() -> None:
-        await asyncio.wait({pending})
+        if not pending.done():  # usually written already, during MAIL and RCPT: then nothing to schedule
+            await asyncio.wait({pending})
     return wait
 
 

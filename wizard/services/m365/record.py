@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.services.config import data_home, profile_file
+from wizard.services.home import M365_FOLDER
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Registration:
 
 
 def record_path(profile: str) -> Path:
-    return profile_file("m365", profile, ".json")  # a valid name, resolved inside the data home
+    return profile_file(M365_FOLDER, profile, ".json")  # a valid name, resolved inside the data home
 
 
 def save(registration: Registration) -> None:
@@ -135,7 +136,7 @@ def delete(profile: str) -> bool:
 
 def readable_registrations() -> dict[str, Registration]:
     """Every record that can be read, by profile; a broken file is logged and left out (for the overview)."""
-    folder = data_home() / "m365"
+    folder = data_home() / M365_FOLDER
     found: dict[str, Registration] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -149,7 +150,7 @@ def readable_registrations() -> dict[str, Registration]:
 
 
 def all_registrations() -> list[Registration]:
-    folder = data_home() / "m365"
+    folder = data_home() / M365_FOLDER
     found = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         registration = load(path.stem)

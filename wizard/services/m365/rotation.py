@@ -11,7 +11,6 @@ Automatic: `rotate_due` renews every profile within 30 days of expiry (the app a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import os
@@ -246,36 +245,3 @@ async def _rotate_each(now: datetime.datetime | None, wait: WaitPolicy | None) -
         if registration.rotation_due(now):
             outcomes.append(await _rotate_one(registration.profile, keypair.DEFAULT_MONTHS, wait, None, now))
     return outcomes
-
-
-class CertificateRenewal:
-    """Keeps app-only certificates fresh while the app or `serve` runs: `rotate_due` at start, then every
-    `interval_s`. Never raises into its owner; outcomes are logged and handed to `on_outcomes`."""
-
-    def __init__(self, interval_s: float = 6 * 3600,
-                 on_outcomes: Callable[[list[RotationOutcome]], None] | None = None) -> None:
-        self.interval_s = interval_s
-        self.on_outcomes = on_outcomes
-        self.last: list[RotationOutcome] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="mailwright-m365-renewal")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                self.last = await rotate_due()
-            except Exception:  # a renewal must never stop sending; the log keeps the traceback
-                log.exception("m365 certificate renewal failed unexpectedly")
-            else:
-                if self.last and self.on_outcomes is not None:
-                    self.on_outcomes(self.last)
-            await asyncio.sleep(self.interval_s)
