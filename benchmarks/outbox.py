@@ -4,6 +4,8 @@
    Mailwright's SMTP client (the baseline), and with the application's own client (smtplib) for reference.
 2. The same N through relay -> outbox -> sender -> sink, as a time ratio to (1): `mailwright serve --relay`
    as users run it (the relay in its own process), and for comparison relay and sender in one process.
+   On Linux it also prints the CPU seconds each process spent (from /proc): four processes share the cores,
+   so their sum over the number of cores bounds the end-to-end time from below.
 3. Durable enqueue rate (Outbox.enqueue, WAL + synchronous=FULL, one commit per message) vs raw
    SQLite inserts in one transaction.
 4. Relay ingest alone with 1 and 4 submitting connections: concurrent DATA commands share commits.
@@ -14,8 +16,10 @@ The submitting application always runs in its own process, as in real use.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
+import resource
 import smtplib
 import socket
 import sqlite3
@@ -23,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,6 +59,46 @@ def _sink_process(port: int, counter: object, sessions: object, ready: object) -
     ready.set()  # type: ignore[attr-defined]
     threading_event = multiprocessing.Event()
     threading_event.wait()
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far; 0 where /proc is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _reaped_children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class _Round:
+    """One interleaved round: seconds and the CPU seconds each process spent on the N messages."""
+    direct: float = 0.0
+    direct_client_cpu: float = 0.0
+    direct_sink_cpu: float = 0.0
+    e2e: float = 0.0
+    application_cpu: float = 0.0
+    relay_cpu: float = 0.0
+    sender_cpu: float = 0.0
+    sink_cpu: float = 0.0
+    connections: int = 0
+
+    @property
+    def e2e_cpu(self) -> float:
+        return self.application_cpu + self.relay_cpu + self.sender_cpu + self.sink_cpu
 
 
 def _free_port() -> int:
@@ -94,14 +139,18 @@ def _submit_process(relay_port: int, n: int) -> None:
             client.sendmail("app@example.com", ["bob@example.net"], _raw(number))
 
 
-async def _submitted_and_delivered(relay_port: int, n: int, counter: object) -> float:
+async def _submitted_and_delivered(relay_port: int, n: int, counter: object,
+                                   cpu: _Round | None = None) -> float:
     """Seconds from the first submission to the relay until the sink has all N. The application is its own
     process, as in real use (a thread here would compete with the relay or sender for this GIL)."""
     before = counter.value  # type: ignore[attr-defined]
+    reaped = _reaped_children_cpu_s()
     start = time.perf_counter()
     client = multiprocessing.Process(target=_submit_process, args=(relay_port, n))
     client.start()
     await asyncio.to_thread(client.join)
+    if cpu is not None:
+        cpu.application_cpu = _reaped_children_cpu_s() - reaped  # the only child reaped meanwhile
     if client.exitcode != 0:  # the relay refused something: the figure would be wrong (or never come)
         raise SystemExit(f"the submitting application failed (exit {client.exitcode}); see its traceback above")
     await _until_delivered(counter, before + n)
@@ -124,8 +173,9 @@ def _serve_home(home: Path, sink_port: int) -> Path:
     return home
 
 
-async def _serve_end_to_end(n: int, counter: object, home: Path) -> float:
-    """`mailwright serve --relay` in a subprocess; timed from the first submission to the last delivery."""
+async def _serve_end_to_end(n: int, counter: object, home: Path, cpu: _Round, sink_pid: int) -> float:
+    """`mailwright serve --relay` in a subprocess; timed from the first submission to the last delivery. `cpu`
+    gets the CPU seconds of the application, the relay's process, serve's (the sender) and the sink."""
     relay_port = _free_port()
     serve = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "wizard", "serve", "--relay", f"127.0.0.1:{relay_port}",
@@ -133,7 +183,12 @@ async def _serve_end_to_end(n: int, counter: object, home: Path) -> float:
     assert serve.stdout is not None
     while b"sender running" not in await serve.stdout.readline():
         pass
-    elapsed = await _submitted_and_delivered(relay_port, n, counter)
+    relay_pids = _children(serve.pid)  # the relay's process (and multiprocessing's resource tracker, idle)
+    before = (_cpu_s(serve.pid), sum(_cpu_s(pid) for pid in relay_pids), _cpu_s(sink_pid))
+    elapsed = await _submitted_and_delivered(relay_port, n, counter, cpu)
+    cpu.sender_cpu = _cpu_s(serve.pid) - before[0]
+    cpu.relay_cpu = sum(_cpu_s(pid) for pid in relay_pids) - before[1]
+    cpu.sink_cpu = _cpu_s(sink_pid) - before[2]
     serve.terminate()
     await serve.wait()
     return elapsed
@@ -233,6 +288,7 @@ def _enqueue_rates(home: Path, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    load_before = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     port = _free_port()
@@ -242,16 +298,22 @@ def main() -> None:
     sink = multiprocessing.Process(target=_sink_process, args=(port, counter, sessions, ready), daemon=True)
     sink.start()
     ready.wait(10)
-    pairs: list[tuple[float, float, int]] = []  # (direct, end-to-end, sender connections), one per round
+    pairs: list[_Round] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["MAILWRIGHT_HOME"] = tmp
             # Interleaved rounds: on a shared 2-core VM one run's ratio swings by half; the median does not.
             for number in range(rounds):
-                direct = asyncio.run(_direct(port, n))
+                one = _Round()
+                sink_before, client_before = _cpu_s(sink.pid), time.process_time()
+                one.direct = asyncio.run(_direct(port, n))
+                one.direct_client_cpu = time.process_time() - client_before
+                one.direct_sink_cpu = _cpu_s(sink.pid) - sink_before
                 before = sessions.value
-                e2e = asyncio.run(_serve_end_to_end(n, counter, _serve_home(Path(tmp) / f"serve-{number}", port)))
-                pairs.append((direct, e2e, sessions.value - before))
+                one.e2e = asyncio.run(_serve_end_to_end(n, counter, _serve_home(Path(tmp) / f"serve-{number}", port),
+                                                        one, sink.pid))
+                one.connections = sessions.value - before
+                pairs.append(one)
             application_direct = _application_direct(port, n)
             one_process = asyncio.run(_end_to_end(port, n, counter, Path(tmp)))
             durable, raw = _enqueue_rates(Path(tmp), n)
@@ -260,15 +322,27 @@ def main() -> None:
             ingest_4 = asyncio.run(_relay_ingest(n, 4, Path(tmp)))
     finally:
         sink.kill()
-    direct = statistics.median(d for d, _, _ in pairs)
-    e2e = statistics.median(e for _, e, _ in pairs)
-    ratios = sorted(e / d for d, e, _ in pairs)
-    print(f"N = {n}, {rounds} interleaved rounds of direct and end-to-end (medians)")
+    direct = statistics.median(r.direct for r in pairs)
+    e2e = statistics.median(r.e2e for r in pairs)
+    ratios = sorted(r.e2e / r.direct for r in pairs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print(f"N = {n}, {rounds} interleaved rounds of direct and end-to-end (medians), {cores} cores, "
+          f"load average before the run {load_before}")
     print(f"direct, one connection:          {direct:7.2f} s  {n / direct:8.0f} msg/s  (Mailwright's SMTP client)")
     print(f"relay -> outbox -> sender -> sink: {e2e:7.2f} s  {n / e2e:8.0f} msg/s  (mailwright serve --relay, "
-          f"sender connections per round: {', '.join(str(c) for _, _, c in pairs)})")
+          f"sender connections per round: {', '.join(str(r.connections) for r in pairs)})")
     print(f"end-to-end / direct ratio:        {statistics.median(ratios):7.2f}x  (target <= 1.2x; rounds: "
           f"{', '.join(f'{r:.2f}' for r in ratios)})")
+    if all(r.e2e_cpu for r in pairs):  # /proc: Linux
+        def cpu(field: str) -> float:
+            return float(statistics.median(getattr(r, field) for r in pairs))
+        e2e_cpu = statistics.median(r.e2e_cpu for r in pairs)
+        print(f"CPU seconds, direct:              client {cpu('direct_client_cpu'):.2f} + sink "
+              f"{cpu('direct_sink_cpu'):.2f}")
+        print(f"CPU seconds, end to end:          application {cpu('application_cpu'):.2f} + relay "
+              f"{cpu('relay_cpu'):.2f} + sender {cpu('sender_cpu'):.2f} + sink {cpu('sink_cpu'):.2f} = {e2e_cpu:.2f}; "
+              f"on {cores} cores no schedule is shorter than {e2e_cpu / cores:.2f} s = "
+              f"{e2e_cpu / cores / direct:.2f}x direct")
     # One submitting connection waits for each 250, and each 250 waits for one fsync: roughly a floor for the
     # relay path on this disk (its intake does about the work the sink does for direct, plus the fsync).
     print(f"fsync on the data folder:         {fsync * 1000:7.2f} ms median; one client waits for N of them: "
@@ -280,8 +354,8 @@ def main() -> None:
     print(f"raw SQLite inserts (one txn):     {raw:8.0f} rows/s  ratio {raw / durable:.1f}x")
     for clients, (seconds, commits) in ((1, ingest_1), (4, ingest_4)):
         print(f"relay ingest only, {clients} client(s):      {seconds:7.2f} s  {n / seconds:8.0f} msg/s  "
-              f"{commits} commits (group commit)")
-
+              f"{commits} commits (group commit)" + (f"; ratio to direct {seconds / direct:.2f}x: the relay's "
+                                                     "intake alone, with nothing delivered" if clients == 1 else ""))
 
 if __name__ == "__main__":
     main()
