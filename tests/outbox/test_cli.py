@@ -96,3 +96,38 @@ def test_mail_of_a_deleted_profile_is_reported_as_orphaned_until_deleted_or_its_
     assert {m.id for m in outbox.messages()} == {kept, sent}
     assert main(["queue", "delete"]) == 2
     assert "needs a message id (or --profile NAME)" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_queue_status_names_mail_waiting_for_a_retry_with_the_reason_and_the_fix(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A server that refuses connections is no paused account, but `queue status` must not look all well either."""
+    import socket
+
+    from wizard.services import diagnostics
+    from wizard.services.model import Security
+    from wizard.services.outbox import Outbox
+    from wizard.services.sender import Sender
+    from wizard.services.sender_state import SenderState
+
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = ConfigStore()
+    store.save_profile(Profile(name="main", from_address="app@example.com", host="127.0.0.1", port=port,
+                               security=Security.NONE, allow_plaintext_loopback=True))
+    outbox = Outbox()
+    outbox.enqueue(b"Subject: x\r\n\r\nbody\r\n", profile="main", envelope_from="app@example.com",
+                   recipients=["bob@example.net"])
+    await Sender(outbox, store.load).drain()
+
+    status = _run(capsys, "queue", "status", "--json")[1]
+    [retrying] = status["retrying"]  # type: ignore[misc]
+    fix = diagnostics.make("connect_failed").fix
+    assert retrying["profile"] == "main" and retrying["count"] == 1 and retrying["diagnosis_code"] == "connect_failed"
+    assert retrying["fix"] == fix and str(port) in retrying["reply"]
+    assert main(["queue", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "profile main: 1 message waiting to be retried (tried 1 time): " in out and fix in out
+    assert SenderState(running=True, pid=1).lines(mail_retrying=True) == ["Sender: running (pid 1)"]
+    assert SenderState(running=True, pid=1).lines() == ["Sender: running (pid 1), no problems"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from wizard.commands.output import EXIT_FAILED, EXIT_OK, add_json_option, emit_json, open_services, usage_error
@@ -46,9 +47,10 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.services.health import OrphanedMail, orphaned_mail
+    from wizard.services import diagnostics
+    from wizard.services.health import OrphanedMail, orphaned_mail, retrying_reason
     from wizard.services.outbox import OutboxError, ProfilePause
-    from wizard.services.outbox_stats import read_profile_stats
+    from wizard.services.outbox_stats import ProfileStats, read_profile_stats
 
     def row(message: MessageSummary) -> dict[str, Any]:
         return {"id": message.id, "message_id": message.message_id, "profile": message.profile,
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     def pause(item: ProfilePause) -> dict[str, Any]:
         return {"profile": item.profile, "diagnosis_code": item.code, "reply": item.reply, "since": item.since}
 
-    def orphans() -> list[OrphanedMail]:
+    def orphans(stats: Mapping[str, ProfileStats]) -> list[OrphanedMail]:
         store = services.store
         try:
             profiles = set(store.load().profiles)
@@ -68,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"mailwright: note: {store.path} cannot be read ({exc}), so mail of deleted profiles is not "
                   "looked for.", file=sys.stderr)
             return []
-        return orphaned_mail(profiles, read_profile_stats(outbox.path))
+        return orphaned_mail(profiles, stats)
+
+    def retrying(stats: Mapping[str, ProfileStats]) -> list[dict[str, Any]]:
+        return [{"profile": name, "count": s.retrying, "most_attempts": s.most_attempts,
+                 "diagnosis_code": s.retry_code, "reply": s.retry_reply, "reason": retrying_reason(s),
+                 "fix": diagnostics.make(s.retry_code or "unknown", detail=s.retry_reply).fix}
+                for name, s in sorted(stats.items()) if s.retrying]
 
     services = open_services()
     needs_id = args.action in {"show", "retry"} or (args.action == "delete" and args.profile is None)
@@ -85,17 +93,18 @@ def run(args: argparse.Namespace) -> int:
             payload: dict[str, Any] = {"ok": True,
                                        "messages": [row(m) for m in outbox.summaries(limit=args.limit, state=state)],
                                        "paused": [pause(p) for p in outbox.paused_profiles().values()],
-                                       "orphaned": [o.to_json() for o in orphans()]}
+                                       "orphaned": [o.to_json() for o in orphans(read_profile_stats(outbox.path))]}
         elif args.action == "status":
             from wizard.services.sender_state import read_sender_state
 
             status = outbox.status()
+            stats = read_profile_stats(outbox.path)
             # What the running sender (`serve` or the app, another process) meets; nothing from a dead one.
             sender = read_sender_state(outbox.path)
             payload = {"ok": True, "counts": {state.value: count for state, count in status.counts.items()},
-                       "paused": [pause(p) for p in status.paused.values()],
-                       "orphaned": [o.to_json() for o in orphans()], **sender.to_json()}
-            sender_lines = sender.lines()
+                       "paused": [pause(p) for p in status.paused.values()], "retrying": retrying(stats),
+                       "orphaned": [o.to_json() for o in orphans(stats)], **sender.to_json()}
+            sender_lines = sender.lines(mail_retrying=bool(payload["retrying"]))
         elif args.action == "show":
             payload = {"ok": True, "message": row(outbox.get(int(args.target)))}
         elif args.action == "retry":
@@ -127,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         for item in payload["paused"]:
             print(f"profile {item['profile']} is paused ({item['diagnosis_code']}): {item['reply']} — mail is held; "
                   f"fix the account, then `mailwright queue release {item['profile']}`")
+        for item in payload.get("retrying", []):
+            print(f"profile {item['profile']}: {item['reason']}. {item['fix']}")
         for item in payload["orphaned"]:
             print(OrphanedMail(item["profile"], item["count"]).advice())
         for line in sender_lines:

@@ -187,6 +187,14 @@ def format_time(epoch: float | None, now: float) -> str:
     return _day(epoch).isoformat()
 
 
+def retrying_reason(stats: ProfileStats) -> str:
+    """What the account's card and `queue status` say of its mail waiting for a retry ('' when none is)."""
+    if not stats.retrying:
+        return ""
+    return (f"{plural(stats.retrying, 'message')} waiting to be retried (tried {plural(stats.most_attempts, 'time')}): "
+            f"{stats.retry_reply or stats.retry_code}")
+
+
 def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, is_default: bool = False,
                    delivery_enabled: bool = True, paused: ProfilePause | None = None,
                    failed_check: Diagnosis | None = None, dns: DnsVerdict | None = None,
@@ -215,9 +223,7 @@ def assess_profile(profile: Profile, stats: ProfileStats | None, *, now: float, 
         repeated = stats.most_attempts >= REPEATED_TEMPORARY_FAILURES
         found.append((HealthState.FAILING if repeated else HealthState.WARNING,
                       Issue.REPEATED_TEMPORARY_FAILURES if repeated else Issue.RETRYING,
-                      f"{plural(stats.retrying, 'message')} waiting to be retried "
-                      f"(tried {plural(stats.most_attempts, 'time')}): "
-                      f"{stats.retry_reply or stats.retry_code}", stats.retry_code))
+                      retrying_reason(stats), stats.retry_code))
     if stats.last_failed_at is not None and (stats.last_sent_at is None or stats.last_failed_at > stats.last_sent_at):
         found.append((HealthState.WARNING, Issue.LAST_MESSAGE_FAILED,
                       f"The last message failed: {stats.last_failure_reply or stats.last_failure_code}",

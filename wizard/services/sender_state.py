@@ -96,12 +96,14 @@ class SenderState:
                 "problems": [p.to_json() for p in self.problems],
                 "last_error": self.last_error.to_json() if self.last_error else None}
 
-    def lines(self) -> list[str]:
+    def lines(self, *, mail_retrying: bool = False) -> list[str]:
+        """For a terminal. `mail_retrying`: the outbox holds mail waiting for a retry (the caller says why), so
+        "no problems" would be untrue even when the sender itself meets none."""
         if not self.running:
             return ["Nothing is sending this outbox: start `mailwright serve` or the Mailwright app."]
         here = not self.host or self.host == socket.gethostname()
         who = f"pid {self.pid}" if here else f"pid {self.pid} on {self.host}"
-        lines = [f"Sender: running ({who})" + ("" if self.problems else ", no problems")]
+        lines = [f"Sender: running ({who})" + ("" if self.problems or mail_retrying else ", no problems")]
         lines += [f"  {problem.line()}" for problem in self.problems]
         return lines
 
