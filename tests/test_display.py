@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,16 @@ def test_no_display_prints_one_paragraph_and_exits_2(argv: list[str]) -> None:
     for advice in ("mailwright profile add", "mailwright check", "mailwright serve", "--screenshot"):
         assert advice in lines[0]
     assert "Traceback" not in result.stderr and "xcb" not in result.stderr
+
+
+def test_the_mailwright_gui_launcher_explains_too() -> None:
+    """The installed `mailwright-gui` (what a desktop launcher starts) aborted with Qt's own words (exit 134)."""
+    launcher = Path(sys.executable).with_name("mailwright-gui")
+    assert launcher.exists(), "pip install -e . creates it"
+    environment = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    result = subprocess.run([str(launcher)], capture_output=True, text=True, timeout=60, env=environment)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(PARAGRAPH_START + " (DISPLAY is not set)")
 
 
 def test_a_display_that_does_not_answer_is_no_display() -> None:

@@ -60,7 +60,9 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     return parser
 
 
-def _open_app() -> int:
+def open_app() -> int:
+    """The app, as `mailwright` with no command and the `mailwright-gui` launcher open it: without a usable
+    display, one paragraph that says what to do instead (exit 2), before Qt could abort."""
     from wizard.display import explain_missing_display
 
     problem = explain_missing_display()
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(requested_commands(arguments))
         args = parser.parse_args(arguments)
         handler = getattr(args, "handler", None)
-        return int(handler(args)) if handler is not None else _open_app()
+        return int(handler(args)) if handler is not None else open_app()
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130

@@ -39,8 +39,9 @@ LABELS = {
     "retry_backoff_max_s": ("Longest wait between retries", "The doubling stops here."),
     "max_retry_time_s": ("Give up after", "Counted from the first attempt; then the message fails."),
     "retention_days": ("Keep sent and failed mail for", "Older entries are removed from the outbox."),
-    "max_concurrent_connections": ("Connections at the same time",
-                                   "Microsoft 365 allows 3 per mailbox; more are refused."),
+    "max_concurrent_connections": ("Accounts delivering at the same time",
+                                   "One connection each; Microsoft 365's limit of 3 per mailbox is "
+                                   "respected on its own."),
 }
 
 

@@ -297,7 +297,8 @@ REGISTRY: tuple[Setting, ...] = (
             "(at most 30 days).", int, 0, 30 * _DAY),
     Setting("delivery.retention_days", "Keep sent and failed messages this many days, then purge them.",
             int, 1, 3650),
-    Setting("delivery.max_concurrent_connections", "Connections one profile may open at the same time.",
+    Setting("delivery.max_concurrent_connections", "Accounts (profiles) delivering at the same time, one "
+            "connection each.",
             int, 1, 100),
     Setting("relay.enabled", "Run the loopback SMTP relay with the app (`mailwright serve` always runs it).", bool),
     Setting("relay.listen", "The relay's address, HOST:PORT (e.g. 127.0.0.1:2525).", str, normalise=_listen),
