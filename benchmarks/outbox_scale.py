@@ -12,7 +12,9 @@ Each figure is printed with its baseline from the same run:
 3. `mailwright queue status` and `mailwright queue list --limit 50` as whole processes at the largest size,
    vs `mailwright --version` (the cost of starting Python and the CLI at all). Target <= 0.6 s.
 4. Retention purge of as many old sent messages: the longest time another writer waited for the write lock
-   while it ran (target <= 100 ms), vs that writer's wait with nothing else running.
+   while it ran (target <= 100 ms), vs that writer's wait with nothing else running. The writer waits as
+   Mailwright's relay and sender do (short pauses of its own); a second one, left to SQLite's busy handler
+   (sleeps of up to 100 ms, so it can miss the purge's gaps), is printed beside it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,21 +134,27 @@ def process_s(args: list[str], home: Path, rounds: int = 3) -> float:
     return statistics.median(samples)
 
 
-def longest_writer_wait_ms(path: Path, during: threading.Thread | None) -> float:
-    """Another writer takes the write lock every 5 ms while `during` runs (or for 1 s); its longest wait."""
+def longest_writer_wait_ms(path: Path, running: Callable[[], bool], *, as_mailwright: bool = False) -> float:
+    """Another writer takes the write lock every 5 ms while `running()`; its longest wait. `as_mailwright`: it
+    waits as the relay and the sender do (Outbox._when_free: tries again after pauses of 0.1 ms doubling to
+    5 ms); else it is left to SQLite's own busy handler (sleeps of 1, 2, 5 ... 100 ms)."""
+    writer = Outbox(path, lock_wait_s=60)
     connection = sqlite3.connect(path, isolation_level=None, timeout=60)
+
+    def lock_and_commit() -> None:
+        with writer._transaction():
+            pass
+
     longest = 0.0
-    if during is not None:
-        during.start()
-    deadline = time.perf_counter() + 1.0
-    while (during.is_alive() if during is not None else time.perf_counter() < deadline):
+    while running():
         started = time.perf_counter()
-        connection.execute("BEGIN IMMEDIATE")
+        if as_mailwright:
+            writer._when_free(lock_and_commit)
+        else:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("COMMIT")
         longest = max(longest, time.perf_counter() - started)
-        connection.execute("COMMIT")
         time.sleep(0.005)
-    if during is not None:
-        during.join()
     connection.close()
     return longest * 1000
 
@@ -191,13 +200,23 @@ def main() -> int:
         connection = sqlite3.connect(outbox.path, isolation_level=None)
         connection.execute("UPDATE messages SET state = 'sent', updated_at = 0")
         connection.close()
-        idle = longest_writer_wait_ms(outbox.path, None)
+        second = time.perf_counter() + 1.0
+        idle = longest_writer_wait_ms(outbox.path, lambda: time.perf_counter() < second)
         purger = Outbox(outbox.path)
         purging = threading.Thread(target=purger.purge, args=(30,))
-        during = longest_writer_wait_ms(outbox.path, purging)
+        # Two writers during the one purge: one waits as Mailwright's relay and sender do, one is left to SQLite's
+        # busy handler (a program that is not Mailwright).
+        plain: list[float] = []
+        other = threading.Thread(target=lambda: plain.append(longest_writer_wait_ms(outbox.path, purging.is_alive)))
+        purging.start()
+        other.start()
+        waited = longest_writer_wait_ms(outbox.path, purging.is_alive, as_mailwright=True)
+        purging.join()
+        other.join()
         left = sum(purger.counts().values())
-        print(f"purge of {args.queued:,} old sent messages: another writer waited at most {during:.1f} ms for the "
-              f"write lock (target <= 100 ms; {idle:.1f} ms with nothing running); {left} left")
+        print(f"purge of {args.queued:,} old sent messages: a writer waiting as the relay and the sender do waited at "
+              f"most {waited:.1f} ms for the write lock (target <= 100 ms; {idle:.1f} ms with nothing running); "
+              f"one left to SQLite's busy handler: {plain[0]:.1f} ms; {left} left")
     return 0
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from wizard.cli import main
-from wizard.services.outbox import PURGE_SLICE, MessageState, Outbox
+from wizard.services import outbox as outbox_module
+from wizard.services.outbox import PURGE_SLICE, VACUUM_SLICE_PAGES, MessageState, Outbox
 
 
 class FakeClock:
@@ -115,6 +117,30 @@ def test_purge_deletes_in_slices_and_gives_the_space_back(data_home: Path, clock
     assert outbox.purge(retention_days=30) == count
     assert [m.id for m in outbox.summaries()] == [kept.id]
     assert sum(statement.startswith("DELETE") for statement in seen) == 3
+    assert _pages(outbox.path) < pages_before / 5
+
+
+def test_purge_frees_many_pages_a_step_and_leaves_writers_a_gap_between_steps(
+        data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each incremental vacuum step gives back up to VACUUM_SLICE_PAGES pages (execute() took one step of the
+    pragma: one page per transaction, a thousand transactions for 4 MB), and between two slices or steps the
+    purge waits as long as the relay's and the sender's longest pause, so they get the lock in between (back to
+    back, a writer left to SQLite's busy handler waited 50-130 ms during a purge of 100,000 messages)."""
+    outbox = Outbox()
+    raw = b"Subject: old\r\n\r\n" + b"x" * 4000 + b"\r\n"
+    outbox._insert_rows([outbox._prepare(raw, "main", "a@example.com", ["b@example.net"], 3)
+                         for _ in range(PURGE_SLICE * 3)])
+    with sqlite3.connect(outbox.path) as connection:
+        connection.execute("UPDATE messages SET state = 'sent', updated_at = 0")
+    gaps: list[float] = []
+    monkeypatch.setattr(outbox_module, "_let_writers_in", lambda: gaps.append(time.monotonic()))
+    seen = _statements(outbox)
+    pages_before = _pages(outbox.path)
+    assert outbox.purge(retention_days=30) == PURGE_SLICE * 3
+    slices = sum(statement.startswith("DELETE") for statement in seen)
+    steps = sum("incremental_vacuum" in statement for statement in seen)
+    assert slices == 4 and 0 < steps <= pages_before // VACUUM_SLICE_PAGES + 1
+    assert len(gaps) == (slices - 1) + steps  # after every slice but the last, and after every step
     assert _pages(outbox.path) < pages_before / 5
 
 

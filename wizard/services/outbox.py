@@ -146,6 +146,13 @@ PURGE_SLICE = 500  # rows per transaction: a few milliseconds of write lock each
 VACUUM_SLICE_PAGES = 256  # pages returned per step (1 MiB with 4 KiB pages)
 
 
+def _let_writers_in() -> None:
+    """Between two slices of a long job: the relay and the sender wait for the write lock in pauses of at most
+    `_LONGEST_PAUSE_S` (`Outbox._when_free`), so a gap that long lets them in; back to back, the next slice took
+    the lock again before they woke, and they waited for the whole job."""
+    time.sleep(_LONGEST_PAUSE_S)
+
+
 class Outbox:
     """The queue. `clock` is injectable so retry and lease tests never sleep."""
 
@@ -432,7 +439,7 @@ class Outbox:
         if self.commit_on_loop:
             await self._on_loop_if_free(self.record, outcomes)
         else:
-            await self._in_thread(self.record, outcomes)
+            await self._in_thread(self._when_free, self.record, outcomes)
 
     def mark_sent(self, message_id: int, reply: str, recipient_results: dict[str, str],
                   delivered_by: str = "") -> None:
@@ -469,6 +476,7 @@ class Outbox:
                 changed += count
                 if count < PURGE_SLICE:
                     return changed
+                _let_writers_in()
 
     def pause_profile(self, profile: str, reply: str, diagnosis_code: str) -> None:
         """Remember that the profile's account is broken, across restarts, until `release` (the admin's fix)."""
@@ -546,9 +554,12 @@ class Outbox:
             " AND updated_at < ? LIMIT ?)", (cutoff,), durable=False)
         with self._connect(durable=False) as connection:
             while connection.execute("PRAGMA freelist_count").fetchone()[0] > 0:
-                connection.execute(f"PRAGMA incremental_vacuum({VACUUM_SLICE_PAGES})")
+                # Each step of this pragma frees one page, and execute() takes a single step whatever the
+                # argument (so the loop freed one page per transaction); executescript() steps it to the end.
+                connection.executescript(f"PRAGMA incremental_vacuum({VACUUM_SLICE_PAGES});")
                 if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
                     break  # an outbox created before incremental vacuum: its free pages are reused, not returned
+                _let_writers_in()
         return purged
 
     # -- reading -----------------------------------------------------------------------------
