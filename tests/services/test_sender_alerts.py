@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email import message_from_bytes
@@ -129,18 +130,40 @@ async def test_an_alert_mail_the_sending_accounts_policy_blocks_is_not_queued(ho
 async def test_wizard_submit_raises_an_unauthorised_sender_through_the_alert_channels(
         home: Home, https_webhook: HttpsWebhook) -> None:
     home.alerts_to(https_webhook.url)
-    queued = await asyncio.to_thread(wizard.submit, _intruder_mail())
+    services = Services.open()
+    queued = await asyncio.to_thread(wizard.submit, _intruder_mail(), services=services)
     assert queued.profile == home.main.name and queued.alerts
-    [body] = https_webhook.received()  # raised before submit returned
+    await _alerts_sent(services)
+    [body] = https_webhook.received()
     assert (body["profile"], body["issues"]) == (home.main.name, ["unauthorized_sender"])
     assert INTRUDER in str(body["reasons"])
-    services = Services.open()
     alert_mail = [m for m in services.outbox.messages() if m.profile == home.via.name]
     assert [(m.recipients, m.priority) for m in alert_mail] == [((ADMIN,), 1)]
     # the second one within the hour is counted, not alerted: the webhook and the outbox got nothing more
-    await asyncio.to_thread(wizard.submit, _intruder_mail("again"))
+    await asyncio.to_thread(wizard.submit, _intruder_mail("again"), services=services)
+    await _alerts_sent(services)
     assert len(https_webhook.received()) == 1
     assert len([m for m in services.outbox.messages() if m.profile == home.via.name]) == 1
+
+
+async def _alerts_sent(services: Services) -> None:
+    for thread in services.alert_threads:
+        await asyncio.to_thread(thread.join, 30)
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_that_does_not_answer_does_not_hold_the_submission(
+        home: Home, https_webhook: HttpsWebhook) -> None:
+    """The message is queued before the alert goes out; the alert takes its own time (the webhook's 10 s timeout
+    held every such submission while the webhook did not answer)."""
+    home.alerts_to(https_webhook.url)
+    https_webhook.gate = threading.Event()
+    services = Services.open()
+    queued = await asyncio.to_thread(wizard.submit, _intruder_mail(), services=services)
+    assert queued.alerts and services.outbox.get(queued.id).state.value == "queued"
+    https_webhook.gate.set()  # the webhook answers only now that the submission has returned
+    await _alerts_sent(services)
+    assert [(d.channel, d.ok) for d in services.alerts.deliveries] == [("email", True), ("webhook", True)]
 
 
 def _relay(port: int, *subjects: str) -> list[int]:

@@ -277,23 +277,23 @@ class AlertDispatcher:
             return None
         return await self.raise_event(sender_policy_alert(queued))
 
-    def sender_not_authorized_now(self, queued: QueuedMessage) -> Alert | None:
-        """`sender_not_authorized` for synchronous callers (`wizard.submit`, `mailwright send`), with or without
-        an event loop in their thread: it runs on a loop of its own, in a thread of its own."""
+    def sender_not_authorized_soon(self, queued: QueuedMessage) -> threading.Thread | None:
+        """`sender_not_authorized` without keeping the submitter waiting (`wizard.submit`, `mailwright send`, the
+        app): on a loop of its own, in a thread of its own, which the caller may join. The message is queued
+        already; a webhook that does not answer would otherwise hold the submission for its whole timeout. The
+        thread is not a daemon, so a program that exits right after submitting still lets the alert go out."""
         if not queued.alerts:
             return None
-        outcome: list[Alert | None] = []
 
         def run() -> None:
             try:
-                outcome.append(asyncio.run(self.sender_not_authorized(queued)))
+                asyncio.run(self.sender_not_authorized(queued))
             except Exception:  # the dispatcher reports its failures; this is only a last resort
                 log.exception("The alert for an unauthorised sender failed")
 
         thread = threading.Thread(target=run, name="mailwright-alert")
         thread.start()
-        thread.join()
-        return outcome[0] if outcome else None
+        return thread
 
     async def raise_event(self, alert: Alert) -> Alert | None:
         """An alert for something that happened (not a state that lasts): at most once per profile and kind in

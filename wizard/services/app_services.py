@@ -10,6 +10,7 @@ are created on first use, so `wizard.submit` and the wizard's first page do not 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from email.message import Message
 from pathlib import Path
@@ -49,6 +50,7 @@ class Services:
         self._tokens: TokenService | None = None
         self._graph_limits: GraphLimits | None = None
         self._alerts: AlertDispatcher | None = None
+        self.alert_threads: list[threading.Thread] = []  # unauthorised-sender alerts still on their way
 
     def __repr__(self) -> str:
         return f"Services(home={self.home!r})"
@@ -155,17 +157,21 @@ class Services:
     def submit(self, message: Message | bytes, profile: str | None = None, priority: int | None = None, *,
                envelope_from: str | None = None, recipients: Sequence[str] | None = None) -> QueuedMessage:
         """`submission.submit` with this data home's configuration and outbox; a sender the policy let through
-        with an alert is raised through the alerts dispatcher before this returns."""
+        with an alert is raised through the alerts dispatcher, in a thread of its own (`alert_threads`): the
+        message is committed when this returns, its alert may still be on its way."""
         queued = submit(message, config=self.config(), outbox=self.outbox, profile=profile,
                         envelope_from=envelope_from, recipients=recipients, priority=priority)
-        if queued.alerts:
-            self.alerts.sender_not_authorized_now(queued)
+        self._alert_soon(queued)
         return queued
 
     async def asubmit(self, message: Message | bytes, profile: str | None = None, priority: int | None = None, *,
                       envelope_from: str | None = None, recipients: Sequence[str] | None = None) -> QueuedMessage:
         queued = await asubmit(message, config=self.config(), outbox=self.outbox, profile=profile,
                                envelope_from=envelope_from, recipients=recipients, priority=priority)
-        if queued.alerts:
-            await self.alerts.sender_not_authorized(queued)
+        self._alert_soon(queued)  # not on the caller's loop: it may end right after this returns
         return queued
+
+    def _alert_soon(self, queued: QueuedMessage) -> None:
+        thread = self.alerts.sender_not_authorized_soon(queued)
+        if thread is not None:
+            self.alert_threads = [t for t in self.alert_threads if t.is_alive()] + [thread]
