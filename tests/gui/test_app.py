@@ -115,16 +115,21 @@ def restore_log_handlers() -> Iterator[None]:
         handler.close()
 
 
-@pytest.mark.usefixtures("restore_log_handlers")
-def test_run_opens_the_wizard_without_configuration_and_returns_when_closed(data_home: Path) -> None:
-    watcher = _CloseWhenShown()
+def _run_watched(watcher: QObject, start: PageId | None = None) -> int:
+    """`app.run` as the double-click starts it, with `watcher` seeing every event of the application meanwhile."""
     application = QApplication.instance()
     assert application is not None
     application.installEventFilter(watcher)
     try:
-        assert app.run([]) == 0
+        return app.run([], start=start)
     finally:
         application.removeEventFilter(watcher)
+
+
+@pytest.mark.usefixtures("restore_log_handlers")
+def test_run_opens_the_wizard_without_configuration_and_returns_when_closed(data_home: Path) -> None:
+    watcher = _CloseWhenShown()
+    assert _run_watched(watcher) == 0
     assert (data_home / "logs" / "mailwright.log").exists()
     assert watcher.titles == ["Mailwright"]
     assert gc.isenabled()  # collection moved to the GUI thread while the app ran, and back afterwards
@@ -193,13 +198,7 @@ def test_run_with_an_account_opens_the_main_window_and_its_background_sender_del
         raw = f"From: {GOOD_USER}\r\nTo: x@example.net\r\nSubject: queued before start\r\n\r\nhi\r\n".encode()
         queued = outbox.enqueue(raw, profile=profile_name, envelope_from=GOOD_USER, recipients=["x@example.net"])
         watcher = _QuitWhenSent(outbox, queued.id)
-        application = QApplication.instance()
-        assert application is not None
-        application.installEventFilter(watcher)
-        try:
-            assert app.run([]) == 0
-        finally:
-            application.removeEventFilter(watcher)
+        assert _run_watched(watcher) == 0
         assert watcher.titles == ["Mailwright"]
         assert watcher.cards == [profile_name]
         assert [m.rcpt_tos for m in sink.messages] == [["x@example.net"]]
@@ -236,13 +235,9 @@ def test_run_with_the_outbox_locked_by_another_program_says_so_and_opens_once_it
     queued = outbox.enqueue(raw, profile="main", envelope_from=GOOD_USER, recipients=["x@example.net"])
     locker = Locker(outbox.path)  # a database browser holds the outbox as the app starts
     watcher = _FreeTheOutboxWhenTold(outbox, queued.id, locker)
-    application = QApplication.instance()
-    assert application is not None
-    application.installEventFilter(watcher)
     try:
-        assert app.run([]) == 0
+        assert _run_watched(watcher) == 0
     finally:
-        application.removeEventFilter(watcher)
         locker.release()
     [note] = watcher.notes
     assert "Another program holds the outbox locked" in note and str(outbox.path) in note, note
@@ -255,13 +250,7 @@ def test_run_with_the_outbox_locked_by_another_program_says_so_and_opens_once_it
 def test_run_at_a_page_opens_the_wizard_even_when_accounts_exist(data_home: Path) -> None:
     ConfigStore().save_profile(Profile(name="main", from_address="a@example.com", host="smtp.example.com"))
     watcher = _CloseWhenShown()
-    application = QApplication.instance()
-    assert application is not None
-    application.installEventFilter(watcher)
-    try:
-        assert app.run([], start=PageId.SMTP) == 0
-    finally:
-        application.removeEventFilter(watcher)
+    assert _run_watched(watcher, start=PageId.SMTP) == 0
     assert watcher.titles == ["Mailwright"]
 
 
