@@ -263,6 +263,12 @@ def storage_error(exc: BaseException) -> StorageError | None:
     return None
 
 
+def is_outbox_busy(exc: BaseException) -> bool:
+    """Another connection holds the outbox's write lock: wait and try again, nothing is wrong with the file."""
+    storage = storage_error(exc)
+    return storage is not None and storage.code is DiagnosisCode.OUTBOX_BUSY
+
+
 def describe(error: BaseException, *, log_path: str = "", **context: object) -> Diagnosis:
     """The plain-words diagnosis for any error: used only where a person reads it."""
     if isinstance(error, DescribedError):  # TransportError, OAuthError

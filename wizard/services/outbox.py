@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wizard.services.config import data_home
-from wizard.services.errors import DiagnosisCode, storage_error
+from wizard.services.errors import is_outbox_busy
 from wizard.services.outbox_schema import (
     SUMMARY_COLUMNS,
     MessageState,
@@ -321,10 +321,8 @@ class Outbox:
             self._wait_for_lock(0.0)
             return write(*args)
         except sqlite3.OperationalError as exc:
-            storage = storage_error(exc)
-            if storage is None or storage.code is not DiagnosisCode.OUTBOX_BUSY:
+            if not is_outbox_busy(exc):
                 raise
-
         return await self._in_thread(self._when_free, write, *args)
 
     def _when_free(self, write: Callable[..., T], *args: Any) -> T:
@@ -339,8 +337,7 @@ class Outbox:
                 try:
                     return write(*args)
                 except sqlite3.OperationalError as exc:
-                    storage = storage_error(exc)
-                    if storage is None or storage.code is not DiagnosisCode.OUTBOX_BUSY:
+                    if not is_outbox_busy(exc):
                         raise
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -553,12 +550,12 @@ class Outbox:
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE state IN ('sent', 'failed')"
             " AND updated_at < ? LIMIT ?)", (cutoff,), durable=False)
         with self._connect(durable=False) as connection:
+            if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                return purged  # an outbox created before incremental vacuum: its free pages are reused, not returned
             while connection.execute("PRAGMA freelist_count").fetchone()[0] > 0:
                 # Each step of this pragma frees one page, and execute() takes a single step whatever the
                 # argument (so the loop freed one page per transaction); executescript() steps it to the end.
                 connection.executescript(f"PRAGMA incremental_vacuum({VACUUM_SLICE_PAGES});")
-                if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
-                    break  # an outbox created before incremental vacuum: its free pages are reused, not returned
                 _let_writers_in()
         return purged
 

@@ -42,7 +42,7 @@ from typing import TypeVar
 from wizard.services import accounts, diagnostics
 from wizard.services.config import Config, ConfigStore
 from wizard.services.diagnostics import Diagnosis
-from wizard.services.errors import DiagnosisCode, Scope, Stage, storage_error
+from wizard.services.errors import DiagnosisCode, Scope, Stage, is_outbox_busy, storage_error
 from wizard.services.idle_connections import IdleConnections
 from wizard.services.model import Profile
 from wizard.services.outbox import MessageState, Outbox, OutboxMessage, Outcome, ProfilePause
@@ -290,7 +290,7 @@ class Sender:
         try:
             return self.outbox.more_urgent_due(profile, priority)
         except sqlite3.OperationalError as exc:
-            if (storage := storage_error(exc)) is not None and storage.code is DiagnosisCode.OUTBOX_BUSY:
+            if is_outbox_busy(exc):
                 return False
             raise
 
