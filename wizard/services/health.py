@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from wizard.services import diagnostics
 from wizard.services.config import Config, data_home
 from wizard.services.diagnostics import Diagnosis
+from wizard.services.home import has_m365_records
 from wizard.services.model import AuthMode, Profile, ProviderKind
 from wizard.services.outbox import MessageState, Outbox, ProfilePause
 from wizard.services.outbox_stats import ProfileStats, read_profile_stats
@@ -279,7 +280,10 @@ def assess(config: Config, stats: Mapping[str, ProfileStats], *, now: float,
 
 
 def _m365_registrations() -> dict[str, Registration]:
-    # imported here, on the worker thread: the m365 package brings msal and the OAuth code (~150 ms, first time)
+    # imported here, on the worker thread, and only when a record exists (as the certificate renewal does): the
+    # m365 package brings msal and the OAuth code (~150 ms, first time)
+    if not has_m365_records():
+        return {}
     from wizard.services.m365.record import readable_registrations
 
     return readable_registrations()

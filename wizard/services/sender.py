@@ -166,7 +166,7 @@ class Sender:
         return released
 
     async def aresume(self, profile: str) -> int:
-        """`resume` from the event loop: the release (one UPDATE of every held row) runs on the outbox's thread."""
+        """`resume` from the event loop: the release (slices of held rows) runs on the outbox's thread."""
         self._paused.pop(profile, None)
         released = await self.outbox.run_async(self.outbox.release, profile)
         self.wake()
