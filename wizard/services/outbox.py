@@ -27,7 +27,6 @@ import contextlib
 import email.utils
 import functools
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -47,6 +46,7 @@ from wizard.services.outbox_schema import (
     MessageSummary,
     OutboxMessage,
     ProfilePause,
+    folded_headers,
     header_summary,
     migrate,
     row_to_message,
@@ -118,8 +118,6 @@ class _NewRow:
                              header_from=self.header_from)
 
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
 
 _INSERT = ("INSERT INTO messages (message_id, profile, priority, envelope_from, recipients, pending_recipients,"
            " raw, state, created_at, next_attempt_at, updated_at, relay_user, subject, header_from)"
@@ -128,12 +126,10 @@ _INSERT = ("INSERT INTO messages (message_id, profile, priority, envelope_from, 
 
 def ensure_message_id(raw: bytes, domain: str) -> tuple[bytes, str]:
     """Return the message with a Message-ID header (added if missing) and that Message-ID."""
-    # Only the header block is searched, with a pattern: parsing the message with the email package cost
-    # more than the commit itself. A folded Message-ID (value on the next line) is unfolded.
-    header_end = _HEADER_END.search(raw)
-    found = _MESSAGE_ID.search(raw, 0, header_end.start() if header_end else len(raw))
-    if found and found.group(1).strip():
-        return raw, " ".join(found.group(1).decode("ascii", "replace").split())
+    # A folded Message-ID (value on the next line) is unfolded.
+    [found] = folded_headers(raw, b"Message-ID")
+    if found and found.strip():
+        return raw, " ".join(found.decode("ascii", "replace").split())
     message_id = email.utils.make_msgid(domain=domain or "mailwright.invalid")
     # Prepend rather than re-serialise so the body bytes the application produced stay untouched.
     return f"Message-ID: {message_id}\r\n".encode("ascii") + raw, message_id

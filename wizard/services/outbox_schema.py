@@ -143,18 +143,24 @@ def _summary_fields(row: sqlite3.Row) -> dict[str, Any]:
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_SUMMARY_HEADERS = {name: re.compile(rb"^" + name + rb":[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
-                    for name in (b"Subject", b"From")}
+_HEADERS = {name: re.compile(rb"^" + name + rb":[ \t]*((?:.*)(?:\r?\n[ \t].*)*)$", re.IGNORECASE | re.MULTILINE)
+            for name in (b"Subject", b"From", b"Message-ID")}
+
+
+def folded_headers(raw: bytes, *names: bytes) -> list[bytes | None]:
+    """Each named header's value as written (folded, undecoded; None when absent), searched in the header block
+    only: parsing the message with the email package cost more than the commit that stores it."""
+    end = _HEADER_END.search(raw)
+    limit = end.start() if end else len(raw)
+    found = (_HEADERS[name].search(raw, 0, limit) for name in names)
+    return [match.group(1) if match else None for match in found]
 
 
 def header_summary(raw: bytes) -> tuple[str, str]:
-    """The decoded Subject and From of a raw message (searched in its header block only: the body is not parsed)."""
-    end = _HEADER_END.search(raw)
-    limit = end.start() if end else len(raw)
+    """The decoded Subject and From of a raw message."""
     values = []
-    for pattern in _SUMMARY_HEADERS.values():
-        found = pattern.search(raw, 0, limit)
-        text = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+    for value in folded_headers(raw, b"Subject", b"From"):
+        text = " ".join(value.decode("utf-8", "replace").split()) if value is not None else ""
         if "=?" in text:  # RFC 2047 encoded words
             try:
                 text = str(email.header.make_header(email.header.decode_header(text)))
