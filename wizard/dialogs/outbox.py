@@ -208,13 +208,13 @@ class OutboxDialog(QDialog):
 
     async def refresh(self) -> None:
         """Read the newest summaries and the counts on the database thread, then apply the changes."""
-        view = (_FILTERS[max(self.filter.currentIndex(), 0)][1], self.shown)  # Qt hands a StrEnum back as str
+        view = self._view()
         try:
             newest, counts = await self.outbox.run_async(self.outbox.viewer_snapshot, view[1], view[0])
         except OutboxError as exc:
             self.status.setText(str(exc))
             return
-        if view != (_FILTERS[max(self.filter.currentIndex(), 0)][1], self.shown):
+        if view != self._view():
             return  # the filter or the page changed while reading: the read that follows shows it
         self.model.merge(newest)
         total = sum(counts.values())
@@ -225,6 +225,11 @@ class OutboxDialog(QDialog):
                             "The outbox is empty.")
         self.more_button.setVisible(shown >= self.shown)
         self._show_details()
+
+    def _view(self) -> tuple[MessageState | None, int]:
+        """The state shown (None: all) and how many rows. The state comes from _FILTERS by index: Qt hands a
+        StrEnum stored as item data back as a plain str."""
+        return _FILTERS[max(self.filter.currentIndex(), 0)][1], self.shown
 
     def _on_filter(self) -> None:
         self.shown = PAGE_ROWS
